@@ -1,0 +1,1 @@
+"""Peerline: anonymous peer consultation and referral for people who use drugs."""

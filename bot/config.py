@@ -1,0 +1,126 @@
+"""Settings from the environment (prefix PEERLINE_) or a `.env` file; see `.env.example`."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+Language = Literal["ru", "uk", "kk", "en"]
+LANGUAGES: tuple[Language, ...] = ("ru", "uk", "kk", "en")
+
+# Telegram tokens look like "123456:ABC-def_..."; checking the shape catches a pasted typo
+# at start-up instead of as an opaque 401 later.
+_TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+_WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PEERLINE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- Telegram ---------------------------------------------------------------------------
+    bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    # Webhook mode is used when webhook_url is set; otherwise the bot polls.
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+
+    # --- Storage and privacy ----------------------------------------------------------------
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    secret_key: SecretStr | None = None
+    retention_days: int = Field(default=90, ge=1, le=3650)
+    protect_content: bool = True
+
+    # --- People and languages ---------------------------------------------------------------
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    default_language: Language = "ru"
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not _TOKEN_RE.match(v.get_secret_value()):
+            raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
+        return v
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_length(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return v
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_shape(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not _WEBHOOK_SECRET_RE.match(v.get_secret_value()):
+            raise ValueError("must be 16-256 characters of A-Z, a-z, 0-9, _ and -")
+        return v
+
+    @field_validator("telegram_api_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/") if v else v
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [part.strip() for part in v.split(",") if part.strip()]
+        return v
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'peerline.db'}"
+
+    def require_token(self) -> str:
+        if self.bot_token is None:
+            raise ConfigError("PEERLINE_BOT_TOKEN is not set: get a token from @BotFather")
+        return self.bot_token.get_secret_value()
+
+    def resolve_secret_key(self) -> str:
+        """The configured key, or one generated once into the data directory."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(key, encoding="utf-8")
+        log.warning(
+            "PEERLINE_SECRET_KEY is not set: generated one into %s. Back it up apart from the "
+            "database; without it stored chats cannot be read.",
+            path,
+        )
+        return key
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with a one-line error naming the bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "PEERLINE_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise ConfigError(f"{name}: {first['msg']}") from None

@@ -1,0 +1,55 @@
+"""Keys derived from PEERLINE_SECRET_KEY: pseudonymous client ids and encryption at rest.
+
+A raw Telegram id is an identity (lookup services join it with leaked data), so the database
+only ever holds an HMAC of it, and the chat id the bot must write back to only encrypted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_VERSION = b"\x01"  # first byte of every ciphertext, so keys can be rotated later
+
+
+def _derive(secret: str, label: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"peerline", info=label).derive(
+        secret.encode("utf-8")
+    )
+
+
+class Keys:
+    """HMAC and AES-GCM keys, each derived from the one secret with its own label."""
+
+    def __init__(self, secret: str) -> None:
+        self._hmac_key = _derive(secret, b"client-id v1")
+        self._aead = AESGCM(_derive(secret, b"at-rest v1"))
+
+    def client_key(self, telegram_user_id: int) -> str:
+        """Stable pseudonymous id of a Telegram user (hex HMAC-SHA256)."""
+        return hmac.new(self._hmac_key, str(telegram_user_id).encode(), hashlib.sha256).hexdigest()
+
+    def encrypt(self, plaintext: bytes, *, purpose: bytes) -> bytes:
+        """Encrypt; `purpose` is bound as associated data so a value cannot be moved elsewhere."""
+        nonce = os.urandom(12)
+        return _VERSION + nonce + self._aead.encrypt(nonce, plaintext, purpose)
+
+    def decrypt(self, blob: bytes, *, purpose: bytes) -> bytes:
+        if blob[:1] != _VERSION:
+            raise ValueError("unknown ciphertext version")
+        return self._aead.decrypt(blob[1:13], blob[13:], purpose)
+
+    def encrypt_chat_id(self, chat_id: int) -> bytes:
+        return self.encrypt(str(chat_id).encode(), purpose=b"chat-id")
+
+    def decrypt_chat_id(self, blob: bytes) -> int:
+        return int(self.decrypt(blob, purpose=b"chat-id"))
+
+    def webhook_path(self) -> str:
+        """An unguessable but stable URL path for the webhook."""
+        return "tg-" + hmac.new(self._hmac_key, b"webhook-path", hashlib.sha256).hexdigest()[:32]

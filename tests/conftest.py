@@ -1,0 +1,83 @@
+"""Shared fixtures: a migrated database (SQLite always, PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.db import make_engine, make_session_factory, upgrade_to_head
+from bot.models import Base
+
+POSTGRES_URL = os.environ.get("PEERLINE_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if POSTGRES_URL:
+        return
+    skip = pytest.mark.skip(reason="set PEERLINE_TEST_POSTGRES_URL to run PostgreSQL tests")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgres: needs PEERLINE_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(scope="session")
+def _postgres_migrated() -> str:
+    assert POSTGRES_URL
+    reset = make_engine(POSTGRES_URL)
+
+    async def drop_all() -> None:
+        async with reset.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await reset.dispose()
+
+    import asyncio
+
+    asyncio.run(drop_all())
+    upgrade_to_head(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database at the latest revision: a fresh SQLite file, or the shared PostgreSQL."""
+    if request.param == "postgres":
+        return request.getfixturevalue("_postgres_migrated")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    upgrade_to_head(url)
+    return url
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(db_url)
+    if db_url.startswith("postgresql"):
+        # Tests share one PostgreSQL database: start each from empty tables.
+        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+async def session(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    async with session_factory() as session:
+        yield session
