@@ -50,6 +50,10 @@ class Keys:
     def decrypt_chat_id(self, blob: bytes) -> int:
         return int(self.decrypt(blob, purpose=b"chat-id"))
 
+    def webhook_secret(self) -> str:
+        """The X-Telegram-Bot-Api-Secret-Token, when none is configured."""
+        return hmac.new(self._hmac_key, b"webhook-secret", hashlib.sha256).hexdigest()
+
     def webhook_path(self) -> str:
         """An unguessable but stable URL path for the webhook."""
         return "tg-" + hmac.new(self._hmac_key, b"webhook-path", hashlib.sha256).hexdigest()[:32]

@@ -51,9 +51,7 @@ class Client(Base):
     # What free text from this client means right now (e.g. "city"); in the database so a
     # restart or a second bot process keeps the conversation where it was.
     awaiting: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Service(Base):

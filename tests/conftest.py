@@ -81,3 +81,38 @@ async def session(
 ) -> AsyncIterator[AsyncSession]:
     async with session_factory() as session:
         yield session
+
+
+# --- The bot, offline --------------------------------------------------------------------
+
+TEST_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    from bot.config import Settings
+
+    return Settings(
+        _env_file=None,
+        bot_token=TEST_TOKEN,
+        secret_key=TEST_SECRET,
+        data_dir=tmp_path / "data",
+        database_url=db_url,
+        default_language="ru",
+    )
+
+
+@pytest.fixture
+async def harness(settings, engine: AsyncEngine):  # type: ignore[no-untyped-def]
+    """The whole bot with a fake Telegram; `engine` empties PostgreSQL tables first."""
+    from bot.app import _post_init, build_application
+    from tests.harness import BotHarness, FakeTelegram
+
+    telegram = FakeTelegram()
+    app = build_application(settings, request=telegram)
+    await app.initialize()
+    await _post_init(app)
+    yield BotHarness(app, telegram)
+    await app.shutdown()
+    await app.bot_data.runtime.engine.dispose()

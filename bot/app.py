@@ -1,0 +1,87 @@
+"""Builds the python-telegram-bot Application: runtime, handlers, start-up and shutdown."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
+
+from bot.config import LANGUAGES, Settings
+from bot.i18n import N_
+from bot.runtime import Runtime
+from bot.services import directory
+from handlers import register
+from handlers.common import BotData, PeerlineContext
+
+log = logging.getLogger(__name__)
+
+COMMANDS = (
+    ("menu", N_("Main menu")),
+    ("overdose", N_("Overdose: first aid now")),
+    ("settings", N_("Language, country, city")),
+    ("language", N_("Change the language")),
+    ("forget", N_("Delete all my data")),
+    ("help", N_("What this bot can do")),
+)
+DESCRIPTION = N_(
+    "Anonymous help for people who use drugs and those close to them: overdose first aid, "
+    "substitution therapy, HIV, TB and hepatitis care, testing, legal help and services near "
+    "you. We do not store your name or Telegram ID. Press Start."
+)
+SHORT_DESCRIPTION = N_("Anonymous help and services for people who use drugs.")
+
+
+def build_application(
+    settings: Settings, *, runtime: Runtime | None = None, request: BaseRequest | None = None
+) -> Application:
+    """The whole bot, ready to run; `request` lets tests replace the network."""
+    runtime = runtime or Runtime.create(settings)
+    api = settings.telegram_api_url
+    builder = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .context_types(ContextTypes(context=PeerlineContext, bot_data=BotData))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    app = builder.build()
+    app.bot_data.runtime = runtime
+    register(app)
+    return app
+
+
+async def _post_init(app: Application) -> None:
+    runtime: Runtime = app.bot_data.runtime
+    async with runtime.transaction() as session:
+        added = await directory.seed_if_empty(session)
+    if added:
+        log.info("referral directory seeded with %d services", added)
+    await publish_commands(app)
+
+
+async def publish_commands(app: Application) -> None:
+    """Commands and descriptions in each language, so Telegram's own UI is translated too."""
+    runtime: Runtime = app.bot_data.runtime
+    try:
+        for language in (None, *LANGUAGES):
+            _ = runtime.i18n.get(language)
+            commands = [BotCommand(name, _.gettext(text)) for name, text in COMMANDS]
+            await app.bot.set_my_commands(commands, language_code=language)
+            await app.bot.set_my_description(_.gettext(DESCRIPTION), language_code=language)
+            await app.bot.set_my_short_description(
+                _.gettext(SHORT_DESCRIPTION), language_code=language
+            )
+    except TelegramError as exc:  # cosmetic: the bot works without them
+        log.warning("could not publish commands and descriptions: %s", exc.message)
+
+
+async def _post_shutdown(app: Application) -> None:
+    runtime: Runtime = app.bot_data.runtime
+    await runtime.engine.dispose()

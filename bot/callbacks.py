@@ -1,0 +1,66 @@
+"""Typed, versioned callback_data for inline buttons.
+
+Buttons outlive deploys and can be forged, so every payload is parsed against a small
+schema; anything that does not parse is answered as a stale button, never trusted.
+Payloads stay far below Telegram's 64-byte limit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+VERSION = "1"
+
+# kind -> pattern of its arguments (joined by ":")
+_SCHEMA: dict[str, re.Pattern[str]] = {
+    "lang": re.compile(r"(ru|uk|kk|en)"),  # choose a language
+    "priv": re.compile(r"ok"),  # privacy notice read
+    "ctry": re.compile(r"(RU|UA|KZ|other)"),  # choose a country
+    "city": re.compile(r"([a-z0-9_-]{1,40})"),  # a city key, or "-" to skip
+    "menu": re.compile(r"([a-z0-9_]{1,24})"),  # open a menu node
+    "svc": re.compile(r"([a-z0-9_]{1,24}):(\d{1,3})"),  # a services node, page number
+    "set": re.compile(r"(show|lang|country|city|forget)"),  # a settings action
+    "forget": re.compile(r"(yes|no)"),  # confirm deleting all data
+}
+
+
+@dataclass(frozen=True)
+class Callback:
+    kind: str
+    args: tuple[str, ...]
+
+    @property
+    def arg(self) -> str:
+        return self.args[0]
+
+
+def encode(kind: str, *args: object) -> str:
+    data = ":".join([VERSION + kind, *map(str, args)])
+    if parse(data) is None:
+        raise ValueError(f"callback data does not fit its schema: {data!r}")
+    return data
+
+
+def parse(data: str | None) -> Callback | None:
+    """The callback, or None for anything stale, foreign or forged."""
+    if not data or len(data) > 64 or not data.startswith(VERSION):
+        return None
+    kind, _, rest = data[len(VERSION) :].partition(":")
+    pattern = _SCHEMA.get(kind)
+    match = pattern.fullmatch(rest) if pattern else None
+    if match is None:
+        return None
+    return Callback(kind, match.groups())
+
+
+def pattern_for(kind: str) -> Callable[[object], bool]:
+    """A CallbackQueryHandler pattern: only well-formed payloads of this kind match, so
+    anything else falls through to the stale-button handler."""
+
+    def matches(data: object) -> bool:
+        callback = parse(data) if isinstance(data, str) else None
+        return callback is not None and callback.kind == kind
+
+    return matches

@@ -1,0 +1,101 @@
+"""Command line: `peerline run | migrate | directory import FILE | directory export FILE`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
+from bot.services.content import ContentError
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.db import upgrade_to_head
+
+    upgrade_to_head(settings.effective_database_url)
+    logging.getLogger("peerline").info("database is at the latest revision")
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    settings.require_token()  # before anything slow, so a missing token is one clear line
+    from telegram import Update
+
+    from bot.app import build_application
+
+    cmd_migrate(settings, args)
+    app = build_application(settings)
+    if settings.webhook_url:
+        keys = app.bot_data.runtime.keys
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        path = keys.webhook_path()
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=path,
+            secret_token=secret or keys.webhook_secret(),
+            webhook_url=f"{settings.webhook_url}/{path}",
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+async def _directory(settings: Settings, action: str, path: Path) -> int:
+    from bot.db import make_engine, make_session_factory
+    from bot.services import directory_io
+
+    engine = make_engine(settings.effective_database_url)
+    try:
+        async with make_session_factory(engine)() as session, session.begin():
+            if action == "import":
+                result = await directory_io.import_file(session, path)
+                print(f"imported {path}: {result.summary()}")
+            else:
+                count = await directory_io.export_services(session, path)
+                print(f"exported {count} services to {path}")
+    except directory_io.DirectoryImportFailed as exc:
+        print(f"nothing imported from {path}:", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  line {error.line}, field {error.field}: {error.message}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    return 0
+
+
+def cmd_directory(settings: Settings, args: argparse.Namespace) -> int:
+    cmd_migrate(settings, args)
+    return asyncio.run(_directory(settings, args.action, Path(args.file)))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="peerline", description="Peerline: anonymous peer consultation and referral bot."
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="upgrade the database, then run the bot").set_defaults(func=cmd_run)
+    sub.add_parser("migrate", help="upgrade the database to the latest revision").set_defaults(
+        func=cmd_migrate
+    )
+    d = sub.add_parser("directory", help="import or export the referral directory")
+    d.add_argument("action", choices=["import", "export"])
+    d.add_argument("file", help="a .csv or .yaml file")
+    d.set_defaults(func=cmd_directory)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        return args.func(settings, args)
+    except (ConfigError, ContentError) as exc:
+        print(f"peerline: {exc}", file=sys.stderr)
+        return 2

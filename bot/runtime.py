@@ -1,0 +1,49 @@
+"""What every handler needs, built once at start-up: settings, keys, database, texts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.crypto import Keys
+from bot.db import make_engine, make_session_factory
+from bot.i18n import I18n
+from bot.services.cities import CityIndex, load_cities
+from bot.services.content import Content
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    keys: Keys
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    content: Content
+    i18n: I18n
+    cities: CityIndex
+
+    @classmethod
+    def create(cls, settings: Settings) -> Runtime:
+        engine = make_engine(settings.effective_database_url)
+        return cls(
+            settings=settings,
+            keys=Keys(settings.resolve_secret_key()),
+            engine=engine,
+            sessions=make_session_factory(engine),
+            content=Content(),
+            i18n=I18n(settings.default_language),
+            cities=load_cities(),
+        )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One short transaction: committed on success, rolled back on error.
+
+        Handlers keep network calls outside it (shared/DESIGN.md).
+        """
+        async with self.sessions() as session, session.begin():
+            yield session

@@ -1,0 +1,1 @@
+"""Domain logic: plain values in, plain values out; no Telegram imports here."""

@@ -1,0 +1,94 @@
+"""Shared by every flow: the typed context, the current client, sending a screen."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.error import BadRequest
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.i18n import Translator
+from bot.runtime import Runtime
+from bot.services import clients
+from bot.services.clients import ClientState
+
+log = logging.getLogger(__name__)
+
+
+class BotData:
+    """Typed `bot_data`: holds the runtime, and nothing that acts as a database."""
+
+    runtime: Runtime
+
+
+class PeerlineContext(CallbackContext[ExtBot, dict, dict, BotData]):
+    @property
+    def runtime(self) -> Runtime:
+        return self.bot_data.runtime
+
+
+def client_key(update: Update, context: PeerlineContext) -> str:
+    assert update.effective_user is not None
+    return context.runtime.keys.client_key(update.effective_user.id)
+
+
+async def load_client(update: Update, context: PeerlineContext) -> ClientState:
+    """The current client, created on first contact. Runs its own short transaction."""
+    assert update.effective_chat is not None
+    keys = context.runtime.keys
+    chat_id = update.effective_chat.id
+    async with context.runtime.transaction() as session:
+        return await clients.get_or_create(
+            session, client_key(update, context), lambda: keys.encrypt_chat_id(chat_id)
+        )
+
+
+async def set_client(update: Update, context: PeerlineContext, **changes: object) -> None:
+    async with context.runtime.transaction() as session:
+        await clients.update_client(session, client_key(update, context), **changes)
+
+
+def translator(context: PeerlineContext, client: ClientState | None) -> Translator:
+    return context.runtime.i18n.get(client.language if client else None)
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+async def show(
+    update: Update,
+    context: PeerlineContext,
+    text: str,
+    keyboard: InlineKeyboardMarkup | None = None,
+    *,
+    new: bool = False,
+) -> None:
+    """Edit the screen the button was on (less history on a seized phone), or send a new one."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer()
+    options = {
+        "parse_mode": "HTML",
+        "reply_markup": keyboard,
+        "link_preview_options": LinkPreviewOptions(is_disabled=True),
+    }
+    if query is not None and query.message is not None and not new:
+        try:
+            await query.edit_message_text(text, **options)
+            return
+        except BadRequest as exc:
+            # Pressing the same button twice changes nothing; anything else (a message too
+            # old to edit) falls through to a fresh message.
+            if "not modified" in str(exc).lower():
+                return
+            log.info("could not edit a screen, sending a new one: %s", exc.message)
+    assert update.effective_chat is not None
+    await context.bot.send_message(
+        update.effective_chat.id,
+        text,
+        protect_content=context.runtime.settings.protect_content,
+        **options,
+    )

@@ -1,0 +1,102 @@
+"""Services near the client, from the referral directory, a page at a time."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Keyboard
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler
+
+from bot.callbacks import encode, parse, pattern_for
+from bot.i18n import Translator
+from bot.runtime import Runtime
+from bot.services import directory
+from bot.services.clients import ClientState
+from bot.services.directory import ServiceCard
+from handlers import screens
+from handlers.common import PeerlineContext, escape, load_client, show, translator
+from handlers.navigation import next_step
+
+PAGE_SIZE = 5
+
+
+def card(_: Translator, runtime: Runtime, service: ServiceCard, language: str) -> str:
+    """One directory entry as a few short lines; unverified entries say so."""
+    lines = [f"<b>{escape(service.name)}</b>"]
+    if not service.verified:
+        lines[0] += " · <i>" + _.gettext("not verified, please check before you go") + "</i>"
+    if service.city:
+        lines.append("🏙 " + escape(runtime.cities.name(service.city, language)))
+    for icon, value in (("📍", service.address), ("📞", service.phone), ("🕒", service.hours)):
+        if value:
+            lines.append(f"{icon} {escape(value)}")
+    if service.website:
+        lines.append(f'🌐 <a href="{escape(service.website)}">{escape(service.website)}</a>')
+    if service.notes:
+        lines.append(escape(service.notes))
+    return "\n".join(lines)
+
+
+async def services_page(update: Update, context: PeerlineContext) -> None:
+    """A services node: its intro text, then the services of its type near the client."""
+    callback = parse(update.callback_query.data)
+    assert callback is not None
+    node_id, page = callback.args[0], int(callback.args[1])
+    runtime = context.runtime
+    node = runtime.content.node(node_id)
+    client = await load_client(update, context)
+    if node is None or node.kind != "services":
+        await next_step(update, context)
+        return
+    _ = translator(context, client)
+    async with runtime.transaction() as session:
+        result = await directory.find_services(
+            session,
+            service_type=node.service_type,
+            country=client.country,
+            city=client.city,
+            limit=PAGE_SIZE,
+            offset=page * PAGE_SIZE,
+        )
+    text, keyboard = render(_, runtime, client, node_id, page, result)
+    await show(update, context, text, keyboard)
+
+
+def render(
+    _: Translator,
+    runtime: Runtime,
+    client: ClientState,
+    node_id: str,
+    page: int,
+    result: directory.ServicePage,
+) -> tuple[str, Keyboard]:
+    language = client.language or runtime.i18n.default
+    node = runtime.content.nodes[node_id]
+    parts = [runtime.content.screen(node_id, language, client.country).text]
+    if result.items:
+        found = _.ngettext("%(n)s service found:", "%(n)s services found:", result.total)
+        parts.append("<i>" + found + "</i>")
+        parts += [card(_, runtime, item, language) for item in result.items]
+    else:
+        parts.append(_.gettext("We do not know such services in your area yet."))
+    if client.city is None and client.country not in (None, "other"):
+        parts.append("<i>" + _.gettext("Tip: set your city to see services near you.") + "</i>")
+    pages = max(1, -(-result.total // PAGE_SIZE))
+    rows: list[list[Button]] = []
+    paging = []
+    if page > 0:
+        previous = encode("svc", node_id, page - 1)
+        paging.append(Button("‹ " + _.gettext("Previous"), callback_data=previous))
+    if page + 1 < pages:
+        following = encode("svc", node_id, page + 1)
+        paging.append(Button(_.gettext("Next") + " ›", callback_data=following))
+    if paging:
+        rows.append(paging)
+        parts.append(_.gettext("Page %(page)s of %(pages)s", page=page + 1, pages=pages))
+    rows.append([Button(_.gettext("Change city"), callback_data=encode("set", "city"))])
+    rows.append(screens.nav_row(_, node.parent if node.parent != "main" else None))
+    return "\n\n".join(parts), Keyboard(rows)
+
+
+def register(app: Application) -> None:
+    app.add_handler(CallbackQueryHandler(services_page, pattern=pattern_for("svc")))

@@ -1,0 +1,46 @@
+"""What nothing else handled: unknown commands, media where text is expected, stale buttons.
+
+Registered last, so each gets a short, polite answer instead of silence.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
+from handlers import screens
+from handlers.common import PeerlineContext, load_client, show, translator
+from handlers.navigation import next_step
+
+PRIVATE = filters.ChatType.PRIVATE
+
+
+async def unknown_command(update: Update, context: PeerlineContext) -> None:
+    """A command we do not have: say so and list the ones we do."""
+    client = await load_client(update, context)
+    _ = translator(context, client)
+    text = _.gettext("I do not know this command.") + "\n\n" + screens.help_text(_)
+    await show(update, context, text, screens.main_menu_button(_))
+
+
+async def unsupported_message(update: Update, context: PeerlineContext) -> None:
+    """Stickers, photos, files, voice... where the bot expects text or buttons."""
+    client = await load_client(update, context)
+    _ = translator(context, client)
+    await next_step(update, context, note=_.gettext("I can only read text and buttons here."))
+
+
+async def stale_button(update: Update, context: PeerlineContext) -> None:
+    """A button from an old or forged message: never trusted, answered politely."""
+    client = await load_client(update, context)
+    _ = translator(context, client)
+    await update.callback_query.answer(_.gettext("This button is out of date."))
+    await next_step(update, context)
+
+
+def register(app: Application) -> None:
+    app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
+    app.add_handler(
+        MessageHandler(PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, unsupported_message)
+    )
+    app.add_handler(CallbackQueryHandler(stale_button))

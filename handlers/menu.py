@@ -1,0 +1,44 @@
+"""The client menu tree from content/: navigation, /menu, /overdose and /help."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from bot.callbacks import parse, pattern_for
+from handlers import screens
+from handlers.common import PeerlineContext, load_client, show, translator
+from handlers.navigation import OVERDOSE, open_node
+
+PRIVATE = filters.ChatType.PRIVATE
+
+
+async def menu_button(update: Update, context: PeerlineContext) -> None:
+    """A menu button: open that node in place."""
+    callback = parse(update.callback_query.data)
+    assert callback is not None
+    await open_node(update, context, callback.arg)
+
+
+async def menu_command(update: Update, context: PeerlineContext) -> None:
+    """/menu: the main menu."""
+    await open_node(update, context, "main")
+
+
+async def overdose_command(update: Update, context: PeerlineContext) -> None:
+    """/overdose: first aid at once, from anywhere, even before choosing a language."""
+    await open_node(update, context, OVERDOSE)
+
+
+async def help_command(update: Update, context: PeerlineContext) -> None:
+    """/help: what the bot can do and its commands."""
+    client = await load_client(update, context)
+    _ = translator(context, client)
+    await show(update, context, screens.help_text(_), screens.main_menu_button(_))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("menu", menu_command, filters=PRIVATE))
+    app.add_handler(CommandHandler("overdose", overdose_command, filters=PRIVATE))
+    app.add_handler(CommandHandler("help", help_command, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(menu_button, pattern=pattern_for("menu")))

@@ -1,0 +1,46 @@
+"""Where a client goes next: shared by the flows so none imports another."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from handlers import screens
+from handlers.common import PeerlineContext, load_client, show, translator
+
+OVERDOSE = "overdose"
+
+
+async def next_step(update: Update, context: PeerlineContext, *, note: str = "") -> None:
+    """Show whatever the client still has to choose (language, privacy, country, city),
+    or else the main menu, with an optional note on top."""
+    client = await load_client(update, context)
+    runtime = context.runtime
+    _ = translator(context, client)
+    if client.language is None:
+        user = update.effective_user
+        suggested = runtime.i18n.suggest(user.language_code if user else None)
+        await show(update, context, *screens.language_picker(suggested))
+    elif not client.privacy_seen:
+        await show(update, context, *screens.privacy_notice(_))
+    elif client.country is None:
+        await show(update, context, *screens.country_picker(_))
+    elif client.awaiting == "city":
+        await show(update, context, *screens.city_picker(_, runtime, client))
+    else:
+        text, keyboard = screens.node_screen(_, runtime, runtime.content.nodes["main"], client)
+        await show(update, context, (note + "\n\n" if note else "") + text, keyboard)
+
+
+async def open_node(
+    update: Update, context: PeerlineContext, node_id: str, *, new: bool = False
+) -> None:
+    """Show a menu or text node; until onboarding is done only overdose help opens."""
+    client = await load_client(update, context)
+    node = context.runtime.content.node(node_id)
+    if node is None or node.kind not in ("menu", "text"):
+        node = None
+    if node is None or (not client.onboarded and node_id != OVERDOSE):
+        await next_step(update, context)
+        return
+    _ = translator(context, client)
+    await show(update, context, *screens.node_screen(_, context.runtime, node, client), new=new)

@@ -1,0 +1,91 @@
+"""First contact: language -> privacy notice -> country -> optional city -> main menu.
+
+Each step is stored on the client row, so a restart (or another bot process) continues
+exactly where the person left off.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from bot.callbacks import parse, pattern_for
+from handlers import screens
+from handlers.common import PeerlineContext, load_client, set_client, show, translator
+from handlers.navigation import next_step, open_node
+
+PRIVATE = filters.ChatType.PRIVATE
+
+
+async def start(update: Update, context: PeerlineContext) -> None:
+    """/start: continue onboarding; a deep link (/start <node>) opens that menu node."""
+    if context.args:
+        await open_node(update, context, context.args[0])
+    else:
+        await next_step(update, context)
+
+
+async def choose_language(update: Update, context: PeerlineContext) -> None:
+    """A language button, during onboarding or from settings."""
+    callback = parse(update.callback_query.data)
+    assert callback is not None
+    before = await load_client(update, context)
+    await set_client(update, context, language=callback.arg)
+    if before.onboarded:
+        client = await load_client(update, context)
+        _ = translator(context, client)
+        note = _.gettext("Language changed.")
+        await show(update, context, *screens.settings_screen(_, context.runtime, client, note))
+    else:
+        await next_step(update, context)
+
+
+async def language_command(update: Update, context: PeerlineContext) -> None:
+    """/language: pick another language at any time."""
+    client = await load_client(update, context)
+    await show(update, context, *screens.language_picker(client.language or "ru"))
+
+
+async def accept_privacy(update: Update, context: PeerlineContext) -> None:
+    await set_client(update, context, privacy_seen=True)
+    await next_step(update, context)
+
+
+async def choose_country(update: Update, context: PeerlineContext) -> None:
+    """A country button; a new country clears the city and asks for one in that country."""
+    callback = parse(update.callback_query.data)
+    assert callback is not None
+    country = callback.arg
+    wants_city = country != "other"
+    await set_client(
+        update, context, country=country, city=None, awaiting="city" if wants_city else None
+    )
+    await next_step(update, context)
+
+
+async def choose_city(update: Update, context: PeerlineContext) -> None:
+    """A city button, or "skip"; the city must belong to the known list."""
+    callback = parse(update.callback_query.data)
+    assert callback is not None
+    client = await load_client(update, context)
+    _ = translator(context, client)
+    if callback.arg == "-":
+        await set_client(update, context, awaiting=None)
+        await next_step(update, context)
+        return
+    city = context.runtime.cities.get(callback.arg)
+    if city is None:
+        await show(update, context, *screens.city_picker(_, context.runtime, client))
+        return
+    await set_client(update, context, city=city.key, awaiting=None)
+    name = context.runtime.cities.name(city.key, client.language or "ru")
+    await next_step(update, context, note=_.gettext("City saved: %(city)s", city=name))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("start", start, filters=PRIVATE))
+    app.add_handler(CommandHandler("language", language_command, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern_for("lang")))
+    app.add_handler(CallbackQueryHandler(accept_privacy, pattern=pattern_for("priv")))
+    app.add_handler(CallbackQueryHandler(choose_country, pattern=pattern_for("ctry")))
+    app.add_handler(CallbackQueryHandler(choose_city, pattern=pattern_for("city")))

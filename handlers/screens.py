@@ -1,0 +1,153 @@
+"""Screens shared by several flows: each returns (text, keyboard) built from the translator.
+
+No literal user-facing text lives in the flow modules; it is here or in content/.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Keyboard
+
+from bot.callbacks import encode
+from bot.i18n import N_, Translator
+from bot.runtime import Runtime
+from bot.services.clients import ClientState
+from bot.services.content import Node
+from handlers.common import escape
+
+Screen = tuple[str, Keyboard]
+
+# Autonyms: a person must recognise their language before anything is translated.
+LANGUAGE_NAMES = {"ru": "Русский", "uk": "Українська", "kk": "Қазақша", "en": "English"}
+COUNTRY_NAMES = {
+    "RU": N_("Russia"),
+    "UA": N_("Ukraine"),
+    "KZ": N_("Kazakhstan"),
+    "other": N_("Another country"),
+}
+
+
+def nav_row(_: Translator, back_to: str | None) -> list[Button]:
+    row = []
+    if back_to is not None:
+        row.append(Button("‹ " + _.gettext("Back"), callback_data=encode("menu", back_to)))
+    row.append(Button("☰ " + _.gettext("Main menu"), callback_data=encode("menu", "main")))
+    return row
+
+
+def main_menu_button(_: Translator) -> Keyboard:
+    return Keyboard(
+        [[Button("☰ " + _.gettext("Main menu"), callback_data=encode("menu", "main"))]]
+    )
+
+
+def language_picker(suggested: str) -> Screen:
+    text = "Выберите язык · Оберіть мову · Тілді таңдаңыз · Choose your language"
+    order = [suggested, *(code for code in LANGUAGE_NAMES if code != suggested)]
+    rows = [[Button(LANGUAGE_NAMES[code], callback_data=encode("lang", code))] for code in order]
+    return text, Keyboard(rows)
+
+
+def privacy_notice(_: Translator) -> Screen:
+    text = _.gettext(
+        "<b>Your privacy</b>\n"
+        "• We do not store your name, username, phone number or Telegram ID. "
+        "The bot knows you only by a random code.\n"
+        "• We store your language, country and city, so that the menus fit you.\n"
+        "• Consultants never see who you are.\n"
+        "• Chats with bots are not end-to-end encrypted: Telegram can see them. "
+        "Do not write your name, address or anything that identifies you.\n"
+        "• We never write to you from personal accounts.\n"
+        "• /forget deletes everything we store about you, at any time."
+    )
+    return text, Keyboard([[Button(_.gettext("Understood"), callback_data=encode("priv", "ok"))]])
+
+
+def country_picker(_: Translator) -> Screen:
+    rows = [
+        [Button(_.gettext(name), callback_data=encode("ctry", code))]
+        for code, name in COUNTRY_NAMES.items()
+    ]
+    return _.gettext("Which country are you in? We show help and services for it."), Keyboard(rows)
+
+
+def city_picker(_: Translator, runtime: Runtime, client: ClientState) -> Screen:
+    language = client.language or runtime.i18n.default
+    popular = runtime.cities.in_country(client.country or "other")[:8]
+    buttons = [
+        Button(runtime.cities.name(city.key, language), callback_data=encode("city", city.key))
+        for city in popular
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([Button(_.gettext("Skip"), callback_data=encode("city", "-"))])
+    text = _.gettext(
+        "Which city are you in? Pick it below or type its name. "
+        "This is optional: it only helps us show services near you."
+    )
+    return text, Keyboard(rows)
+
+
+def node_button(_: Translator, runtime: Runtime, node: Node, language: str) -> Button:
+    label = runtime.content.button(node.id, language)
+    if node.kind == "services":
+        data = encode("svc", node.id, 0)
+    elif node.kind == "action":
+        data = encode("set", "show")
+    else:
+        data = encode("menu", node.id)
+    return Button(label, callback_data=data)
+
+
+def sources_line(_: Translator, sources: tuple[str, ...]) -> str:
+    if not sources:
+        return ""
+    links = " ".join(f'<a href="{escape(url)}">[{i}]</a>' for i, url in enumerate(sources, 1))
+    return "\n\n<i>" + _.gettext("Sources:") + "</i> " + links
+
+
+def node_screen(_: Translator, runtime: Runtime, node: Node, client: ClientState) -> Screen:
+    language = client.language or runtime.i18n.default
+    screen = runtime.content.screen(node.id, language, client.country)
+    rows = [
+        [node_button(_, runtime, child, language)]
+        for child in runtime.content.children(node.id, client.country)
+    ]
+    rows.append(nav_row(_, node.parent if node.parent not in (None, "main") else None))
+    if node.id == runtime.content.root:
+        rows.pop()  # the main menu needs no way back to itself
+    return screen.text + sources_line(_, screen.sources), Keyboard(rows)
+
+
+def settings_screen(_: Translator, runtime: Runtime, client: ClientState, note: str = "") -> Screen:
+    language = client.language or runtime.i18n.default
+    city = runtime.cities.name(client.city, language) if client.city else _.gettext("not set")
+    country = _.gettext(COUNTRY_NAMES.get(client.country or "other", COUNTRY_NAMES["other"]))
+    text = (note + "\n\n" if note else "") + _.gettext(
+        "<b>Settings</b>\nLanguage: %(language)s\nCountry: %(country)s\nCity: %(city)s",
+        language=LANGUAGE_NAMES[language],
+        country=escape(country),
+        city=escape(city),
+    )
+    rows = [
+        [Button(_.gettext("Change language"), callback_data=encode("set", "lang"))],
+        [Button(_.gettext("Change country"), callback_data=encode("set", "country"))],
+        [Button(_.gettext("Change city"), callback_data=encode("set", "city"))],
+        [Button(_.gettext("Delete all my data"), callback_data=encode("set", "forget"))],
+        nav_row(_, None),
+    ]
+    return text, Keyboard(rows)
+
+
+def help_text(_: Translator) -> str:
+    return _.gettext(
+        "<b>What this bot can do</b>\n"
+        "It helps people who use drugs, and those close to them, find help anonymously: "
+        "overdose first aid, opioid substitution therapy, HIV, TB and hepatitis care, testing, "
+        "legal help, humanitarian aid and services near you.\n\n"
+        "/menu – main menu\n"
+        "/overdose – overdose first aid, at once\n"
+        "/settings – language, country, city\n"
+        "/language – change the language\n"
+        "/forget – delete everything we store about you\n"
+        "/help – this message"
+    )

@@ -1,0 +1,64 @@
+"""Free text from a client: a typed city name when we asked for one, otherwise the menu."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Keyboard
+from telegram import Update
+from telegram.ext import Application, MessageHandler, filters
+
+from bot.callbacks import encode
+from handlers import screens
+from handlers.common import PeerlineContext, load_client, set_client, show, translator
+from handlers.navigation import next_step
+
+MAX_CITY_LENGTH = 80
+
+
+async def on_text(update: Update, context: PeerlineContext) -> None:
+    """Route free text by what the client's stored state says we are waiting for."""
+    client = await load_client(update, context)
+    if client.awaiting == "city":
+        await city_typed(update, context)
+        return
+    _ = translator(context, client)
+    if not client.onboarded:
+        await next_step(update, context)
+        return
+    note = _.gettext("I answer to buttons and commands. Choose what you need below.")
+    await next_step(update, context, note=note)
+
+
+async def city_typed(update: Update, context: PeerlineContext) -> None:
+    client = await load_client(update, context)
+    runtime = context.runtime
+    _ = translator(context, client)
+    typed = (update.effective_message.text or "").strip()
+    matches = runtime.cities.match(typed, client.country) if len(typed) <= MAX_CITY_LENGTH else []
+    language = client.language or runtime.i18n.default
+    if len(matches) == 1:
+        city = matches[0]
+        await set_client(update, context, city=city.key, awaiting=None)
+        note = _.gettext("City saved: %(city)s", city=runtime.cities.name(city.key, language))
+        await next_step(update, context, note=note)
+        return
+    if matches:
+        rows = [
+            [Button(runtime.cities.name(c.key, language), callback_data=encode("city", c.key))]
+            for c in matches
+        ]
+        rows.append([Button(_.gettext("Skip"), callback_data=encode("city", "-"))])
+        await show(update, context, _.gettext("Which one do you mean?"), Keyboard(rows))
+        return
+    text, keyboard = screens.city_picker(_, runtime, client)
+    sorry = _.gettext(
+        "I do not know this city. Check the spelling, pick one below, or skip: "
+        "you will then see services for the whole country."
+    )
+    await show(update, context, sorry + "\n\n" + text, keyboard)
+
+
+def register(app: Application) -> None:
+    app.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, on_text)
+    )

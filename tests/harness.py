@@ -1,0 +1,193 @@
+"""Offline Telegram for tests: a request class that answers the Bot API from memory.
+
+Nothing here can reach the network: every Bot API call lands in `FakeTelegram.do_request`,
+which records it and answers like Telegram would. `BotHarness` plays users: it sends
+messages and presses buttons *by their visible label*, through `Application.process_update`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application
+from telegram.request import BaseRequest, RequestData
+
+BOT_USER = {"id": 999000111, "is_bot": True, "first_name": "Peerline", "username": "peerline_bot"}
+
+
+@dataclass
+class Sent:
+    """A bot message as the user's phone would show it."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    buttons: list[list[dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def labels(self) -> list[str]:
+        return [b["text"] for row in self.buttons for b in row]
+
+    def data_of(self, label: str) -> str:
+        for row in self.buttons:
+            for button in row:
+                if button["text"] == label:
+                    return button["callback_data"]
+        raise AssertionError(f"no button {label!r} on screen; buttons: {self.labels}")
+
+
+class FakeTelegram(BaseRequest):
+    """Answers Bot API methods from memory and records every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.messages: dict[tuple[int, int], Sent] = {}
+        self.last: dict[int, Sent] = {}  # chat id -> most recently sent or edited message
+        self._ids = itertools.count(1000)
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 1.0
+
+    async def do_request(  # type: ignore[override]
+        self, url: str, method: str, request_data: RequestData | None = None, **_: Any
+    ) -> tuple[int, bytes]:
+        name = url.rsplit("/", 1)[-1]
+        params = request_data.parameters if request_data else {}
+        self.calls.append((name, params))
+        result = self._answer(name, params)
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def _answer(self, name: str, p: dict[str, Any]) -> Any:
+        if name == "getMe":
+            return BOT_USER
+        if name == "sendMessage":
+            chat_id = int(p["chat_id"])
+            sent = Sent(chat_id, next(self._ids), p["text"], _rows(p))
+            self.messages[(chat_id, sent.message_id)] = self.last[chat_id] = sent
+            return self._message(sent)
+        if name == "editMessageText":
+            chat_id, message_id = int(p["chat_id"]), int(p["message_id"])
+            sent = Sent(chat_id, message_id, p["text"], _rows(p))
+            self.messages[(chat_id, message_id)] = self.last[chat_id] = sent
+            return self._message(sent)
+        if name in {
+            "answerCallbackQuery",
+            "setMyCommands",
+            "setMyDescription",
+            "setMyShortDescription",
+            "deleteMessage",
+            "deleteMessages",
+            "sendChatAction",
+        }:
+            return True
+        raise AssertionError(f"the fake Telegram does not know {name}")
+
+    @staticmethod
+    def _message(sent: Sent) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": sent.message_id,
+            "date": int(time.time()),
+            "chat": {"id": sent.chat_id, "type": "private"},
+            "from": BOT_USER,
+            "text": sent.text,
+        }
+        if sent.buttons:
+            message["reply_markup"] = {"inline_keyboard": sent.buttons}
+        return message
+
+    def sent_texts(self) -> list[str]:
+        return [p["text"] for name, p in self.calls if name in ("sendMessage", "editMessageText")]
+
+
+def _rows(params: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    markup = params.get("reply_markup")
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    return (markup or {}).get("inline_keyboard", [])
+
+
+@dataclass
+class FakeUser:
+    id: int = 5550001234
+    first_name: str = "Zoryana"
+    last_name: str = "Canaryfield"
+    username: str = "canary_user_8x"
+    language_code: str | None = "ru"
+
+    def as_dict(self) -> dict[str, Any]:
+        user = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        user.update(last_name=self.last_name, username=self.username)
+        if self.language_code:
+            user["language_code"] = self.language_code
+        return user
+
+    def chat(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "private", "first_name": self.first_name}
+
+
+class BotHarness:
+    def __init__(self, app: Application, telegram: FakeTelegram) -> None:
+        self.app = app
+        self.telegram = telegram
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+
+    async def feed(self, update: dict[str, Any]) -> None:
+        update["update_id"] = next(self._update_ids)
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+
+    def _message(self, user: FakeUser, **content: Any) -> dict[str, Any]:
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": user.chat(),
+            "from": user.as_dict(),
+            **content,
+        }
+
+    async def send(self, user: FakeUser, text: str) -> Sent:
+        """The user types `text` (a "/command" gets its entity); returns the bot's last screen."""
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            content["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+            ]
+        await self.feed({"message": self._message(user, **content)})
+        return self.screen(user)
+
+    async def send_other(self, user: FakeUser, **content: Any) -> Sent:
+        """A sticker, photo, document... (`content` is the Message fields)."""
+        await self.feed({"message": self._message(user, **content)})
+        return self.screen(user)
+
+    async def press(self, user: FakeUser, label: str, on: Sent | None = None) -> Sent:
+        """The user presses the button with this label on a message (default: the last one)."""
+        message = on or self.screen(user)
+        return await self.press_data(user, message.data_of(label), message)
+
+    async def press_data(self, user: FakeUser, data: str, on: Sent | None = None) -> Sent:
+        message = on or self.screen(user)
+        query = {
+            "id": str(next(self._update_ids)),
+            "from": user.as_dict(),
+            "chat_instance": "ci-1",
+            "data": data,
+            "message": FakeTelegram._message(message),
+        }
+        await self.feed({"callback_query": query})
+        return self.screen(user)
+
+    def screen(self, user: FakeUser) -> Sent:
+        return self.telegram.last[user.id]

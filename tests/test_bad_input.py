@@ -1,0 +1,128 @@
+"""Odd input gets a short, polite answer in the client's language, never a crash."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.harness import BotHarness, FakeUser
+from tests.test_client_journey import onboard
+
+
+@pytest.fixture
+async def english_client(harness: BotHarness) -> FakeUser:
+    user = FakeUser(language_code="en")
+    await onboard(harness, user, "en")
+    return user
+
+
+async def test_unknown_command_lists_the_real_ones(harness: BotHarness, english_client) -> None:
+    screen = await harness.send(english_client, "/frobnicate")
+    assert "I do not know this command" in screen.text
+    assert "/overdose" in screen.text
+
+
+async def test_unexpected_text_shows_the_menu(harness: BotHarness, english_client) -> None:
+    screen = await harness.send(english_client, "hello?")
+    assert "buttons and commands" in screen.text
+    assert screen.buttons[0][0]["callback_data"] == "1menu:overdose"
+
+
+async def test_huge_message_is_answered(harness: BotHarness, english_client) -> None:
+    screen = await harness.send(english_client, "x" * 4096)
+    assert "buttons and commands" in screen.text
+
+
+async def test_huge_city_name_is_answered_not_matched(harness: BotHarness) -> None:
+    user = FakeUser(language_code="en")
+    await harness.send(user, "/start")
+    await harness.press(user, "English")
+    await harness.press(user, "Understood")
+    await harness.press(user, "Ukraine")
+    screen = await harness.send(user, "Київ" * 1000)
+    assert "do not know this city" in screen.text
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        {
+            "sticker": {
+                "file_id": "s1",
+                "file_unique_id": "u1",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "type": "regular",
+            }
+        },
+        {"photo": [{"file_id": "p1", "file_unique_id": "u2", "width": 90, "height": 90}]},
+        {"document": {"file_id": "d1", "file_unique_id": "u3", "file_name": "a.pdf"}},
+        {"voice": {"file_id": "v1", "file_unique_id": "u4", "duration": 3}},
+    ],
+    ids=["sticker", "photo", "document", "voice"],
+)
+async def test_media_where_text_is_expected_is_answered(
+    harness: BotHarness, english_client, content
+) -> None:
+    screen = await harness.send_other(english_client, **content)
+    assert "only read text and buttons" in screen.text
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["garbage", "1menu:no_such_node", "1svc:ost_services:x", "0menu:main", "1lang:de", "1" * 64],
+)
+async def test_stale_or_forged_button_gets_a_polite_answer(
+    harness: BotHarness, english_client, data
+) -> None:
+    before = len(harness.telegram.calls)
+    screen = await harness.press_data(english_client, data)
+    answers = [p for name, p in harness.telegram.calls[before:] if name == "answerCallbackQuery"]
+    assert answers, "the button press must be answered so the client's spinner stops"
+    assert screen.buttons  # back on a screen with a way forward
+
+
+async def test_forged_button_is_answered_as_out_of_date(harness: BotHarness, english_client):
+    before = len(harness.telegram.calls)
+    await harness.press_data(english_client, "garbage")
+    answers = [p for name, p in harness.telegram.calls[before:] if name == "answerCallbackQuery"]
+    assert answers[0].get("text") == "This button is out of date."
+
+
+async def test_menu_button_before_onboarding_leads_to_onboarding(harness: BotHarness) -> None:
+    user = FakeUser(language_code="en")
+    await harness.send(user, "/start")
+    screen = await harness.press_data(user, "1menu:ost")
+    assert "English" in screen.labels  # still choosing a language
+
+
+async def test_error_is_answered_in_the_clients_language(
+    harness: BotHarness, english_client, monkeypatch, caplog
+) -> None:
+    from bot.services import content as content_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(content_module.Content, "screen", broken)
+    screen = await harness.send(english_client, "/menu")
+    assert "something went wrong" in screen.text
+    assert str(english_client.id) not in caplog.text
+    assert english_client.first_name not in caplog.text
+
+
+async def test_group_messages_are_ignored(harness: BotHarness) -> None:
+    user = FakeUser(language_code="en")
+    update = {
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": -100123, "type": "supergroup", "title": "Staff"},
+            "from": user.as_dict(),
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        }
+    }
+    await harness.feed(update)
+    assert not any(name == "sendMessage" for name, _ in harness.telegram.calls)

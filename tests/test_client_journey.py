@@ -1,0 +1,161 @@
+"""A client's way through the bot, offline, as they would see it."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.models import Client
+from tests.harness import BotHarness, FakeUser
+
+
+async def onboard(
+    harness: BotHarness, user: FakeUser, language: str = "ru", country: str = "UA"
+) -> None:
+    """Language, privacy notice, country, and skip the city (by button data, any language)."""
+    await harness.send(user, "/start")
+    await harness.press_data(user, f"1lang:{language}")
+    await harness.press_data(user, "1priv:ok")
+    await harness.press_data(user, f"1ctry:{country}")
+    if country != "other":
+        await harness.press_data(user, "1city:-")
+
+
+async def test_first_start_suggests_telegram_language_first(harness: BotHarness) -> None:
+    screen = await harness.send(FakeUser(language_code="uk"), "/start")
+    assert screen.labels[0] == "Українська"
+    assert set(screen.labels) == {"Русский", "Українська", "Қазақша", "English"}
+
+
+async def test_unknown_telegram_language_suggests_the_default(harness: BotHarness) -> None:
+    screen = await harness.send(FakeUser(language_code="de"), "/start")
+    assert screen.labels[0] == "Русский"
+
+
+async def test_onboarding_asks_language_privacy_country_city_then_menu(
+    harness: BotHarness, session_factory
+) -> None:
+    user = FakeUser(language_code="en")
+    await harness.send(user, "/start")
+    privacy = await harness.press(user, "English")
+    assert "Your privacy" in privacy.text
+    assert "/forget" in privacy.text
+    country = await harness.press(user, "Understood")
+    assert country.labels == ["Russia", "Ukraine", "Kazakhstan", "Another country"]
+    city = await harness.press(user, "Ukraine")
+    assert "city" in city.text.lower()
+    assert "Kyiv" in city.labels
+    menu = await harness.press(user, "Kyiv")
+    assert "Kyiv" in menu.text  # "City saved: Kyiv"
+    assert any("verdose" in label for label in menu.labels)
+    async with session_factory() as session:
+        row = await session.scalar(select(Client))
+    assert (row.language, row.privacy_seen, row.country, row.city) == ("en", True, "UA", "kyiv")
+
+
+async def test_typed_city_is_recognised_in_latin_and_with_a_typo(harness: BotHarness) -> None:
+    user = FakeUser(language_code="en")
+    await harness.send(user, "/start")
+    await harness.press(user, "English")
+    await harness.press(user, "Understood")
+    await harness.press(user, "Kazakhstan")
+    menu = await harness.send(user, "Almatty")
+    assert "City saved: Almaty" in menu.text
+
+
+async def test_unknown_city_is_answered_and_the_client_can_skip(harness: BotHarness) -> None:
+    user = FakeUser(language_code="en")
+    await harness.send(user, "/start")
+    await harness.press(user, "English")
+    await harness.press(user, "Understood")
+    await harness.press(user, "Ukraine")
+    sorry = await harness.send(user, "Qwertyzxcv")
+    assert "do not know this city" in sorry.text
+    menu = await harness.press(user, "Skip")
+    assert any("verdose" in label for label in menu.labels)
+
+
+async def test_overdose_command_works_before_onboarding(harness: BotHarness) -> None:
+    user = FakeUser(language_code=None)
+    screen = await harness.send(user, "/overdose")
+    assert "112" in screen.text or "103" in screen.text
+    assert screen.buttons  # the overdose sub-screens
+
+
+async def test_overdose_shows_the_clients_country_numbers(harness: BotHarness) -> None:
+    user = FakeUser(language_code="kk")
+    await onboard(harness, user, "kk", "KZ")
+    screen = await harness.send(user, "/overdose")
+    assert "103" in screen.text
+
+
+async def test_main_menu_starts_with_overdose_help(harness: BotHarness) -> None:
+    user = FakeUser()
+    await onboard(harness, user)
+    menu = await harness.send(user, "/menu")
+    assert menu.buttons[0][0]["callback_data"] == "1menu:overdose"
+
+
+async def test_back_button_returns_to_the_parent_menu(harness: BotHarness) -> None:
+    user = FakeUser(language_code="en")
+    await onboard(harness, user, "en")
+    main = await harness.send(user, "/menu")
+    ost = await harness.press_data(user, "1menu:ost", main)
+    sub = await harness.press_data(user, ost.buttons[0][0]["callback_data"], ost)
+    back = await harness.press(user, "‹ Back", sub)
+    assert back.text == ost.text
+
+
+async def test_settings_change_language_changes_the_menus(harness: BotHarness) -> None:
+    user = FakeUser(language_code="en")
+    await onboard(harness, user, "en")
+    settings = await harness.send(user, "/settings")
+    assert "Settings" in settings.text
+    picker = await harness.press(user, "Change language")
+    changed = await harness.press(user, "Українська", picker)
+    assert "Мова" in changed.text or "мов" in changed.text.lower()
+
+
+async def test_forget_deletes_the_client_after_confirmation(
+    harness: BotHarness, session_factory
+) -> None:
+    user = FakeUser(language_code="en")
+    await onboard(harness, user, "en")
+    confirm = await harness.send(user, "/forget")
+    kept = await harness.press(user, "No, keep it", confirm)
+    assert "Settings" in kept.text
+    confirm = await harness.send(user, "/forget")
+    done = await harness.press(user, "Yes, delete everything", confirm)
+    assert "deleted" in done.text
+    async with session_factory() as session:
+        assert (await session.scalar(select(Client))) is None
+
+
+async def test_nearby_services_lists_directory_entries_of_the_clients_country(
+    harness: BotHarness,
+) -> None:
+    user = FakeUser(language_code="en")
+    await onboard(harness, user, "en")
+    main = await harness.send(user, "/menu")
+    ost = await harness.press_data(user, "1menu:ost", main)
+    services = await harness.press_data(user, "1svc:ost_services:0", ost)
+    assert "0 800 507 727" in services.text  # the Ukrainian OST hotline from the seed
+    assert "Change city" in services.labels
+
+
+async def test_restart_keeps_the_onboarding_step(harness: BotHarness, settings, engine) -> None:
+    from bot.app import build_application
+    from tests.harness import BotHarness as Harness
+    from tests.harness import FakeTelegram
+
+    user = FakeUser(language_code="en")
+    await harness.send(user, "/start")
+    await harness.press(user, "English")
+    telegram = FakeTelegram()
+    second = build_application(settings, request=telegram)  # a fresh process, same database
+    await second.initialize()
+    try:
+        screen = await Harness(second, telegram).send(user, "/start")
+        assert "Your privacy" in screen.text
+    finally:
+        await second.shutdown()
+        await second.bot_data.runtime.engine.dispose()
