@@ -122,11 +122,17 @@ def settings_screen(_: Translator, runtime: Runtime, client: ClientState, note: 
     language = client.language or runtime.i18n.default
     city = runtime.cities.name(client.city, language) if client.city else _.gettext("not set")
     country = _.gettext(COUNTRY_NAMES.get(client.country or "other", COUNTRY_NAMES["other"]))
-    text = (note + "\n\n" if note else "") + _.gettext(
-        "<b>Settings</b>\nLanguage: %(language)s\nCountry: %(country)s\nCity: %(city)s",
-        language=LANGUAGE_NAMES[language],
-        country=escape(country),
-        city=escape(city),
+    intro = runtime.content.screen("settings", language, client.country).text
+    text = (
+        (note + "\n\n" if note else "")
+        + intro
+        + "\n\n"
+        + _.gettext(
+            "Language: %(language)s\nCountry: %(country)s\nCity: %(city)s",
+            language=LANGUAGE_NAMES[language],
+            country=escape(country),
+            city=escape(city),
+        )
     )
     rows = [
         [Button(_.gettext("Change language"), callback_data=encode("set", "lang"))],

@@ -34,14 +34,15 @@ async def city_typed(update: Update, context: PeerlineContext) -> None:
     runtime = context.runtime
     _ = translator(context, client)
     typed = (update.effective_message.text or "").strip()
-    matches = runtime.cities.match(typed, client.country) if len(typed) <= MAX_CITY_LENGTH else []
     language = client.language or runtime.i18n.default
-    if len(matches) == 1:
-        city = matches[0]
-        await set_client(update, context, city=city.key, awaiting=None)
-        note = _.gettext("City saved: %(city)s", city=runtime.cities.name(city.key, language))
+    # Only an exact name is saved without asking: a typo match ("Орёл" -> Oral) may be wrong.
+    exact = runtime.cities.resolve(typed, client.country) if len(typed) <= MAX_CITY_LENGTH else None
+    if exact is not None:
+        await set_client(update, context, city=exact.key, awaiting=None)
+        note = _.gettext("City saved: %(city)s", city=runtime.cities.name(exact.key, language))
         await next_step(update, context, note=note)
         return
+    matches = runtime.cities.match(typed, client.country) if len(typed) <= MAX_CITY_LENGTH else []
     if matches:
         rows = [
             [Button(runtime.cities.name(c.key, language), callback_data=encode("city", c.key))]

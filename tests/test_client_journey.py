@@ -58,8 +58,23 @@ async def test_typed_city_is_recognised_in_latin_and_with_a_typo(harness: BotHar
     await harness.press(user, "English")
     await harness.press(user, "Understood")
     await harness.press(user, "Kazakhstan")
-    menu = await harness.send(user, "Almatty")
-    assert "City saved: Almaty" in menu.text
+    exact = await harness.send(user, "Алматы")
+    assert "City saved: Almaty" in exact.text
+    await harness.press_data(user, "1set:city")
+    question = await harness.send(user, "Almatu")
+    assert "Which one do you mean?" in question.text
+    saved = await harness.press(user, "Almaty", question)
+    assert "City saved: Almaty" in saved.text
+
+
+async def test_city_typed_in_cyrillic_is_saved(harness: BotHarness) -> None:
+    user = FakeUser(language_code="en")
+    await harness.send(user, "/start")
+    await harness.press(user, "English")
+    await harness.press(user, "Understood")
+    await harness.press(user, "Ukraine")
+    saved = await harness.send(user, "Київ")
+    assert "City saved: Kyiv" in saved.text
 
 
 async def test_unknown_city_is_answered_and_the_client_can_skip(harness: BotHarness) -> None:
