@@ -18,7 +18,7 @@ lint:
 messages:
 	$(BABEL) extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 --no-location --sort-output \
 		--project peerline -o locales/messages.pot .
-	$(BABEL) update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching
+	$(BABEL) update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete
 
 compile:
 	$(BABEL) compile -d locales -D messages --use-fuzzy --statistics
