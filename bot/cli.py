@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
@@ -32,13 +33,16 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.webhook_url:
         keys = app.bot_data.runtime.keys
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        path = keys.webhook_path()
+        # The public URL's own path (a reverse proxy may pass it through) plus an
+        # unguessable last segment, so the endpoint cannot be found by scanning.
+        secret_segment = keys.webhook_path()
+        base_path = urlsplit(settings.webhook_url).path.strip("/")
         app.run_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,
-            url_path=path,
+            url_path="/".join(part for part in (base_path, secret_segment) if part),
             secret_token=secret or keys.webhook_secret(),
-            webhook_url=f"{settings.webhook_url}/{path}",
+            webhook_url=f"{settings.webhook_url}/{secret_segment}",
             allowed_updates=Update.ALL_TYPES,
         )
     else:
@@ -47,6 +51,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _directory(settings: Settings, action: str, path: Path) -> int:
+    if path.suffix.lower() not in (".csv", ".yaml", ".yml"):
+        print(f"peerline: {path} must end in .csv, .yaml or .yml", file=sys.stderr)
+        return 2
     from bot.db import make_engine, make_session_factory
     from bot.services import directory_io
 

@@ -17,6 +17,7 @@ PINNED = {
     "asyncpg": logging.INFO,
     "sqlalchemy": logging.WARNING,
     "tornado.access": logging.WARNING,  # webhook access lines carry the secret path
+    "alembic": logging.WARNING,
 }
 
 

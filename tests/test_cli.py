@@ -64,3 +64,8 @@ def test_malformed_setting_is_one_line_naming_the_variable(env, monkeypatch, cap
     err = capsys.readouterr().err.strip()
     assert err.startswith("peerline: PEERLINE_RETENTION_DAYS:")
     assert "\n" not in err
+
+
+def test_directory_file_of_unknown_kind_is_refused(env, capsys) -> None:
+    assert main(["directory", "export", str(env / "services.xlsx")]) == 2
+    assert ".csv, .yaml or .yml" in capsys.readouterr().err
