@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -99,6 +100,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # Everything the bot writes (database, WAL, generated key, exports) is readable by its own
+    # user only: on a shared server another account must not read who asked for what.
+    os.umask(0o077)
     try:
         settings = load_settings()
         configure_logging(settings.log_level)

@@ -45,9 +45,13 @@ async def load_client(update: Update, context: PeerlineContext) -> ClientState:
         )
 
 
-async def set_client(update: Update, context: PeerlineContext, **changes: object) -> None:
+async def set_client(update: Update, context: PeerlineContext, **changes: object) -> ClientState:
+    """Store the client's choices; returns the new state (one transaction)."""
     async with context.runtime.transaction() as session:
-        await clients.update_client(session, client_key(update, context), **changes)
+        state = await clients.update_client(session, client_key(update, context), **changes)
+    if state is None:  # deleted meanwhile (/forget in another chat window): start afresh
+        return await load_client(update, context)
+    return state
 
 
 def translator(context: PeerlineContext, client: ClientState | None) -> Translator:

@@ -46,7 +46,7 @@ async def services_page(update: Update, context: PeerlineContext) -> None:
     node = runtime.content.node(node_id)
     client = await load_client(update, context)
     if node is None or node.kind != "services":
-        await next_step(update, context)
+        await next_step(update, context, client)
         return
     _ = translator(context, client)
     async with runtime.transaction() as session:

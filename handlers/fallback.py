@@ -27,7 +27,9 @@ async def unsupported_message(update: Update, context: PeerlineContext) -> None:
     """Stickers, photos, files, voice... where the bot expects text or buttons."""
     client = await load_client(update, context)
     _ = translator(context, client)
-    await next_step(update, context, note=_.gettext("I can only read text and buttons here."))
+    await next_step(
+        update, context, client, note=_.gettext("I can only read text and buttons here.")
+    )
 
 
 async def stale_button(update: Update, context: PeerlineContext) -> None:
@@ -35,7 +37,7 @@ async def stale_button(update: Update, context: PeerlineContext) -> None:
     client = await load_client(update, context)
     _ = translator(context, client)
     await update.callback_query.answer(_.gettext("This button is out of date."))
-    await next_step(update, context)
+    await next_step(update, context, client)
 
 
 def register(app: Application) -> None:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.services.clients import ClientState
 from handlers import screens
 from handlers.common import PeerlineContext, load_client, show, translator
 
 OVERDOSE = "overdose"
 
 
-async def next_step(update: Update, context: PeerlineContext, *, note: str = "") -> None:
+async def next_step(
+    update: Update, context: PeerlineContext, client: ClientState | None = None, *, note: str = ""
+) -> None:
     """Show whatever the client still has to choose (language, privacy, country, city),
     or else the main menu, with an optional note on top."""
-    client = await load_client(update, context)
+    client = client or await load_client(update, context)
     runtime = context.runtime
     _ = translator(context, client)
     if client.language is None:
@@ -40,7 +43,7 @@ async def open_node(
     if node is None or node.kind not in ("menu", "text"):
         node = None
     if node is None or (not client.onboarded and node_id != OVERDOSE):
-        await next_step(update, context)
+        await next_step(update, context, client)
         return
     _ = translator(context, client)
     await show(update, context, *screens.node_screen(_, context.runtime, node, client), new=new)

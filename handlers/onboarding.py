@@ -29,15 +29,13 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
     """A language button, during onboarding or from settings."""
     callback = parse(update.callback_query.data)
     assert callback is not None
-    before = await load_client(update, context)
-    await set_client(update, context, language=callback.arg)
-    if before.onboarded:
-        client = await load_client(update, context)
+    client = await set_client(update, context, language=callback.arg)
+    if client.onboarded:  # came from settings or /language
         _ = translator(context, client)
         note = _.gettext("Language changed.")
         await show(update, context, *screens.settings_screen(_, context.runtime, client, note))
     else:
-        await next_step(update, context)
+        await next_step(update, context, client)
 
 
 async def language_command(update: Update, context: PeerlineContext) -> None:
@@ -47,8 +45,7 @@ async def language_command(update: Update, context: PeerlineContext) -> None:
 
 
 async def accept_privacy(update: Update, context: PeerlineContext) -> None:
-    await set_client(update, context, privacy_seen=True)
-    await next_step(update, context)
+    await next_step(update, context, await set_client(update, context, privacy_seen=True))
 
 
 async def choose_country(update: Update, context: PeerlineContext) -> None:
@@ -57,10 +54,10 @@ async def choose_country(update: Update, context: PeerlineContext) -> None:
     assert callback is not None
     country = callback.arg
     wants_city = country != "other"
-    await set_client(
+    client = await set_client(
         update, context, country=country, city=None, awaiting="city" if wants_city else None
     )
-    await next_step(update, context)
+    await next_step(update, context, client)
 
 
 async def choose_city(update: Update, context: PeerlineContext) -> None:
@@ -70,16 +67,16 @@ async def choose_city(update: Update, context: PeerlineContext) -> None:
     client = await load_client(update, context)
     _ = translator(context, client)
     if callback.arg == "-":
-        await set_client(update, context, awaiting=None)
-        await next_step(update, context)
+        await next_step(update, context, await set_client(update, context, awaiting=None))
         return
     city = context.runtime.cities.get(callback.arg)
     if city is None:
         await show(update, context, *screens.city_picker(_, context.runtime, client))
         return
-    await set_client(update, context, city=city.key, awaiting=None)
-    name = context.runtime.cities.name(city.key, client.language or "ru")
-    await next_step(update, context, note=_.gettext("City saved: %(city)s", city=name))
+    client = await set_client(update, context, city=city.key, awaiting=None)
+    name = context.runtime.cities.name(city.key, client.language or context.runtime.i18n.default)
+    note = _.gettext("City saved: %(city)s", city=name)
+    await next_step(update, context, client, note=note)
 
 
 def register(app: Application) -> None:

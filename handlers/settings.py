@@ -27,7 +27,7 @@ async def settings_command(update: Update, context: PeerlineContext) -> None:
     """/settings and the settings button."""
     client = await load_client(update, context)
     if not client.onboarded:
-        await next_step(update, context)
+        await next_step(update, context, client)
         return
     _ = translator(context, client)
     await show(update, context, *screens.settings_screen(_, context.runtime, client))

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.callbacks import encode
+from bot.services.clients import ClientState
 from handlers import screens
 from handlers.common import PeerlineContext, load_client, set_client, show, translator
 from handlers.navigation import next_step
@@ -19,18 +20,18 @@ async def on_text(update: Update, context: PeerlineContext) -> None:
     """Route free text by what the client's stored state says we are waiting for."""
     client = await load_client(update, context)
     if client.awaiting == "city":
-        await city_typed(update, context)
+        await city_typed(update, context, client)
         return
     _ = translator(context, client)
     if not client.onboarded:
-        await next_step(update, context)
+        await next_step(update, context, client)
         return
     note = _.gettext("I answer to buttons and commands. Choose what you need below.")
-    await next_step(update, context, note=note)
+    await next_step(update, context, client, note=note)
 
 
-async def city_typed(update: Update, context: PeerlineContext) -> None:
-    client = await load_client(update, context)
+async def city_typed(update: Update, context: PeerlineContext, client: ClientState) -> None:
+    """A typed city name: saved if it is exactly a known one, else suggestions or a retry."""
     runtime = context.runtime
     _ = translator(context, client)
     typed = (update.effective_message.text or "").strip()
@@ -38,9 +39,9 @@ async def city_typed(update: Update, context: PeerlineContext) -> None:
     # Only an exact name is saved without asking: a typo match ("Орёл" -> Oral) may be wrong.
     exact = runtime.cities.resolve(typed, client.country) if len(typed) <= MAX_CITY_LENGTH else None
     if exact is not None:
-        await set_client(update, context, city=exact.key, awaiting=None)
+        client = await set_client(update, context, city=exact.key, awaiting=None)
         note = _.gettext("City saved: %(city)s", city=runtime.cities.name(exact.key, language))
-        await next_step(update, context, note=note)
+        await next_step(update, context, client, note=note)
         return
     matches = runtime.cities.match(typed, client.country) if len(typed) <= MAX_CITY_LENGTH else []
     if matches:

@@ -24,9 +24,12 @@ def test_help_lists_the_commands(capsys) -> None:
         assert command in out
 
 
-def test_migrate_creates_the_sqlite_database(env) -> None:
+def test_migrate_creates_a_database_only_its_owner_can_read(env) -> None:
     assert main(["migrate"]) == 0
-    assert (env / "data" / "peerline.db").exists()
+    database = env / "data" / "peerline.db"
+    assert database.exists()
+    assert database.stat().st_mode & 0o077 == 0
+    assert (env / "data").stat().st_mode & 0o077 == 0
 
 
 def test_directory_import_then_export_round_trips(env, capsys) -> None:
@@ -64,6 +67,15 @@ def test_malformed_setting_is_one_line_naming_the_variable(env, monkeypatch, cap
     err = capsys.readouterr().err.strip()
     assert err.startswith("peerline: PEERLINE_RETENTION_DAYS:")
     assert "\n" not in err
+
+
+def test_malformed_token_message_is_plain(env, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("PEERLINE_BOT_TOKEN", "123456:your-token")
+    assert main(["run"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "peerline: PEERLINE_BOT_TOKEN: does not look like a bot token from @BotFather "
+        "(digits:letters)"
+    )
 
 
 def test_directory_file_of_unknown_kind_is_refused(env, capsys) -> None:

@@ -54,12 +54,13 @@ async def get_or_create(
     return _state(row)
 
 
-async def update_client(session: AsyncSession, key: str, **changes: object) -> None:
-    """Set language / privacy_seen / country / city / awaiting."""
+async def update_client(session: AsyncSession, key: str, **changes: object) -> ClientState | None:
+    """Set language / privacy_seen / country / city / awaiting; the new state, if any."""
     allowed = {"language", "privacy_seen", "country", "city", "awaiting"}
     if not changes.keys() <= allowed:
         raise ValueError(f"cannot change {sorted(changes.keys() - allowed)}")
     await session.execute(update(Client).where(Client.key == key).values(**changes))
+    return await get(session, key)
 
 
 async def forget(session: AsyncSession, key: str) -> bool:
