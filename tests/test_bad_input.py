@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.harness import BotHarness, FakeUser
-from tests.test_client_journey import onboard
+from tests.test_client_journey import at_city_prompt, onboard
 
 
 @pytest.fixture
@@ -33,11 +33,7 @@ async def test_huge_message_is_answered(harness: BotHarness, english_client) -> 
 
 
 async def test_huge_city_name_is_answered_not_matched(harness: BotHarness) -> None:
-    user = FakeUser(language_code="en")
-    await harness.send(user, "/start")
-    await harness.press(user, "English")
-    await harness.press(user, "Understood")
-    await harness.press(user, "Ukraine")
+    user = await at_city_prompt(harness)
     screen = await harness.send(user, "Київ" * 1000)
     assert "do not know this city" in screen.text
 

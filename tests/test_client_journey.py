@@ -20,6 +20,16 @@ async def onboard(
         await harness.press_data(user, "1city:-")
 
 
+async def at_city_prompt(harness: BotHarness, country: str = "Ukraine") -> FakeUser:
+    """An English-speaking client who has just been asked for their city."""
+    user = FakeUser(language_code="en")
+    await harness.send(user, "/start")
+    await harness.press(user, "English")
+    await harness.press(user, "Understood")
+    await harness.press(user, country)
+    return user
+
+
 async def test_first_start_suggests_telegram_language_first(harness: BotHarness) -> None:
     screen = await harness.send(FakeUser(language_code="uk"), "/start")
     assert screen.labels[0] == "Українська"
@@ -53,11 +63,7 @@ async def test_onboarding_asks_language_privacy_country_city_then_menu(
 
 
 async def test_typed_city_is_recognised_in_latin_and_with_a_typo(harness: BotHarness) -> None:
-    user = FakeUser(language_code="en")
-    await harness.send(user, "/start")
-    await harness.press(user, "English")
-    await harness.press(user, "Understood")
-    await harness.press(user, "Kazakhstan")
+    user = await at_city_prompt(harness, "Kazakhstan")
     exact = await harness.send(user, "Алматы")
     assert "City saved: Almaty" in exact.text
     await harness.press_data(user, "1set:city")
@@ -68,21 +74,13 @@ async def test_typed_city_is_recognised_in_latin_and_with_a_typo(harness: BotHar
 
 
 async def test_city_typed_in_cyrillic_is_saved(harness: BotHarness) -> None:
-    user = FakeUser(language_code="en")
-    await harness.send(user, "/start")
-    await harness.press(user, "English")
-    await harness.press(user, "Understood")
-    await harness.press(user, "Ukraine")
+    user = await at_city_prompt(harness)
     saved = await harness.send(user, "Київ")
     assert "City saved: Kyiv" in saved.text
 
 
 async def test_unknown_city_is_answered_and_the_client_can_skip(harness: BotHarness) -> None:
-    user = FakeUser(language_code="en")
-    await harness.send(user, "/start")
-    await harness.press(user, "English")
-    await harness.press(user, "Understood")
-    await harness.press(user, "Ukraine")
+    user = await at_city_prompt(harness)
     sorry = await harness.send(user, "Qwertyzxcv")
     assert "do not know this city" in sorry.text
     menu = await harness.press(user, "Skip")
