@@ -9,16 +9,21 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
+    ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
     false,
     func,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -51,6 +56,8 @@ class Client(Base):
     # What free text from this client means right now (e.g. "city"); in the database so a
     # restart or a second bot process keeps the conversation where it was.
     awaiting: Mapped[str | None] = mapped_column(String(32))
+    # What consultants call this person ("Client 482113"); given at the first conversation.
+    pseudonym: Mapped[str | None] = mapped_column(String(16), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -77,3 +84,126 @@ class Service(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+# --- Human consultation -------------------------------------------------------------------
+
+
+class Staff(Base):
+    """A consultant, lawyer, psychologist, medic, supervisor or admin.
+
+    Known by the same HMAC as clients, with the chat id encrypted: a seized database does
+    not list the organisation's volunteers either.
+    """
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    chat_ref: Mapped[bytes] = mapped_column(LargeBinary)
+    display_name: Mapped[str] = mapped_column(String(64))  # what clients see
+    role: Mapped[str] = mapped_column(String(16))  # peer|lawyer|psychologist|medic|supervisor|admin
+    languages: Mapped[str] = mapped_column(String(40))  # comma-separated: ru,uk
+    topics: Mapped[str] = mapped_column(String(300))  # comma-separated topics they take
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    max_active: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="3")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The conversation their next plain message goes to (kept here to survive restarts).
+    current_conversation_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Invite(Base):
+    """A one-time deep link that makes whoever opens it a staff member of a role."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # the token is never stored
+    role: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Conversation(Base):
+    """A client's request to a human: waiting -> active -> closed (or released/transferred)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_queue", "status", "urgent", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="consult")  # consult | humanitarian
+    status: Mapped[str] = mapped_column(String(12), default="waiting")
+    topic: Mapped[str] = mapped_column(String(24))
+    language: Mapped[str] = mapped_column(String(2))
+    country: Mapped[str] = mapped_column(String(8))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL"), index=True
+    )
+    previous_id: Mapped[int | None] = mapped_column(Integer)  # the client's earlier conversation
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(32))  # for reports
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class Message(Base):
+    """Inbox: every message of a conversation, recorded (body encrypted) before it is relayed."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    update_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # dedup of redelivery
+    author: Mapped[str] = mapped_column(String(8))  # client | staff | note | system
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))  # text, photo, document, voice, sticker, ...
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted text or caption
+    source_message_id: Mapped[int | None] = mapped_column(BigInteger)  # in the sender's chat
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Outbox(Base):
+    """Everything the bot must send as a consequence of a recorded event; a worker delivers it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "priority", "not_before"),
+        Index("ix_outbox_sent", "recipient", "sent_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | dead
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0)  # 0 first; broadcasts later
+    method: Mapped[str] = mapped_column(String(32))  # a Bot API method, e.g. copyMessage
+    chat_ref: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted recipient chat id
+    # "client:<id>" / "staff:<id>" (database ids): finds what a reply or an edit refers to,
+    # and what /forget must delete, without decrypting every chat_ref.
+    recipient: Mapped[str] = mapped_column(String(24))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted JSON parameters
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    sent_message_id: Mapped[int | None] = mapped_column(BigInteger)  # in the recipient's chat
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Who took, transferred, closed or looked at what (no message content)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(24))
+    conversation_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
