@@ -10,6 +10,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
 from bot.config import LANGUAGES, Settings
+from bot.delivery import DeliveryWorker
 from bot.i18n import N_
 from bot.runtime import Runtime
 from bot.services import directory
@@ -63,6 +64,11 @@ async def _post_init(app: Application) -> None:
         added = await directory.seed_if_empty(session)
     if added:
         log.info("referral directory seeded with %d services", added)
+    # The outbox worker resumes whatever was queued before a restart.
+    worker = DeliveryWorker(app.bot, runtime.sessions, runtime.keys)
+    app.bot_data.delivery = worker
+    runtime.outbox_ready = worker.wake
+    worker.start()
     await publish_commands(app)
 
 
@@ -84,4 +90,6 @@ async def publish_commands(app: Application) -> None:
 
 async def _post_shutdown(app: Application) -> None:
     runtime: Runtime = app.bot_data.runtime
+    if app.bot_data.delivery is not None:
+        await app.bot_data.delivery.stop()
     await runtime.engine.dispose()

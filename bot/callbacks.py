@@ -23,6 +23,14 @@ _SCHEMA: dict[str, re.Pattern[str]] = {
     "svc": re.compile(r"([a-z0-9_]{1,24}):(\d{1,3})"),  # a services node, page number
     "set": re.compile(r"(show|lang|country|city|forget)"),  # a settings action
     "forget": re.compile(r"(yes|no)"),  # confirm deleting all data
+    # Human consultation
+    "ask": re.compile(r"([a-z]{2,16})"),  # a client asks for a consultant on a topic
+    "urg": re.compile(r"([a-z]{2,16}):([01])"),  # topic, urgent or not
+    "end": re.compile(r"(\d{1,10})"),  # the client ends / cancels a conversation
+    "rate": re.compile(r"(\d{1,10}):([1-5])"),  # the client rates a closed conversation
+    "take": re.compile(r"(\d{1,10})"),  # a consultant takes a waiting conversation
+    "close": re.compile(r"(\d{1,10}):([a-z_]{2,24})"),  # close with an outcome
+    "cur": re.compile(r"(\d{1,10})"),  # a consultant switches the current conversation
 }
 
 

@@ -1,4 +1,4 @@
-"""Command line: `peerline run | migrate | directory import FILE | directory export FILE`."""
+"""Command line: `peerline run | migrate | directory import|export FILE | consultants ...`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.cli_staff import register as register_consultants
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
 from bot.services.content import ContentError
@@ -95,6 +96,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("action", choices=["import", "export"])
     d.add_argument("file", help="a .csv or .yaml file")
     d.set_defaults(func=cmd_directory)
+    register_consultants(sub)
     return p
 
 

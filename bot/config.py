@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     default_language: Language = "ru"
 
+    # --- Consultation -------------------------------------------------------------------------
+    # Shown to clients when nobody is on duty, e.g. "Mon-Fri 10:00-18:00 (Kyiv time)".
+    office_hours: str = ""
+    # The bot's @username without "@", for invitation links (t.me/<username>?start=...).
+    bot_username: str | None = None
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("bot_token")

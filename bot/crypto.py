@@ -28,11 +28,20 @@ class Keys:
 
     def __init__(self, secret: str) -> None:
         self._hmac_key = _derive(secret, b"client-id v1")
+        # A separate key for staff, so a seized database cannot link a volunteer's staff row
+        # to their own history as a client (many peer consultants are clients too).
+        self._staff_hmac_key = _derive(secret, b"staff-id v1")
         self._aead = AESGCM(_derive(secret, b"at-rest v1"))
 
     def client_key(self, telegram_user_id: int) -> str:
         """Stable pseudonymous id of a Telegram user (hex HMAC-SHA256)."""
         return hmac.new(self._hmac_key, str(telegram_user_id).encode(), hashlib.sha256).hexdigest()
+
+    def staff_key(self, telegram_user_id: int) -> str:
+        """Stable pseudonymous id of a staff member; unrelated to their client_key."""
+        return hmac.new(
+            self._staff_hmac_key, str(telegram_user_id).encode(), hashlib.sha256
+        ).hexdigest()
 
     def encrypt(self, plaintext: bytes, *, purpose: bytes) -> bytes:
         """Encrypt; `purpose` is bound as associated data so a value cannot be moved elsewhere."""

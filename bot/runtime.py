@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -25,6 +25,9 @@ class Runtime:
     content: Content
     i18n: I18n
     cities: CityIndex
+    # Called after a transaction that queued outbox rows; the app points it at the
+    # delivery worker's wake-up, so relays go out at once instead of at the next poll.
+    outbox_ready: Callable[[], None] = field(default=lambda: None)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

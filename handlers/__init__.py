@@ -4,11 +4,33 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import directory, errors, fallback, menu, onboarding, settings, text_input
+from handlers import (
+    consult,
+    consultant,
+    consultant_close,
+    consultant_relay,
+    directory,
+    errors,
+    fallback,
+    menu,
+    onboarding,
+    settings,
+    staff_admin,
+    text_input,
+)
 
 
 def register(app: Application) -> None:
-    # Commands and typed buttons first; each callback handler only matches its own kind.
+    # Groups run in order, and a handler that raises ApplicationHandlerStop ends the update:
+    # -2 a consultant's message is an answer to a client; an invitation link is not a client;
+    # -1 a client in a conversation is talking to a person, not to the menus;
+    #  0 everything else. Within group 0, commands and typed buttons first; each callback
+    # handler only matches its own kind.
+    staff_admin.register(app)
+    consultant_relay.register(app)
+    consult.register(app)
+    consultant.register(app)
+    consultant_close.register(app)
     onboarding.register(app)
     menu.register(app)
     directory.register(app)

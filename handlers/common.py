@@ -9,18 +9,34 @@ from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackContext, ExtBot
 
+from bot.delivery import DeliveryWorker
 from bot.i18n import Translator
 from bot.runtime import Runtime
 from bot.services import clients
 from bot.services.clients import ClientState
+from bot.services.relay import Incoming
+
+# In this order: a photo with a caption is a photo; "text" only when nothing else matches.
+RELAYED_KINDS = (
+    "photo",
+    "video",
+    "document",
+    "audio",
+    "voice",
+    "animation",
+    "video_note",
+    "sticker",
+    "text",
+)
 
 log = logging.getLogger(__name__)
 
 
 class BotData:
-    """Typed `bot_data`: holds the runtime, and nothing that acts as a database."""
+    """Typed `bot_data`: the runtime and the outbox worker; nothing that acts as a database."""
 
     runtime: Runtime
+    delivery: DeliveryWorker | None = None
 
 
 class PeerlineContext(CallbackContext[ExtBot, dict, dict, BotData]):
@@ -52,6 +68,23 @@ async def set_client(update: Update, context: PeerlineContext, **changes: object
     if state is None:  # deleted meanwhile (/forget in another chat window): start afresh
         return await load_client(update, context)
     return state
+
+
+def incoming_from(update: Update) -> Incoming | None:
+    """The message as plain values for the relay, or None for kinds we do not relay."""
+    message = update.effective_message
+    if message is None or update.effective_chat is None:
+        return None
+    kind = next((k for k in RELAYED_KINDS if getattr(message, k, None)), None)
+    if kind is None:
+        return None
+    return Incoming(
+        update_id=update.update_id,
+        kind=kind,
+        text=message.text if kind == "text" else message.caption,
+        source_message_id=message.message_id,
+        chat_id=update.effective_chat.id,
+    )
 
 
 def translator(context: PeerlineContext, client: ClientState | None) -> Translator:

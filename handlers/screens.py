@@ -112,6 +112,9 @@ def node_screen(_: Translator, runtime: Runtime, node: Node, client: ClientState
         [node_button(_, runtime, child, language)]
         for child in runtime.content.children(node.id, client.country)
     ]
+    if node.consult and client.onboarded:
+        label = "💬 " + _.gettext("Ask a consultant anonymously")
+        rows.append([Button(label, callback_data=encode("ask", node.consult))])
     rows.append(nav_row(_, node.parent if node.parent not in (None, "main") else None))
     if node.id == runtime.content.root:
         rows.pop()  # the main menu needs no way back to itself
@@ -157,3 +160,59 @@ def help_text(_: Translator) -> str:
         "/forget – delete everything we store about you\n"
         "/help – this message"
     )
+
+
+# --- Consultation ------------------------------------------------------------------------
+
+ROLE_NAMES = {
+    "peer": N_("peer consultant"),
+    "lawyer": N_("lawyer"),
+    "psychologist": N_("psychologist"),
+    "medic": N_("medic"),
+    "supervisor": N_("supervisor"),
+    "admin": N_("coordinator"),
+}
+TOPIC_NAMES = {
+    "ost": N_("OST"),
+    "hiv": N_("HIV"),
+    "tb": N_("TB"),
+    "hepatitis": N_("hepatitis"),
+    "testing": N_("testing"),
+    "legal": N_("legal"),
+    "psychologist": N_("psychological support"),
+    "humanitarian": N_("humanitarian aid"),
+    "general": N_("general question"),
+}
+OUTCOME_NAMES = {
+    "information": N_("information given"),
+    "referred": N_("referred to a service"),
+    "legal_aid": N_("legal aid"),
+    "humanitarian": N_("humanitarian aid arranged"),
+    "no_answer": N_("no answer from the client"),
+    "other": N_("other"),
+}
+
+
+def client_name(_: Translator, pseudonym: str | None) -> str:
+    return _.gettext("Client %(pseudonym)s", pseudonym=pseudonym or "?")
+
+
+def client_header(_: Translator, pseudonym: str | None) -> str:
+    return "👤 <b>" + escape(client_name(_, pseudonym)) + "</b>"
+
+
+def conversation_line(_: Translator, conversation) -> str:  # type: ignore[no-untyped-def]
+    """ "Client 482113 · OST · ru · UA" for consultants: never anything that identifies."""
+    topic = _.gettext(TOPIC_NAMES.get(conversation.topic, TOPIC_NAMES["general"]))
+    parts = [client_name(_, conversation.pseudonym), topic, conversation.language]
+    parts.append(conversation.country)
+    return escape(" · ".join(parts))
+
+
+def rating_request(_: Translator, conversation_id: int) -> Screen:
+    text = _.gettext(
+        "The conversation is closed. Thank you for writing to us.\n"
+        "How helpful was it? (1 – not at all, 5 – very)"
+    )
+    stars = [Button(str(n), callback_data=encode("rate", conversation_id, n)) for n in range(1, 6)]
+    return text, Keyboard([stars, nav_row(_, None)])

@@ -113,6 +113,25 @@ async def harness(settings, engine: AsyncEngine):  # type: ignore[no-untyped-def
     app = build_application(settings, request=telegram)
     await app.initialize()
     await _post_init(app)
+    # The real worker, but driven by the test (BotHarness.deliver) and with no real waiting.
+    await app.bot_data.delivery.stop()
+    app.bot_data.delivery = offline_worker(app)
+    app.bot_data.runtime.outbox_ready = lambda: None
     yield BotHarness(app, telegram)
     await app.shutdown()
     await app.bot_data.runtime.engine.dispose()
+
+
+def offline_worker(app):  # type: ignore[no-untyped-def]
+    """A DeliveryWorker whose pacing advances a fake clock instead of sleeping."""
+    from bot.delivery import DeliveryWorker
+
+    clock = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += max(seconds, 0.0)
+
+    runtime = app.bot_data.runtime
+    return DeliveryWorker(
+        app.bot, runtime.sessions, runtime.keys, clock=lambda: clock[0], sleep=sleep
+    )

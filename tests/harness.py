@@ -77,6 +77,15 @@ class FakeTelegram(BaseRequest):
             sent = Sent(chat_id, next(self._ids), p["text"], _rows(p))
             self.messages[(chat_id, sent.message_id)] = self.last[chat_id] = sent
             return self._message(sent)
+        if name == "copyMessage":
+            # The copy shows in the recipient's chat as a new message from the bot, with no
+            # trace of who sent the original: exactly what clients and consultants must see.
+            chat_id = int(p["chat_id"])
+            label = f"[copy of {p['from_chat_id']}/{p['message_id']}]"
+            text = (label + " " + p["caption"]) if p.get("caption") else label
+            sent = Sent(chat_id, next(self._ids), text, _rows(p))
+            self.messages[(chat_id, sent.message_id)] = self.last[chat_id] = sent
+            return {"message_id": sent.message_id}
         if name == "editMessageText":
             chat_id, message_id = int(p["chat_id"]), int(p["message_id"])
             sent = Sent(chat_id, message_id, p["text"], _rows(p))
@@ -147,6 +156,16 @@ class BotHarness:
     async def feed(self, update: dict[str, Any]) -> None:
         update["update_id"] = next(self._update_ids)
         await self.app.process_update(Update.de_json(update, self.app.bot))
+        await self.deliver()
+
+    async def deliver(self) -> None:
+        """Run the outbox worker until nothing is due (relays, notifications)."""
+        if self.app.bot_data.delivery is not None:
+            await self.app.bot_data.delivery.drain()
+
+    def inbox(self, chat_id: int) -> list[Sent]:
+        """Everything the bot sent to a chat, oldest first (as its final state)."""
+        return [m for (chat, _), m in sorted(self.telegram.messages.items()) if chat == chat_id]
 
     def _message(self, user: FakeUser, **content: Any) -> dict[str, Any]:
         return {

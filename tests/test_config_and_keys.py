@@ -61,6 +61,12 @@ def test_client_key_is_stable_per_secret_and_hides_the_id() -> None:
     assert "42" not in a.client_key(42)[:2]
 
 
+def test_staff_key_cannot_be_joined_with_the_client_key() -> None:
+    keys = Keys("a" * 32)
+    assert keys.staff_key(42) != keys.client_key(42)
+    assert keys.staff_key(42) == keys.staff_key(42)
+
+
 def test_chat_id_round_trips_and_cannot_be_read_with_another_key() -> None:
     keys = Keys("k" * 32)
     blob = keys.encrypt_chat_id(5550001234)

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Client
+from bot.crypto import Keys
+from bot.models import Client, Outbox
 
 
 @dataclass(frozen=True)
 class ClientState:
+    id: int
     key: str
     language: str | None
     privacy_seen: bool
@@ -28,6 +30,7 @@ class ClientState:
 
 def _state(row: Client) -> ClientState:
     return ClientState(
+        id=row.id,
         key=row.key,
         language=row.language,
         privacy_seen=row.privacy_seen,
@@ -64,6 +67,27 @@ async def update_client(session: AsyncSession, key: str, **changes: object) -> C
 
 
 async def forget(session: AsyncSession, key: str) -> bool:
-    """Delete everything stored about this client. True if there was anything."""
-    result = await session.execute(delete(Client).where(Client.key == key))
-    return bool(result.rowcount)
+    """Delete everything stored about this client. True if there was anything.
+
+    Conversations and their messages go with the client row (ON DELETE CASCADE); pending
+    notices to the client in the outbox are addressed by id, so they are deleted here.
+    """
+    client_id = await session.scalar(select(Client.id).where(Client.key == key))
+    if client_id is None:
+        return False
+    await session.execute(delete(Outbox).where(Outbox.recipient == f"client:{client_id}"))
+    await session.execute(delete(Client).where(Client.id == client_id))
+    return True
+
+
+async def chat_ref(session: AsyncSession, client_id: int) -> bytes:
+    """The client's encrypted chat id, for queueing a message to them."""
+    ref = await session.scalar(select(Client.chat_ref).where(Client.id == client_id))
+    if ref is None:
+        raise LookupError(f"no client {client_id}")
+    return ref
+
+
+async def chat_id(session: AsyncSession, keys: Keys, client_id: int) -> int:
+    """The client's chat id in clear, only to copy their messages (never stored or logged)."""
+    return keys.decrypt_chat_id(await chat_ref(session, client_id))

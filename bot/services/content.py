@@ -32,6 +32,7 @@ class Node:
     children: tuple[str, ...] = ()
     service_type: str | None = None
     countries: tuple[str, ...] | None = None  # None: shown everywhere
+    consult: str | None = None  # a consultation topic: the screen offers a human
     sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def visible_in(self, country: str | None) -> bool:
@@ -138,6 +139,7 @@ def _build_nodes(raw: dict[str, dict], root: str) -> dict[str, Node]:
             children=tuple(spec.get("children", [])),
             service_type=spec.get("service_type"),
             countries=tuple(countries) if countries else None,
+            consult=spec.get("consult"),
             sources={k: tuple(v) for k, v in sources.items()},
         )
     return nodes

@@ -1,0 +1,390 @@
+"""The delivery worker: sends the outbox, one Bot API call per row, never inside a transaction.
+
+Cycle: claim due rows (a short transaction that leases them) -> for each row, wait for the
+pacing, call Telegram, record the outcome (one short transaction per row) -> repeat.
+
+Outcomes:
+- success: `mark_sent` with the message id Telegram returned;
+- `RetryAfter`: the row waits `retry_after`, not counted as a failure; the whole worker pauses
+  as long (flood control is Telegram asking us to slow down) and the rest of the batch is
+  released for later;
+- no connection (the request never left: connect error, connect/pool timeout): not counted;
+  the worker pauses with its own exponential backoff, so an outage never kills messages;
+- 5xx, read timeouts and other network errors: counted, exponential backoff with jitter
+  (cap `max_backoff`), dead after `max_attempts`. A read timeout is ambiguous (Telegram may
+  have delivered it): the retry can then show the message twice, which beats losing it;
+- `Forbidden` (blocked by the user), `BadRequest`, `ChatMigrated`, an unknown method: dead.
+
+Pacing: at most `overall_per_second` sends per second, at most one per chat per
+`per_chat_interval` (`per_group_interval` for groups: Telegram allows ~20/min there). The
+per-chat order and "one chat, one sender at a time" come from `outbox.claim_due`.
+
+At-least-once: a row is sent only while its lease has at least half its length left, so a
+slow batch never overlaps a second worker's re-claim; a crash between the send and
+`mark_sent` resends that one row once the lease runs out.
+
+Logs carry the outbox id, the method and the error class: never text, chat ids or the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import random
+import re
+import time
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.crypto import Keys
+from bot.services import outbox
+from bot.services.outbox import Delivery
+
+log = logging.getLogger(__name__)
+
+_STAT = {"sent": "sent", "retry": "retried", "postpone": "postponed", "dead": "dead"}
+_API_NAME = re.compile(r"[a-z]+(?:[A-Z][a-z]*)+")
+
+# httpx errors after which the request certainly never reached Telegram.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # sent | retry | postpone | dead
+    message_id: int | None = None
+    error: str = ""
+    delay: float = 0.0  # postpone: how long the row waits
+    pause: float = 0.0  # postpone: how long the whole worker waits
+
+
+class DeliveryWorker:
+    """Sends outbox rows; `start()` runs it as a task, `drain()` delivers what is due now."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        sessions: async_sessionmaker[AsyncSession],
+        keys: Keys,
+        *,
+        overall_per_second: float = 25.0,
+        per_chat_interval: float = 1.0,
+        per_group_interval: float = 3.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        now: Callable[[], datetime] = outbox.utcnow,
+        rng: Callable[[], float] = random.random,
+        batch_size: int = 20,
+        lease_seconds: float = 60.0,
+        poll_interval: float = 1.0,
+        max_attempts: int = 10,
+        max_backoff: float = 300.0,
+    ) -> None:
+        if overall_per_second <= 0:
+            raise ValueError("overall_per_second must be positive")
+        self._bot = bot
+        self._sessions = sessions
+        self._keys = keys
+        self._overall_interval = 1.0 / overall_per_second
+        self._per_chat_interval = per_chat_interval
+        self._per_group_interval = max(per_group_interval, per_chat_interval)
+        self._clock = clock
+        self._sleep = sleep
+        self._now = now
+        self._rng = rng
+        self._batch_size = batch_size
+        self._lease_seconds = lease_seconds
+        self._poll_interval = poll_interval
+        self._max_attempts = max_attempts
+        self._max_backoff = max_backoff
+
+        self._next_any = 0.0  # clock time of the next allowed send
+        self._next_chat: dict[int, float] = {}  # chat id -> clock time of its next send
+        self._paused_until = 0.0
+        self._outage = 0  # consecutive "no connection" failures
+        self._signatures: dict[str, inspect.Signature | None] = {}
+        self._round_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.stats = {"sent": 0, "retried": 0, "postponed": 0, "dead": 0}
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run the delivery loop as a background task (idempotent)."""
+        if self._task is not None and not self._task.done():
+            return
+        self._stopped.clear()
+        self._task = asyncio.create_task(self._run(), name="peerline-delivery")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Finish the row in flight, release the rest of the batch, end the loop."""
+        self._stopped.set()
+        self._wake.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        try:
+            await asyncio.wait_for(task, timeout)
+        except (TimeoutError, asyncio.CancelledError):
+            log.warning("delivery worker did not stop in %.0fs; cancelled", timeout)
+
+    def wake(self) -> None:
+        """Something was enqueued (call after the commit): look now, not at the next poll."""
+        self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def drain(self, max_rounds: int = 100) -> int:
+        """Deliver everything due now (waiting out flood control); returns how many were sent."""
+        before = self.stats["sent"]
+        for _ in range(max_rounds):
+            if await self._round() == 0:
+                break
+        return self.stats["sent"] - before
+
+    async def _run(self) -> None:
+        log.info("delivery worker started")
+        failures = 0
+        while not self._stopped.is_set():
+            try:
+                claimed = await self._round()
+                failures = 0
+            except Exception as exc:  # the database is away, most likely: keep going
+                failures += 1
+                log.error("delivery round failed: %s", type(exc).__name__)
+                claimed = 0
+                await self._idle(min(self._poll_interval * 2**failures, 60.0), wakeable=False)
+                continue
+            if claimed == 0:
+                await self._idle(self._poll_interval, wakeable=True)
+        log.info("delivery worker stopped")
+
+    async def _idle(self, seconds: float, *, wakeable: bool) -> None:
+        """Wait `seconds` (injected sleep), or less if stopped (or woken, if `wakeable`)."""
+        if seconds <= 0 or self._stopped.is_set():
+            return
+        waits = [asyncio.ensure_future(self._sleep(seconds))]
+        waits.append(asyncio.ensure_future(self._stopped.wait()))
+        if wakeable:
+            waits.append(asyncio.ensure_future(self._wake.wait()))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*waits, return_exceptions=True)
+
+    # --- one round -------------------------------------------------------------------------
+
+    async def _round(self) -> int:
+        """Claim one batch and work through it; returns how many rows were claimed."""
+        async with self._round_lock:
+            pause = self._paused_until - self._clock()
+            if pause > 0:
+                await self._idle(pause, wakeable=False)
+                if self._stopped.is_set():
+                    return 0
+            self._wake.clear()
+            async with self._sessions() as session, session.begin():
+                batch = await outbox.claim_due(
+                    session,
+                    self._keys,
+                    now=self._now(),
+                    limit=self._batch_size,
+                    lease_seconds=self._lease_seconds,
+                )
+            if not batch:
+                return 0
+            # Start no send after half the lease: a second worker may re-claim at its end.
+            last_start = self._clock() + self._lease_seconds / 2
+            for index, delivery in enumerate(batch):
+                start = self._planned_start(delivery.chat_id)
+                late = index > 0 and start > last_start  # the first row always gets its turn
+                if self._stopped.is_set() or self._paused_until > start or late:
+                    await self._release(batch[index:])
+                    break
+                await self._pace(delivery.chat_id, start)
+                if self._stopped.is_set():
+                    await self._release(batch[index:])
+                    break
+                outcome = await self._attempt(delivery)
+                await self._record(delivery, outcome)
+            self._forget_idle_chats()
+            return len(batch)
+
+    def _planned_start(self, chat_id: int) -> float:
+        """When a send to this chat may start, by the overall and the per-chat pacing."""
+        return max(self._clock(), self._next_any, self._next_chat.get(chat_id, 0.0))
+
+    async def _pace(self, chat_id: int, start: float) -> None:
+        wait = start - self._clock()
+        if wait > 0:
+            await self._sleep(wait)
+        start = max(start, self._clock())
+        interval = self._per_group_interval if chat_id < 0 else self._per_chat_interval
+        self._next_any = start + self._overall_interval
+        self._next_chat[chat_id] = start + interval
+
+    def _forget_idle_chats(self) -> None:
+        if len(self._next_chat) > 1000:
+            now = self._clock()
+            self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
+
+    async def _release(self, rows: Sequence[Delivery]) -> None:
+        async with self._sessions() as session, session.begin():
+            await outbox.release(session, [d.id for d in rows], now=self._now())
+
+    # --- one call --------------------------------------------------------------------------
+
+    async def _attempt(self, delivery: Delivery) -> Outcome:
+        try:
+            result = await self._call(delivery)
+        except RetryAfter as exc:
+            seconds = _retry_after_seconds(exc)
+            return Outcome("postpone", error="RetryAfter", delay=seconds, pause=seconds)
+        except Forbidden:
+            return Outcome("dead", error="Forbidden")
+        except ChatMigrated:  # the group became a supergroup: its id in settings must change
+            return Outcome("dead", error="ChatMigrated")
+        except BadRequest as exc:
+            return Outcome("dead", error=f"BadRequest: {exc.message}")
+        except EndPointNotFound:
+            return Outcome("dead", error="EndPointNotFound")
+        except InvalidToken:  # a revoked token: wait for the operator, lose nothing
+            return Outcome("postpone", error="InvalidToken", delay=60.0, pause=60.0)
+        except NetworkError as exc:
+            if isinstance(exc.__cause__, _NOT_SENT):
+                self._outage += 1
+                pause = self._backoff(self._outage - 1)
+                return Outcome("postpone", error=type(exc).__name__, delay=pause, pause=pause)
+            return Outcome("retry", error=f"{type(exc).__name__}: {exc.message}")
+        except TelegramError as exc:
+            return Outcome("retry", error=type(exc).__name__)
+        except (TypeError, ValueError) as exc:  # parameters PTB cannot send: never will
+            return Outcome("dead", error=type(exc).__name__)
+        except Exception as exc:
+            return Outcome("retry", error=type(exc).__name__)
+        self._outage = 0
+        return Outcome("sent", message_id=_message_id(result))
+
+    async def _call(self, delivery: Delivery) -> Any:
+        """The Bot API call: PTB's typed method, with the JSON parameters as `api_kwargs`.
+
+        Only the method's required arguments go through PTB's signature; everything else is
+        passed through untouched, so parameters stay plain Bot API JSON.
+        """
+        signature = self._signature(delivery.method)
+        if signature is None:
+            return await self._bot.do_api_request(
+                delivery.method, api_kwargs={"chat_id": delivery.chat_id, **delivery.params}
+            )
+        kwargs: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for name, value in {"chat_id": delivery.chat_id, **delivery.params}.items():
+            parameter = signature.parameters.get(name)
+            if parameter is not None and parameter.default is inspect.Parameter.empty:
+                kwargs[name] = value
+            else:
+                extra[name] = value
+        method = getattr(self._bot, delivery.method)
+        return await method(**kwargs, api_kwargs=extra or None)
+
+    def _signature(self, method: str) -> inspect.Signature | None:
+        if method not in self._signatures:
+            # Only Bot API names (sendMessage, copyMessage...), never e.g. "initialize".
+            function = getattr(self._bot, method, None) if _API_NAME.fullmatch(method) else None
+            self._signatures[method] = (
+                inspect.signature(function)
+                if callable(function) and inspect.iscoroutinefunction(function)
+                else None
+            )
+        return self._signatures[method]
+
+    def _backoff(self, attempts: int) -> float:
+        """Exponential (1 s, 2 s, 4 s ... `max_backoff`) with jitter in its upper half."""
+        ceiling = min(self._max_backoff, 2.0**attempts)
+        return ceiling / 2 + self._rng() * ceiling / 2
+
+    async def _record(self, delivery: Delivery, outcome: Outcome) -> None:
+        now = self._now()
+        kind = outcome.kind
+        async with self._sessions() as session, session.begin():
+            if kind == "sent":
+                await outbox.mark_sent(session, delivery.id, outcome.message_id, now=now)
+            elif kind == "postpone":
+                await outbox.postpone(
+                    session,
+                    delivery.id,
+                    delay_seconds=outcome.delay,
+                    error=outcome.error,
+                    now=now,
+                )
+            elif kind == "retry" and delivery.attempts + 1 < self._max_attempts:
+                delay = self._backoff(delivery.attempts)
+                await outbox.mark_retry(
+                    session, delivery.id, delay_seconds=delay, error=outcome.error, now=now
+                )
+            else:
+                kind = "dead"
+                await outbox.mark_dead(session, delivery.id, outcome.error)
+        if outcome.pause:
+            self._paused_until = max(self._paused_until, self._clock() + outcome.pause)
+        self.stats[_STAT[kind]] += 1
+        error_class = outcome.error.split(":", 1)[0]
+        if kind == "sent":
+            log.debug("outbox %d %s sent", delivery.id, delivery.method)
+        elif kind == "dead":
+            log.warning("outbox %d %s gave up: %s", delivery.id, delivery.method, error_class)
+        else:
+            log.info(
+                "outbox %d %s %s: %s (attempt %d)",
+                delivery.id,
+                delivery.method,
+                "postponed" if kind == "postpone" else "will retry",
+                error_class,
+                delivery.attempts + 1,
+            )
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # int vs timedelta: PTB 22 warns on reading it
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    return max(seconds, 1.0)
+
+
+def _message_id(result: Any) -> int | None:
+    """The message id from a send/copy/edit result (first of a list), if the call made one."""
+    if isinstance(result, (list, tuple)):
+        result = result[0] if result else None
+    if isinstance(result, dict):
+        value = result.get("message_id")
+    else:
+        value = getattr(result, "message_id", None)
+    return value if isinstance(value, int) else None

@@ -1,0 +1,362 @@
+"""Outbox: everything the bot must send, recorded in the same transaction as its cause.
+
+A handler enqueues rows here (shared/DESIGN.md, "Inbox and outbox"); `bot/delivery.py` claims
+due rows, sends them outside any transaction and marks the result. Parameters (message text
+included) are encrypted at rest, and so is the chat id.
+
+Claiming leases a row: `not_before` moves to now + lease, so another worker or process does
+not take it, and a crashed worker's rows come back once the lease runs out (at-least-once).
+
+Per-chat order: a row is not claimed while an earlier pending row for the same recipient, of
+the same or a more urgent priority, exists (leased, backing off or due). A reply that hits a
+network error is therefore never overtaken by the next one, and two processes never send to
+one chat at the same time. A more urgent row (lower `priority`) may overtake a broadcast.
+
+Functions flush, never commit: the caller owns the transaction. Times are UTC; naive datetimes
+are taken as UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.crypto import Keys
+from bot.models import Outbox
+
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+PAYLOAD_PURPOSE = b"outbox"
+ERROR_MAX = 200  # Outbox.last_error is String(200)
+_NO_SYNC = {"synchronize_session": False}
+
+# Defence in depth for stored error texts: long numbers (chat or user ids) and anything shaped
+# like a bot token are masked before an error reaches the database.
+_TOKEN = re.compile(r"\d{5,}:[\w-]{20,}")
+_LONG_NUMBER = re.compile(r"-?\d{6,}")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A claimed outbox row, decrypted: what the worker needs to make one Bot API call."""
+
+    id: int
+    method: str
+    chat_id: int
+    params: dict[str, Any]
+    attempts: int
+    recipient: str
+    message_id: int | None
+    priority: int = 0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(moment: datetime | None) -> datetime:
+    """Aware UTC (SQLite stores the wall time without an offset, so it must always be UTC)."""
+    if moment is None:
+        return utcnow()
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def short_error(error: str) -> str:
+    """An error text fit to store: masked ids and tokens, one line, at most 200 characters."""
+    text = _TOKEN.sub("<token>", error)
+    text = _LONG_NUMBER.sub("<n>", text)
+    text = " ".join(text.split())
+    return text[:ERROR_MAX]
+
+
+def encode_params(keys: Keys, params: dict[str, Any]) -> bytes:
+    data = json.dumps(params, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return keys.encrypt(data.encode("utf-8"), purpose=PAYLOAD_PURPOSE)
+
+
+def decode_params(keys: Keys, payload: bytes) -> dict[str, Any]:
+    params = json.loads(keys.decrypt(payload, purpose=PAYLOAD_PURPOSE))
+    if not isinstance(params, dict):
+        raise ValueError("outbox payload is not an object")
+    return params
+
+
+async def enqueue(
+    session: AsyncSession,
+    keys: Keys,
+    *,
+    chat_ref: bytes,
+    recipient: str,
+    method: str,
+    params: dict[str, Any],
+    priority: int = 0,
+    message_id: int | None = None,
+    not_before: datetime | None = None,
+) -> int:
+    """Record one Bot API call to make; returns the outbox id.
+
+    `params` are the call's parameters except `chat_id` (JSON-serialisable: `reply_markup`
+    as a dict, not a PTB object); `chat_ref` is the encrypted chat id (e.g. `Client.chat_ref`);
+    `recipient` is "client:<id>" / "staff:<id>". Call `DeliveryWorker.wake()` after commit.
+    """
+    if "chat_id" in params:
+        raise ValueError("pass the chat as chat_ref, not in params")
+    if not method or len(method) > 32:
+        raise ValueError("method must be a Bot API method name")
+    if not recipient or len(recipient) > 24:
+        raise ValueError("recipient must be like 'client:12' (at most 24 characters)")
+    row = Outbox(
+        status=PENDING,
+        priority=priority,
+        method=method,
+        chat_ref=chat_ref,
+        recipient=recipient,
+        payload=encode_params(keys, params),
+        message_id=message_id,
+        attempts=0,
+        not_before=_utc(not_before),
+    )
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def claim_due(
+    session: AsyncSession,
+    keys: Keys,
+    *,
+    now: datetime | None = None,
+    limit: int = 20,
+    lease_seconds: float = 60,
+) -> list[Delivery]:
+    """Lease up to `limit` due rows (by priority, then id) for `lease_seconds`.
+
+    PostgreSQL: `SELECT ... LIMIT n FOR UPDATE SKIP LOCKED`, then `UPDATE ... WHERE id IN
+    (...)`, so concurrent claimers take disjoint rows without waiting for each other. SQLite:
+    one statement, `UPDATE outbox SET not_before = now + lease WHERE id IN (SELECT ... LIMIT n)
+    RETURNING ...`, which takes the write lock at once (no read-then-write upgrade that could
+    fail with SQLITE_BUSY under a second process). Commit soon after: the lease starts at
+    `now`. A row whose payload cannot be decrypted is marked dead, not returned.
+    """
+    now = _utc(now)
+    lease_until = now + timedelta(seconds=lease_seconds)
+    candidate = aliased(Outbox, name="candidate")
+    earlier = aliased(Outbox, name="earlier")
+    blocked = (
+        exists()
+        .where(
+            earlier.recipient == candidate.recipient,
+            earlier.status == PENDING,
+            earlier.id < candidate.id,
+            earlier.priority <= candidate.priority,
+        )
+        .correlate(candidate)
+    )
+    due = (
+        select(candidate.id)
+        .where(candidate.status == PENDING, candidate.not_before <= now, ~blocked)
+        .order_by(candidate.priority, candidate.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Two statements: as `IN (subquery)` PostgreSQL may run a SKIP LOCKED subquery once
+        # per outer row, each run skipping the rows the previous ones locked (LIMIT ignored).
+        due_ids = list(await session.scalars(due.with_for_update(skip_locked=True, of=candidate)))
+        if not due_ids:
+            return []
+        chosen: Any = due_ids
+    else:
+        chosen = due
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.id.in_(chosen), Outbox.status == PENDING, Outbox.not_before <= now)
+        .values(not_before=lease_until)
+        .returning(
+            Outbox.id,
+            Outbox.priority,
+            Outbox.method,
+            Outbox.chat_ref,
+            Outbox.payload,
+            Outbox.attempts,
+            Outbox.recipient,
+            Outbox.message_id,
+        ),
+        execution_options=_NO_SYNC,
+    )
+    claimed: list[Delivery] = []
+    broken: list[int] = []
+    for row in result.all():
+        try:
+            chat_id = keys.decrypt_chat_id(row.chat_ref)
+            params = decode_params(keys, row.payload)
+        except Exception:  # a changed secret key or a damaged row: never retry it
+            broken.append(row.id)
+            continue
+        claimed.append(
+            Delivery(
+                id=row.id,
+                method=row.method,
+                chat_id=chat_id,
+                params=params,
+                attempts=row.attempts,
+                recipient=row.recipient,
+                message_id=row.message_id,
+                priority=row.priority,
+            )
+        )
+    if broken:
+        await session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(broken))
+            .values(status=DEAD, last_error="undecryptable"),
+            execution_options=_NO_SYNC,
+        )
+    claimed.sort(key=lambda d: (d.priority, d.id))
+    return claimed
+
+
+async def _pending_update(session: AsyncSession, delivery_id: int, **values: Any) -> bool:
+    result = await session.execute(
+        update(Outbox).where(Outbox.id == delivery_id, Outbox.status == PENDING).values(**values),
+        execution_options=_NO_SYNC,
+    )
+    return bool(result.rowcount)
+
+
+async def mark_sent(
+    session: AsyncSession,
+    delivery_id: int,
+    sent_message_id: int | None,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Delivered; `sent_message_id` is the message's id in the recipient's chat, if any."""
+    return await _pending_update(
+        session,
+        delivery_id,
+        status=SENT,
+        sent_message_id=sent_message_id,
+        sent_at=_utc(now),
+        last_error=None,
+    )
+
+
+async def mark_retry(
+    session: AsyncSession,
+    delivery_id: int,
+    *,
+    delay_seconds: float,
+    error: str,
+    now: datetime | None = None,
+) -> bool:
+    """A failed attempt: counted, and tried again after `delay_seconds`."""
+    return await _pending_update(
+        session,
+        delivery_id,
+        attempts=Outbox.attempts + 1,
+        not_before=_utc(now) + timedelta(seconds=delay_seconds),
+        last_error=short_error(error),
+    )
+
+
+async def postpone(
+    session: AsyncSession,
+    delivery_id: int,
+    *,
+    delay_seconds: float,
+    error: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Try again later without counting an attempt (flood control, no connection)."""
+    values: dict[str, Any] = {"not_before": _utc(now) + timedelta(seconds=delay_seconds)}
+    if error is not None:
+        values["last_error"] = short_error(error)
+    return await _pending_update(session, delivery_id, **values)
+
+
+async def release(
+    session: AsyncSession, delivery_ids: Iterable[int], *, now: datetime | None = None
+) -> int:
+    """End the lease of claimed rows that were not attempted: due again at once."""
+    ids = list(delivery_ids)
+    if not ids:
+        return 0
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.id.in_(ids), Outbox.status == PENDING)
+        .values(not_before=_utc(now)),
+        execution_options=_NO_SYNC,
+    )
+    return result.rowcount
+
+
+async def mark_dead(session: AsyncSession, delivery_id: int, error: str) -> bool:
+    """Given up: never tried again (the attempt that failed is counted)."""
+    return await _pending_update(
+        session,
+        delivery_id,
+        status=DEAD,
+        attempts=Outbox.attempts + 1,
+        last_error=short_error(error),
+    )
+
+
+async def find_by_sent_message(
+    session: AsyncSession, recipient: str, sent_message_id: int
+) -> int | None:
+    """The `Message` id behind a message the bot sent to `recipient` (e.g. to route a reply)."""
+    return await session.scalar(
+        select(Outbox.message_id)
+        .where(
+            Outbox.recipient == recipient,
+            Outbox.sent_message_id == sent_message_id,
+            Outbox.message_id.is_not(None),
+        )
+        .order_by(Outbox.id.desc())
+        .limit(1)
+    )
+
+
+async def sent_message_ids(session: AsyncSession, recipient: str, *, since: datetime) -> list[int]:
+    """Ids of messages sent to `recipient` since a moment (for /forget's 48-hour deletion).
+
+    Read them before `delete_for_recipient`, which removes the rows that hold them.
+    """
+    result = await session.scalars(
+        select(Outbox.sent_message_id)
+        .where(
+            Outbox.recipient == recipient,
+            Outbox.status == SENT,
+            Outbox.sent_message_id.is_not(None),
+            Outbox.sent_at >= _utc(since),
+        )
+        .distinct()
+    )
+    return sorted(result.all())
+
+
+async def purge_sent(session: AsyncSession, older_than: datetime) -> int:
+    """Delete sent and dead rows finished before `older_than` (sent_at, else created_at)."""
+    finished = func.coalesce(Outbox.sent_at, Outbox.created_at)
+    result = await session.execute(
+        delete(Outbox).where(and_(Outbox.status.in_((SENT, DEAD)), finished < _utc(older_than))),
+        execution_options=_NO_SYNC,
+    )
+    return result.rowcount
+
+
+async def delete_for_recipient(session: AsyncSession, recipient: str) -> int:
+    """Delete every row for `recipient`, pending ones included (for /forget)."""
+    result = await session.execute(
+        delete(Outbox).where(Outbox.recipient == recipient), execution_options=_NO_SYNC
+    )
+    return result.rowcount

@@ -1,0 +1,280 @@
+"""A client asks for a human: intake, the queue, messages while waiting, ending and rating."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Keyboard
+from telegram import Update
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.callbacks import encode, parse, pattern_for
+from bot.i18n import Translator
+from bot.services import clients, queue, relay, staff
+from bot.services.clients import ClientState
+from handlers import screens
+from handlers.common import (
+    PeerlineContext,
+    client_key,
+    incoming_from,
+    load_client,
+    show,
+    translator,
+)
+from handlers.navigation import next_step
+
+# Runs before the menu flows (group 0): a client in a conversation is talking to a person.
+GROUP = -1
+
+
+def topic_node(topic: str) -> str:
+    return "main" if topic == "general" else topic
+
+
+async def ask(update: Update, context: PeerlineContext) -> None:
+    """ "Ask a consultant" on a topic screen: explain, and ask whether it is urgent."""
+    topic = parse(update.callback_query.data).arg
+    client = await load_client(update, context)
+    if not client.onboarded or topic not in queue.TOPICS:
+        await next_step(update, context, client)
+        return
+    _ = translator(context, client)
+    async with context.runtime.transaction() as session:
+        existing = await queue.open_for_client(session, client.id)
+    if existing is not None:
+        await show(update, context, *already_open(_, existing.id))
+        return
+    text = _.gettext(
+        "<b>Talk to a consultant</b>\n"
+        "A peer consultant will answer here, in this chat. They will not see your name, "
+        "username or phone number.\n\n"
+        "Is it urgent: an overdose now, violence, or thoughts of suicide?"
+    )
+    rows = [
+        [Button(_.gettext("Yes, it is urgent"), callback_data=encode("urg", topic, 1))],
+        [Button(_.gettext("No, not urgent"), callback_data=encode("urg", topic, 0))],
+        [Button("‹ " + _.gettext("Back"), callback_data=encode("menu", topic_node(topic)))],
+    ]
+    await show(update, context, text, Keyboard(rows))
+
+
+def already_open(_: Translator, conversation_id: int) -> screens.Screen:
+    text = _.gettext("You already have an open request. Write here to add to it, or end it below.")
+    end = Button(_.gettext("End the conversation"), callback_data=encode("end", conversation_id))
+    return text, Keyboard([[end], screens.nav_row(_, None)])
+
+
+async def open_request(update: Update, context: PeerlineContext) -> None:
+    """The urgency answer: queue the conversation, notify consultants, tell the client."""
+    callback = parse(update.callback_query.data)
+    topic, urgent = callback.args[0], callback.args[1] == "1"
+    client = await load_client(update, context)
+    if not client.onboarded or topic not in queue.TOPICS:
+        await next_step(update, context, client)
+        return
+    _ = translator(context, client)
+    runtime = context.runtime
+    async with runtime.transaction() as session:
+        try:
+            conversation = await queue.open_conversation(
+                session,
+                client_id=client.id,
+                topic=topic,
+                language=client.language or runtime.i18n.default,
+                country=client.country or "other",
+                urgent=urgent,
+            )
+        except queue.AlreadyOpen as exc:
+            conversation, existing = None, exc.conversation
+        if conversation is not None:
+            on_duty = await staff.on_duty_for(
+                session, language=conversation.language, topic=topic, urgent=urgent
+            )
+            await notify_staff(context, session, conversation, on_duty)
+            position = await queue.queue_position(session, conversation.id)
+            estimate = await queue.wait_estimate_minutes(session, conversation.id)
+    if conversation is None:
+        await show(update, context, *already_open(_, existing.id))
+        return
+    runtime.outbox_ready()
+    parts = []
+    if urgent:
+        parts.append(emergency_text(_, context, client))
+    parts.append(queued_text(_, context, position, estimate, bool(on_duty)))
+    end = Button(_.gettext("Cancel the request"), callback_data=encode("end", conversation.id))
+    await show(update, context, "\n\n".join(parts), Keyboard([[end]]))
+
+
+def emergency_text(_: Translator, context: PeerlineContext, client: ClientState) -> str:
+    numbers = context.runtime.content.numbers
+    country = numbers.get(client.country or "other", numbers["other"])
+    return _.gettext(
+        "🚨 <b>If a life is in danger, call now: %(ambulance)s or %(unified)s.</b> "
+        "Police: %(police)s. Overdose first aid: /overdose. Do not wait for a consultant.",
+        **country,
+    )
+
+
+def queued_text(
+    _: Translator,
+    context: PeerlineContext,
+    position: int | None,
+    estimate: int | None,
+    staffed: bool,
+) -> str:
+    lines = [_.gettext("Your request is in the queue (number %(position)s).", position=position)]
+    if not staffed:
+        hours = context.runtime.settings.office_hours
+        lines.append(
+            _.gettext(
+                "Nobody is on duty right now. Your request is saved: a consultant will answer "
+                "when someone is back (usually %(hours)s).",
+                hours=hours,
+            )
+            if hours
+            else _.gettext(
+                "Nobody is on duty right now. Your request is saved: a consultant will answer "
+                "when someone is back."
+            )
+        )
+    elif estimate is not None:
+        lines.append(
+            _.ngettext(
+                "Usual wait: about %(n)s minute.", "Usual wait: about %(n)s minutes.", estimate
+            )
+        )
+    lines.append(
+        _.gettext(
+            "Write your question here: your messages go to the consultant anonymously. "
+            "You can add more at any time."
+        )
+    )
+    return "\n".join(lines)
+
+
+async def notify_staff(context, session, conversation, on_duty) -> None:  # type: ignore[no-untyped-def]
+    """Queue a "new request" notice with a Take button to each matching consultant on duty."""
+    runtime = context.runtime
+    for member in on_duty:
+        _ = runtime.i18n.get(member.languages[0] if member.languages else None)
+        label = _.gettext("🚨 URGENT request") if conversation.urgent else _.gettext("New request")
+        text = f"<b>{label}</b>: " + screens.conversation_line(_, conversation)
+        take = [[{"text": _.gettext("Take it"), "callback_data": encode("take", conversation.id)}]]
+        await relay.notice(
+            session,
+            runtime.keys,
+            chat_ref=await staff.chat_ref(session, member.id),
+            recipient=f"staff:{member.id}",
+            text=text,
+            buttons=take,
+        )
+
+
+async def client_message(update: Update, context: PeerlineContext) -> None:
+    """Any message from a client with an open conversation: record it, relay it if taken."""
+    runtime = context.runtime
+    incoming = incoming_from(update)
+    if incoming is None:
+        return
+    async with runtime.transaction() as session:
+        client = await clients.get(session, client_key(update, context))
+        conversation = await queue.open_for_client(session, client.id) if client else None
+        if conversation is None:
+            return  # not in a conversation: the menu flows (group 0) handle it
+        message_id = await relay.record(
+            session,
+            runtime.keys,
+            conversation_id=conversation.id,
+            author="client",
+            incoming=incoming,
+        )
+        first_while_waiting = False
+        if message_id is not None and conversation.status == "active":
+            member = await staff.get(session, conversation.staff_id)
+            _ = runtime.i18n.get(member.languages[0] if member and member.languages else None)
+            await relay.to_staff(
+                session,
+                runtime.keys,
+                message_id=message_id,
+                incoming=incoming,
+                staff_id=conversation.staff_id,
+                staff_chat_ref=await staff.chat_ref(session, conversation.staff_id),
+                header=screens.client_header(_, conversation.pseudonym),
+            )
+        elif message_id is not None:
+            count = await relay.count_client_messages(session, conversation.id)
+            first_while_waiting = count == 1
+    runtime.outbox_ready()
+    if first_while_waiting:
+        _ = translator(context, client)
+        await update.effective_message.reply_text(
+            _.gettext("Added to your request. The consultant will see it when they take it.")
+        )
+    raise ApplicationHandlerStop
+
+
+async def end(update: Update, context: PeerlineContext) -> None:
+    """The client cancels a waiting request or ends a conversation."""
+    conversation_id = int(parse(update.callback_query.data).arg)
+    client = await load_client(update, context)
+    _ = translator(context, client)
+    runtime = context.runtime
+    async with runtime.transaction() as session:
+        conversation = await queue.open_for_client(session, client.id)
+        if conversation is None or conversation.id != conversation_id:
+            conversation = None
+        else:
+            was_active = conversation.status == "active"
+            try:
+                await queue.close(session, conversation.id, outcome=None)
+            except queue.NotAllowed:  # a consultant closed it a moment earlier
+                conversation = None
+            if conversation and was_active and conversation.staff_id is not None:
+                member = await staff.get(session, conversation.staff_id)
+                staff_ = runtime.i18n.get(member.languages[0] if member.languages else None)
+                await relay.notice(
+                    session,
+                    runtime.keys,
+                    chat_ref=await staff.chat_ref(session, member.id),
+                    recipient=f"staff:{member.id}",
+                    text=staff_.gettext(
+                        "Client %(pseudonym)s ended the conversation.",
+                        pseudonym=conversation.pseudonym,
+                    ),
+                )
+    if conversation is None:
+        await next_step(update, context, client)
+        return
+    runtime.outbox_ready()
+    if was_active:
+        await show(update, context, *screens.rating_request(_, conversation.id))
+    else:
+        await next_step(update, context, client, note=_.gettext("Your request is cancelled."))
+
+
+async def rate(update: Update, context: PeerlineContext) -> None:
+    """1-5 stars after a conversation closed; each conversation can be rated once."""
+    callback = parse(update.callback_query.data)
+    conversation_id, stars = int(callback.args[0]), int(callback.args[1])
+    client = await load_client(update, context)
+    _ = translator(context, client)
+    async with context.runtime.transaction() as session:
+        await queue.rate(session, conversation_id, client.id, stars)
+    await next_step(update, context, client, note=_.gettext("Thank you for your rating."))
+
+
+def register(app: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    app.add_handler(
+        MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, client_message),
+        group=GROUP,
+    )
+    app.add_handler(CallbackQueryHandler(ask, pattern=pattern_for("ask")))
+    app.add_handler(CallbackQueryHandler(open_request, pattern=pattern_for("urg")))
+    app.add_handler(CallbackQueryHandler(end, pattern=pattern_for("end")))
+    app.add_handler(CallbackQueryHandler(rate, pattern=pattern_for("rate")))

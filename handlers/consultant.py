@@ -1,0 +1,155 @@
+"""Consultants: duty, the queue and taking a conversation.
+
+Every command re-checks in the database that the sender is active staff: a removed
+consultant loses access at once, and a forged button proves nothing.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Keyboard
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    filters,
+)
+
+from bot.callbacks import encode, parse, pattern_for
+from bot.services import clients, queue, relay, staff
+from bot.services.queue import ConversationView
+from bot.services.staff import StaffView
+from handlers import screens
+from handlers.common import PeerlineContext, escape
+from handlers.staff_common import require_staff, staff_translator
+
+PRIVATE = filters.ChatType.PRIVATE
+
+
+async def duty(update: Update, context: PeerlineContext) -> None:
+    """/duty, /duty on, /duty off: whether new requests are sent to this consultant."""
+    member = await require_staff(update, context)
+    if member is None:
+        return
+    wanted = {"on": True, "off": False}.get((context.args or [""])[0].lower())
+    async with context.runtime.transaction() as session:
+        member = await staff.set_duty(session, member.id, wanted)
+    _ = staff_translator(context, member)
+    text = (
+        _.gettext("You are on duty. New requests in your languages and topics will come here.")
+        if member.on_duty
+        else _.gettext("You are off duty. No new requests will be sent to you.")
+    )
+    await update.effective_message.reply_text(text)
+
+
+async def show_queue(update: Update, context: PeerlineContext) -> None:
+    """/queue: who is waiting that this consultant may take, urgent first."""
+    member = await require_staff(update, context)
+    if member is None:
+        return
+    _ = staff_translator(context, member)
+    async with context.runtime.transaction() as session:
+        waiting = await queue.waiting_for(session, member.id)
+    if not waiting:
+        await update.effective_message.reply_text(_.gettext("Nobody is waiting for you now."))
+        return
+    lines = [_.gettext("<b>Waiting: %(n)s</b>", n=len(waiting))]
+    rows = []
+    for conversation in waiting:
+        mark = "🚨 " if conversation.urgent else ""
+        lines.append(mark + screens.conversation_line(_, conversation))
+        label = _.gettext("Take: %(who)s", who=screens.client_name(_, conversation.pseudonym))
+        rows.append([Button(mark + label, callback_data=encode("take", conversation.id))])
+    await update.effective_message.reply_text(
+        "\n".join(lines), parse_mode="HTML", reply_markup=Keyboard(rows)
+    )
+
+
+async def take_command(update: Update, context: PeerlineContext) -> None:
+    """/take: the next waiting conversation this consultant may take."""
+    member = await require_staff(update, context)
+    if member is not None:
+        await take(update, context, member, None)
+
+
+async def take_button(update: Update, context: PeerlineContext) -> None:
+    member = await require_staff(update, context)
+    if member is not None:
+        await update.callback_query.answer()
+        await take(update, context, member, int(parse(update.callback_query.data).arg))
+
+
+async def take(
+    update: Update, context: PeerlineContext, member: StaffView, conversation_id: int | None
+) -> None:
+    """Claim atomically; tell the client who joined; pass on what they wrote while waiting."""
+    runtime = context.runtime
+    _ = staff_translator(context, member)
+    full = False
+    async with runtime.transaction() as session:
+        try:
+            conversation = await queue.take(session, member.id, conversation_id)
+        except queue.AtCapacity:
+            conversation, full = None, True
+        if conversation is not None:
+            await welcome_client(context, session, conversation, member)
+            client_chat = await clients.chat_id(session, runtime.keys, conversation.client_id)
+            header = screens.client_header(_, conversation.pseudonym)
+            for message_id, incoming in await relay.client_messages(
+                session, runtime.keys, conversation.id, client_chat
+            ):
+                await relay.to_staff(
+                    session,
+                    runtime.keys,
+                    message_id=message_id,
+                    incoming=incoming,
+                    staff_id=member.id,
+                    staff_chat_ref=await staff.chat_ref(session, member.id),
+                    header=header,
+                )
+    if conversation is None:
+        text = (
+            _.gettext("You already have as many open conversations as you set.")
+            if full
+            else _.gettext("Nothing to take: someone else took it, or nobody is waiting for you.")
+        )
+        await update.effective_message.reply_text(text)
+        return
+    runtime.outbox_ready()
+    text = _.gettext(
+        "You took %(who)s. What you write here now goes to them, anonymously. "
+        "/close when you are done, /release to put it back in the queue.",
+        who=screens.conversation_line(_, conversation),
+    )
+    if conversation.previous_id:
+        text += "\n" + _.gettext("This client wrote to us before: /history")
+    await update.effective_message.reply_text(text, parse_mode="HTML")
+
+
+async def welcome_client(context, session, conversation: ConversationView, member) -> None:  # type: ignore[no-untyped-def]
+    runtime = context.runtime
+    _ = runtime.i18n.get(conversation.language)
+    role = _.gettext(screens.ROLE_NAMES.get(member.role, screens.ROLE_NAMES["peer"]))
+    text = _.gettext(
+        "<b>%(name)s</b> (%(role)s) is now with you. Write here: they do not see your name "
+        "or your account.",
+        name=escape(member.display_name),
+        role=role,
+    )
+    await relay.notice(
+        session,
+        runtime.keys,
+        chat_ref=await clients.chat_ref(session, conversation.client_id),
+        recipient=f"client:{conversation.client_id}",
+        text=text,
+        protect_content=runtime.settings.protect_content,
+    )
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("duty", duty, filters=PRIVATE))
+    app.add_handler(CommandHandler("queue", show_queue, filters=PRIVATE))
+    app.add_handler(CommandHandler("take", take_command, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(take_button, pattern=pattern_for("take")))

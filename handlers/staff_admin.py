@@ -1,0 +1,119 @@
+"""Joining the team: /invite (admins), the one-time invite link (/start inv_...), /name."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, filters
+
+from bot.services import staff
+from bot.services.staff import StaffError
+from handlers import screens
+from handlers.common import PeerlineContext, escape
+from handlers.staff_common import (
+    current_staff,
+    require_staff,
+    staff_translator,
+    telegram_language,
+)
+
+PRIVATE = filters.ChatType.PRIVATE
+# Before onboarding's /start (group 0): an invitation is not a client's first contact.
+GROUP = -2
+INVITE_START = filters.Regex(r"^/start inv_[A-Za-z0-9_-]{8,60}$")
+
+
+async def invite(update: Update, context: PeerlineContext) -> None:
+    """/invite ROLE: a one-time link for a new staff member (admins only)."""
+    runtime = context.runtime
+    member = await current_staff(update, context)
+    is_admin = update.effective_user.id in runtime.settings.admin_ids or (
+        member is not None and member.role == "admin"
+    )
+    _ = staff_translator(context, member) if member else telegram_language(update, context)
+    if not is_admin:
+        await update.effective_message.reply_text(_.gettext("This is for admins only."))
+        return
+    role = (context.args or ["peer"])[0].lower()
+    if role not in staff.ROLES:
+        await update.effective_message.reply_text(
+            _.gettext(
+                "Usage: /invite ROLE, where ROLE is one of: %(roles)s", roles=", ".join(staff.ROLES)
+            )
+        )
+        return
+    async with runtime.transaction() as session:
+        token = await staff.create_invite(session, role=role)
+    username = runtime.settings.bot_username or context.bot.username
+    link = f"https://t.me/{username}?start={token}"
+    await update.effective_message.reply_text(
+        _.gettext(
+            "Send this link to the new %(role)s. It works once, for 48 hours:\n%(link)s",
+            role=_.gettext(screens.ROLE_NAMES[role]),
+            link=link,
+        ),
+        protect_content=True,
+    )
+
+
+async def redeem(update: Update, context: PeerlineContext) -> None:
+    """/start inv_...: become staff of the invited role."""
+    runtime = context.runtime
+    token = update.effective_message.text.split(maxsplit=1)[1]
+    _ = telegram_language(update, context)
+    async with runtime.transaction() as session:
+        try:
+            member = await staff.redeem_invite(
+                session,
+                runtime.keys,
+                token=token,
+                telegram_id=update.effective_user.id,
+                display_name=_.gettext("Consultant"),
+            )
+        except StaffError:
+            member = None
+    if member is None:
+        await update.effective_message.reply_text(
+            _.gettext(
+                "This invitation link is not valid: it was used or it expired. "
+                "Ask an admin for a new one."
+            )
+        )
+        raise ApplicationHandlerStop
+    await update.effective_message.reply_text(
+        _.gettext(
+            "Welcome to the team: you are registered as %(role)s. Clients will see you as "
+            "“%(name)s”; change it with /name Your Name. /duty puts you on duty.",
+            role=_.gettext(screens.ROLE_NAMES[member.role]),
+            name=escape(member.display_name),
+        )
+    )
+    raise ApplicationHandlerStop  # the invitation is handled: no client onboarding
+
+
+async def name(update: Update, context: PeerlineContext) -> None:
+    """/name NAME: the name clients see."""
+    member = await require_staff(update, context)
+    if member is None:
+        return
+    _ = staff_translator(context, member)
+    wanted = " ".join(context.args or []).strip()
+    try:
+        async with context.runtime.transaction() as session:
+            member = await staff.set_profile(session, member.id, display_name=wanted)
+    except StaffError:
+        await update.effective_message.reply_text(
+            _.gettext(
+                "This name cannot be used. Use 1–40 letters, and nothing that looks like the "
+                "bot or a system message. Example: /name Anna"
+            )
+        )
+        return
+    await update.effective_message.reply_text(
+        _.gettext("Clients will now see you as “%(name)s”.", name=member.display_name)
+    )
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("start", redeem, filters=PRIVATE & INVITE_START), group=GROUP)
+    app.add_handler(CommandHandler("invite", invite, filters=PRIVATE))
+    app.add_handler(CommandHandler("name", name, filters=PRIVATE))

@@ -1,0 +1,183 @@
+"""Human consultation, offline: a client asks, a consultant takes, both talk, it closes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.models import Conversation
+from bot.services import staff
+from tests.harness import BotHarness, FakeUser
+from tests.test_client_journey import onboard
+
+CONSULTANT = FakeUser(id=9100000001, first_name="Anna", username="anna_peer", language_code="en")
+
+
+async def add_consultant(harness: BotHarness, user: FakeUser = CONSULTANT, **kwargs) -> int:
+    runtime = harness.app.bot_data.runtime
+    async with runtime.transaction() as session:
+        member = await staff.add_staff(
+            session,
+            runtime.keys,
+            telegram_id=user.id,
+            display_name=kwargs.pop("display_name", "Anna"),
+            role=kwargs.pop("role", "peer"),
+            languages=kwargs.pop("languages", ["en"]),
+            **kwargs,
+        )
+    return member.id
+
+
+@pytest.fixture
+async def on_duty(harness: BotHarness) -> FakeUser:
+    await add_consultant(harness)
+    reply = await harness.send(CONSULTANT, "/duty on")
+    assert "on duty" in reply.text
+    return CONSULTANT
+
+
+async def ask_about_ost(harness: BotHarness, client: FakeUser, urgent: bool = False):  # type: ignore[no-untyped-def]
+    await onboard(harness, client, "en", "UA")
+    menu = await harness.send(client, "/menu")
+    ost = await harness.press_data(client, "1menu:ost", menu)
+    ask = await harness.press(client, "💬 Ask a consultant anonymously", ost)
+    assert "urgent" in ask.text
+    return await harness.press(client, "Yes, it is urgent" if urgent else "No, not urgent", ask)
+
+
+async def test_full_conversation_from_request_to_rating(
+    harness: BotHarness, on_duty: FakeUser, session_factory
+) -> None:
+    client = FakeUser(id=5550009999, first_name="Ksenia", username="ksenia_x", language_code="en")
+    queued = await ask_about_ost(harness, client)
+    assert "in the queue (number 1)" in queued.text
+
+    notice = harness.screen(on_duty)
+    assert "New request" in notice.text and "OST" in notice.text
+    await harness.send(client, "I need methadone, where do I go?")
+    assert "Added to your request" in harness.screen(client).text
+
+    await harness.press(on_duty, "Take it", notice)
+    staff_chat = [m.text for m in harness.inbox(on_duty.id)]
+    assert any("I need methadone" in text and "Client" in text for text in staff_chat)
+    assert "Anna" in harness.screen(client).text  # "Anna (peer consultant) is now with you"
+
+    await harness.send(on_duty, "Hello! In Kyiv you can call 0 800 507 727.")
+    copy = harness.screen(client)
+    assert copy.text.startswith(f"[copy of {on_duty.id}/")  # copied, so no sender is shown
+
+    await harness.send_other(
+        client,
+        photo=[{"file_id": "p1", "file_unique_id": "u1", "width": 9, "height": 9}],
+        caption="my prescription",
+    )
+    relayed = harness.screen(on_duty)
+    assert relayed.text.startswith(f"[copy of {client.id}/") and "my prescription" in relayed.text
+
+    ask_outcome = await harness.send(on_duty, "/close")
+    closed = await harness.press(on_duty, "information given", ask_outcome)
+    assert "Closed" in closed.text
+    rating = harness.screen(client)
+    assert "How helpful" in rating.text
+    await harness.press(client, "5", rating)
+    async with session_factory() as session:
+        row = await session.scalar(select(Conversation))
+    assert (row.status, row.outcome, row.rating, row.topic) == ("closed", "information", 5, "ost")
+
+
+async def test_consultant_never_sees_the_clients_identity(harness: BotHarness, on_duty) -> None:
+    client = FakeUser(
+        id=7777123456,
+        first_name="Zinoviya",
+        last_name="Kanareikina",
+        username="zina_canary_42",
+        language_code="en",
+    )
+    await ask_about_ost(harness, client)
+    await harness.send(client, "hello")
+    await harness.press(on_duty, "Take it", harness.screen(on_duty))
+    await harness.send(client, "second message")
+    to_consultant = [
+        params
+        for _name, params in harness.telegram.calls
+        if str(params.get("chat_id")) == str(on_duty.id)
+    ]
+    seen = " ".join(str(params) for params in to_consultant)
+    for secret in ("Zinoviya", "Kanareikina", "zina_canary_42"):
+        assert secret not in seen
+    # The client's chat id only travels as the copy source, never in a text they can read.
+    assert all(str(client.id) not in params.get("text", "") for params in to_consultant)
+    assert not any(name == "forwardMessage" for name, _ in harness.telegram.calls)
+
+
+async def test_urgent_request_shows_emergency_numbers_at_once_and_jumps_the_queue(
+    harness: BotHarness, on_duty
+) -> None:
+    calm = FakeUser(id=5550000001, language_code="en")
+    await ask_about_ost(harness, calm)
+    urgent = FakeUser(id=5550000002, language_code="en")
+    screen = await ask_about_ost(harness, urgent, urgent=True)
+    assert "103" in screen.text and "/overdose" in screen.text
+    queue_view = await harness.send(on_duty, "/queue")
+    assert queue_view.labels[0].startswith("🚨")
+
+
+async def test_nobody_on_duty_is_said_honestly(harness: BotHarness, settings) -> None:
+    await add_consultant(harness)  # added, but not on duty
+    client = FakeUser(id=5550000003, language_code="en")
+    screen = await ask_about_ost(harness, client)
+    assert "Nobody is on duty right now" in screen.text
+
+
+async def test_client_can_cancel_while_waiting(harness: BotHarness, on_duty) -> None:
+    client = FakeUser(id=5550000004, language_code="en")
+    queued = await ask_about_ost(harness, client)
+    cancelled = await harness.press(client, "Cancel the request", queued)
+    assert "cancelled" in cancelled.text
+    assert "Nobody is waiting" in (await harness.send(on_duty, "/queue")).text
+
+
+async def test_client_commands_are_refused_staff_commands(harness: BotHarness) -> None:
+    stranger = FakeUser(id=5550000005, language_code="en")
+    for command in ("/duty", "/queue", "/take", "/close", "/release"):
+        reply = await harness.send(stranger, command)
+        assert "for consultants only" in reply.text, command
+
+
+async def test_second_taker_is_told_it_is_gone(harness: BotHarness, on_duty) -> None:
+    other = FakeUser(id=9100000002, first_name="Oleh", language_code="en")
+    await add_consultant(harness, other, display_name="Oleh")
+    await harness.send(other, "/duty on")
+    client = FakeUser(id=5550000006, language_code="en")
+    await ask_about_ost(harness, client)
+    await harness.press(on_duty, "Take it", harness.screen(on_duty))
+    late = await harness.press(other, "Take it", harness.screen(other))
+    assert "Nothing to take" in late.text
+
+
+async def test_message_without_a_target_is_not_sent_to_a_guess(harness: BotHarness, on_duty):
+    for n in (1, 2):
+        client = FakeUser(id=5550000100 + n, language_code="en")
+        await ask_about_ost(harness, client)
+        await harness.send(on_duty, "/take")
+    await harness.press_data(on_duty, "1cur:999")  # a forged switch: refused, nothing changes
+    before = len(harness.telegram.calls)
+    # Two open conversations, the current one is the last taken: plain text goes there.
+    await harness.send(on_duty, "to the current one")
+    copies = [p for n, p in harness.telegram.calls[before:] if n == "copyMessage"]
+    assert len(copies) == 1 and int(copies[0]["chat_id"]) == 5550000102
+
+
+async def test_invite_link_makes_a_consultant(harness: BotHarness, settings) -> None:
+    admin = FakeUser(id=9100000009, language_code="en")
+    settings.admin_ids.append(admin.id)
+    reply = await harness.send(admin, "/invite lawyer")
+    token = reply.text.split("?start=")[1].split()[0]
+    newcomer = FakeUser(id=9100000010, language_code="en")
+    welcome = await harness.send(newcomer, f"/start {token}")
+    assert "lawyer" in welcome.text and "/name" in welcome.text
+    assert "English" not in welcome.labels  # no client onboarding for staff
+    renamed = await harness.send(newcomer, "/name Olena")
+    assert "Olena" in renamed.text
+    reused = await harness.send(FakeUser(id=9100000011, language_code="en"), f"/start {token}")
+    assert "not valid" in reused.text
