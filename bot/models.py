@@ -58,6 +58,10 @@ class Client(Base):
     awaiting: Mapped[str | None] = mapped_column(String(32))
     # What consultants call this person ("Client 482113"); given at the first conversation.
     pseudonym: Mapped[str | None] = mapped_column(String(16), unique=True)
+    # Flood limit, in the database so every bot process counts the same messages.
+    flood_window_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    flood_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    no_follow_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -148,7 +152,13 @@ class Conversation(Base):
     taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(String(32))  # for reports
+    outcome_detail: Mapped[str | None] = mapped_column(String(24))  # e.g. the service type
     rating: Mapped[int | None] = mapped_column(SmallInteger)
+    # Transferred to a role (e.g. "lawyer"): only staff of that role may take it.
+    wanted_role: Mapped[str | None] = mapped_column(String(16))
+    # "Did you get there?" after a referral: when to ask, and the answer.
+    follow_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    follow_up_answer: Mapped[str | None] = mapped_column(String(16))
 
 
 class Message(Base):
@@ -207,3 +217,16 @@ class AuditEntry(Base):
     conversation_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Block(Base):
+    """A client blocked by staff (by pseudonym), with a reason; a supervisor can lift it."""
+
+    __tablename__ = "blocks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    reason: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted: it may quote the client
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    lifted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
