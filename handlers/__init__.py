@@ -12,6 +12,7 @@ from handlers import (
     directory,
     errors,
     fallback,
+    humanitarian,
     menu,
     onboarding,
     settings,
@@ -22,13 +23,15 @@ from handlers import (
 
 def register(app: Application) -> None:
     # Groups run in order, and a handler that raises ApplicationHandlerStop ends the update:
-    # -2 a consultant's message is an answer to a client; an invitation link is not a client;
-    # -1 a client in a conversation is talking to a person, not to the menus;
+    # -3 a consultant's message is an answer to a client; an invitation link is not a client;
+    # -2 a client in a conversation is talking to a person, not to the menus;
+    # -1 a client filling in the humanitarian request form;
     #  0 everything else. Within group 0, commands and typed buttons first; each callback
     # handler only matches its own kind.
     staff_admin.register(app)
     consultant_relay.register(app)
     consult.register(app)
+    humanitarian.register(app)
     consultant.register(app)
     consultant_close.register(app)
     onboarding.register(app)

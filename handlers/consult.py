@@ -17,7 +17,7 @@ from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
 from bot.services import clients, queue, relay, staff
 from bot.services.clients import ClientState
-from handlers import screens
+from handlers import intake, screens
 from handlers.common import (
     PeerlineContext,
     client_key,
@@ -29,7 +29,7 @@ from handlers.common import (
 from handlers.navigation import next_step
 
 # Runs before the menu flows (group 0): a client in a conversation is talking to a person.
-GROUP = -1
+GROUP = -2
 
 
 def topic_node(topic: str) -> str:
@@ -47,7 +47,7 @@ async def ask(update: Update, context: PeerlineContext) -> None:
     async with context.runtime.transaction() as session:
         existing = await queue.open_for_client(session, client.id)
     if existing is not None:
-        await show(update, context, *already_open(_, existing.id))
+        await show(update, context, *intake.already_open(_, existing.id))
         return
     text = _.gettext(
         "<b>Talk to a consultant</b>\n"
@@ -63,12 +63,6 @@ async def ask(update: Update, context: PeerlineContext) -> None:
     await show(update, context, text, Keyboard(rows))
 
 
-def already_open(_: Translator, conversation_id: int) -> screens.Screen:
-    text = _.gettext("You already have an open request. Write here to add to it, or end it below.")
-    end = Button(_.gettext("End the conversation"), callback_data=encode("end", conversation_id))
-    return text, Keyboard([[end], screens.nav_row(_, None)])
-
-
 async def open_request(update: Update, context: PeerlineContext) -> None:
     """The urgency answer: queue the conversation, notify consultants, tell the client."""
     callback = parse(update.callback_query.data)
@@ -78,36 +72,14 @@ async def open_request(update: Update, context: PeerlineContext) -> None:
         await next_step(update, context, client)
         return
     _ = translator(context, client)
-    runtime = context.runtime
-    async with runtime.transaction() as session:
-        try:
-            conversation = await queue.open_conversation(
-                session,
-                client_id=client.id,
-                topic=topic,
-                language=client.language or runtime.i18n.default,
-                country=client.country or "other",
-                urgent=urgent,
-            )
-        except queue.AlreadyOpen as exc:
-            conversation, existing = None, exc.conversation
-        if conversation is not None:
-            on_duty = await staff.on_duty_for(
-                session, language=conversation.language, topic=topic, urgent=urgent
-            )
-            await notify_staff(context, session, conversation, on_duty)
-            position = await queue.queue_position(session, conversation.id)
-            estimate = await queue.wait_estimate_minutes(session, conversation.id)
-    if conversation is None:
-        await show(update, context, *already_open(_, existing.id))
+    opened = await intake.open_request(context, client, topic=topic, urgent=urgent)
+    if opened.conversation is None:
+        await show(update, context, *intake.already_open(_, opened.existing.id))
         return
-    runtime.outbox_ready()
-    parts = []
+    text, keyboard = intake.queued_screen(_, context, opened)
     if urgent:
-        parts.append(emergency_text(_, context, client))
-    parts.append(queued_text(_, context, position, estimate, bool(on_duty)))
-    end = Button(_.gettext("Cancel the request"), callback_data=encode("end", conversation.id))
-    await show(update, context, "\n\n".join(parts), Keyboard([[end]]))
+        text = emergency_text(_, context, client) + "\n\n" + text
+    await show(update, context, text, keyboard)
 
 
 def emergency_text(_: Translator, context: PeerlineContext, client: ClientState) -> str:
@@ -118,61 +90,6 @@ def emergency_text(_: Translator, context: PeerlineContext, client: ClientState)
         "Police: %(police)s. Overdose first aid: /overdose. Do not wait for a consultant.",
         **country,
     )
-
-
-def queued_text(
-    _: Translator,
-    context: PeerlineContext,
-    position: int | None,
-    estimate: int | None,
-    staffed: bool,
-) -> str:
-    lines = [_.gettext("Your request is in the queue (number %(position)s).", position=position)]
-    if not staffed:
-        hours = context.runtime.settings.office_hours
-        lines.append(
-            _.gettext(
-                "Nobody is on duty right now. Your request is saved: a consultant will answer "
-                "when someone is back (usually %(hours)s).",
-                hours=hours,
-            )
-            if hours
-            else _.gettext(
-                "Nobody is on duty right now. Your request is saved: a consultant will answer "
-                "when someone is back."
-            )
-        )
-    elif estimate is not None:
-        lines.append(
-            _.ngettext(
-                "Usual wait: about %(n)s minute.", "Usual wait: about %(n)s minutes.", estimate
-            )
-        )
-    lines.append(
-        _.gettext(
-            "Write your question here: your messages go to the consultant anonymously. "
-            "You can add more at any time."
-        )
-    )
-    return "\n".join(lines)
-
-
-async def notify_staff(context, session, conversation, on_duty) -> None:  # type: ignore[no-untyped-def]
-    """Queue a "new request" notice with a Take button to each matching consultant on duty."""
-    runtime = context.runtime
-    for member in on_duty:
-        _ = runtime.i18n.get(member.languages[0] if member.languages else None)
-        label = _.gettext("🚨 URGENT request") if conversation.urgent else _.gettext("New request")
-        text = f"<b>{label}</b>: " + screens.conversation_line(_, conversation)
-        take = [[{"text": _.gettext("Take it"), "callback_data": encode("take", conversation.id)}]]
-        await relay.notice(
-            session,
-            runtime.keys,
-            chat_ref=await staff.chat_ref(session, member.id),
-            recipient=f"staff:{member.id}",
-            text=text,
-            buttons=take,
-        )
 
 
 async def client_message(update: Update, context: PeerlineContext) -> None:
@@ -193,7 +110,7 @@ async def client_message(update: Update, context: PeerlineContext) -> None:
             author="client",
             incoming=incoming,
         )
-        first_while_waiting = False
+        waiting = message_id is not None and conversation.status != "active"
         if message_id is not None and conversation.status == "active":
             member = await staff.get(session, conversation.staff_id)
             _ = runtime.i18n.get(member.languages[0] if member and member.languages else None)
@@ -206,11 +123,8 @@ async def client_message(update: Update, context: PeerlineContext) -> None:
                 staff_chat_ref=await staff.chat_ref(session, conversation.staff_id),
                 header=screens.client_header(_, conversation.pseudonym),
             )
-        elif message_id is not None:
-            count = await relay.count_client_messages(session, conversation.id)
-            first_while_waiting = count == 1
     runtime.outbox_ready()
-    if first_while_waiting:
+    if waiting:  # every message is confirmed: the client must know it was not lost
         _ = translator(context, client)
         await update.effective_message.reply_text(
             _.gettext("Added to your request. The consultant will see it when they take it.")

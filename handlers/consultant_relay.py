@@ -26,7 +26,7 @@ from handlers.common import PeerlineContext, incoming_from
 from handlers.staff_common import require_staff, staff_translator
 
 # Before the client flows (group -1) and the menus (0): a consultant's message is an answer.
-GROUP = -2
+GROUP = -3
 PRIVATE = filters.ChatType.PRIVATE
 
 

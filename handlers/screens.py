@@ -112,7 +112,10 @@ def node_screen(_: Translator, runtime: Runtime, node: Node, client: ClientState
         [node_button(_, runtime, child, language)]
         for child in runtime.content.children(node.id, client.country)
     ]
-    if node.consult and client.onboarded:
+    if node.consult == "humanitarian" and client.onboarded:
+        label = "📦 " + _.gettext("Request humanitarian aid")
+        rows.append([Button(label, callback_data=encode("hreq", "start"))])
+    elif node.consult and client.onboarded:
         label = "💬 " + _.gettext("Ask a consultant anonymously")
         rows.append([Button(label, callback_data=encode("ask", node.consult))])
     rows.append(nav_row(_, node.parent if node.parent not in (None, "main") else None))

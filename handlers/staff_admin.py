@@ -18,7 +18,7 @@ from handlers.staff_common import (
 
 PRIVATE = filters.ChatType.PRIVATE
 # Before onboarding's /start (group 0): an invitation is not a client's first contact.
-GROUP = -2
+GROUP = -3
 INVITE_START = filters.Regex(r"^/start inv_[A-Za-z0-9_-]{8,60}$")
 
 

@@ -150,15 +150,6 @@ async def conversation_of(session: AsyncSession, message_id: int) -> int | None:
     return await session.scalar(select(Message.conversation_id).where(Message.id == message_id))
 
 
-async def count_client_messages(session: AsyncSession, conversation_id: int) -> int:
-    rows = await session.scalars(
-        select(Message.id).where(
-            Message.conversation_id == conversation_id, Message.author == "client"
-        )
-    )
-    return len(rows.all())
-
-
 async def client_messages(
     session: AsyncSession, keys: Keys, conversation_id: int, client_chat_id: int
 ) -> list[tuple[int, Incoming]]:

@@ -1,0 +1,134 @@
+"""The humanitarian aid request form: what is needed -> details -> a queue item for staff."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Keyboard
+from telegram import Update
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.callbacks import encode, parse, pattern_for
+from bot.i18n import N_, Translator
+from bot.services.clients import ClientState
+from bot.services.relay import Incoming
+from handlers import intake, screens
+from handlers.common import PeerlineContext, load_client, set_client, show, translator
+from handlers.navigation import next_step
+
+# After the consultation relay (-2): the form only runs when no conversation is open.
+GROUP = -1
+NEEDS = {
+    "food": N_("Food kit"),
+    "hygiene": N_("Hygiene kit"),
+    "baby": N_("Baby kit"),
+    "housing": N_("Housing, a place to stay"),
+    "transport": N_("Transport to OST or a clinic"),
+    "other": N_("Something else"),
+}
+MAX_DETAILS = 1000
+
+
+async def start_form(update: Update, context: PeerlineContext) -> None:
+    """ "Request aid": what is needed? (or the need chosen: ask for details)."""
+    need = parse(update.callback_query.data).arg
+    client = await load_client(update, context)
+    if not client.onboarded:
+        await next_step(update, context, client)
+        return
+    _ = translator(context, client)
+    if need == "start":
+        rows = [
+            [Button(_.gettext(label), callback_data=encode("hreq", key))]
+            for key, label in NEEDS.items()
+        ]
+        rows.append(
+            [Button("‹ " + _.gettext("Back"), callback_data=encode("menu", "humanitarian"))]
+        )
+        text = _.gettext("<b>Request humanitarian aid</b>\nWhat do you need?")
+        await show(update, context, text, Keyboard(rows))
+        return
+    client = await set_client(update, context, awaiting=f"hum:{need}")
+    await show(update, context, *details_prompt(_, context, client, need))
+
+
+def details_prompt(
+    _: Translator, context: PeerlineContext, client: ClientState, need: str
+) -> screens.Screen:
+    language = client.language or context.runtime.i18n.default
+    city = (
+        context.runtime.cities.name(client.city, language) if client.city else _.gettext("not set")
+    )
+    text = _.gettext(
+        "<b>%(need)s</b>\nWrite the details in one message: what exactly, for how many people, "
+        "when. Do not write names, addresses or phone numbers: staff answer you here.\n"
+        "Your city: %(city)s (you can change it in /settings).",
+        need=_.gettext(NEEDS[need]),
+        city=city,
+    )
+    rows = [
+        [Button(_.gettext("Send without details"), callback_data=encode("hsend", need))],
+        [Button("‹ " + _.gettext("Back"), callback_data=encode("hreq", "start"))],
+    ]
+    return text, Keyboard(rows)
+
+
+async def details_typed(update: Update, context: PeerlineContext) -> None:
+    """Free text while the form waits for details: submit the request with them."""
+    client = await load_client(update, context)
+    if not (client.awaiting or "").startswith("hum:"):
+        return  # not filling in the form: the menu flows handle it
+    need = client.awaiting.removeprefix("hum:")
+    text = (update.effective_message.text or "")[:MAX_DETAILS]
+    await submit(update, context, client, need, text)
+    raise ApplicationHandlerStop
+
+
+async def send_without_details(update: Update, context: PeerlineContext) -> None:
+    client = await load_client(update, context)
+    await submit(update, context, client, parse(update.callback_query.data).arg, "")
+
+
+async def submit(
+    update: Update, context: PeerlineContext, client: ClientState, need: str, details: str
+) -> None:
+    """Queue a humanitarian request; its first message is the form as the client filled it."""
+    if need not in NEEDS or not client.onboarded:
+        await next_step(update, context, client)
+        return
+    client = await set_client(update, context, awaiting=None)
+    _ = translator(context, client)
+    language = client.language or context.runtime.i18n.default
+    city = context.runtime.cities.name(client.city, language) if client.city else "–"
+    summary = f"📦 {_.gettext(NEEDS[need])} · {city}" + (f"\n{details}" if details else "")
+    message = update.effective_message
+    first = Incoming(
+        update_id=update.update_id,
+        kind="text",
+        text=summary,
+        source_message_id=message.message_id if message else 0,
+        chat_id=update.effective_chat.id,
+    )
+    opened = await intake.open_request(
+        context, client, topic="humanitarian", urgent=False, kind="humanitarian", first=first
+    )
+    if opened.conversation is None:
+        await show(update, context, *intake.already_open(_, opened.existing.id))
+        return
+    text, keyboard = intake.queued_screen(_, context, opened)
+    note = _.gettext("Your request for aid is sent.")
+    await show(update, context, note + "\n\n" + text, keyboard, new=update.callback_query is None)
+
+
+def register(app: Application) -> None:
+    app.add_handler(CallbackQueryHandler(start_form, pattern=pattern_for("hreq")))
+    app.add_handler(CallbackQueryHandler(send_without_details, pattern=pattern_for("hsend")))
+    app.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, details_typed),
+        group=GROUP,
+    )

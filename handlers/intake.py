@@ -1,0 +1,141 @@
+"""Opening a request to a human, shared by the consultation and humanitarian-aid flows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Keyboard
+
+from bot.callbacks import encode
+from bot.i18n import Translator
+from bot.services import queue, relay, staff
+from bot.services.clients import ClientState
+from bot.services.queue import ConversationView
+from bot.services.relay import Incoming
+from handlers import screens
+from handlers.common import PeerlineContext
+
+
+@dataclass(frozen=True)
+class Opened:
+    conversation: ConversationView | None  # None: the client already had one open
+    existing: ConversationView | None
+    position: int | None = None
+    estimate: int | None = None
+    staffed: bool = False
+
+
+async def open_request(
+    context: PeerlineContext,
+    client: ClientState,
+    *,
+    topic: str,
+    urgent: bool,
+    kind: str = "consult",
+    first: Incoming | None = None,
+) -> Opened:
+    """Queue a conversation (with its first message, if any) and notify consultants on duty,
+    in one transaction; then wake the outbox worker."""
+    runtime = context.runtime
+    async with runtime.transaction() as session:
+        try:
+            conversation = await queue.open_conversation(
+                session,
+                client_id=client.id,
+                topic=topic,
+                language=client.language or runtime.i18n.default,
+                country=client.country or "other",
+                urgent=urgent,
+                kind=kind,
+            )
+        except queue.AlreadyOpen as exc:
+            return Opened(None, exc.conversation)
+        if first is not None:
+            await relay.record(
+                session,
+                runtime.keys,
+                conversation_id=conversation.id,
+                author="client",
+                incoming=first,
+            )
+        on_duty = await staff.on_duty_for(
+            session, language=conversation.language, topic=topic, urgent=urgent
+        )
+        await notify_staff(context, session, conversation, on_duty)
+        opened = Opened(
+            conversation,
+            None,
+            await queue.queue_position(session, conversation.id),
+            await queue.wait_estimate_minutes(session, conversation.id),
+            bool(on_duty),
+        )
+    runtime.outbox_ready()
+    return opened
+
+
+async def notify_staff(context, session, conversation, on_duty) -> None:  # type: ignore[no-untyped-def]
+    """Queue a "new request" notice with a Take button to each matching consultant on duty."""
+    runtime = context.runtime
+    for member in on_duty:
+        _ = runtime.i18n.get(member.languages[0] if member.languages else None)
+        label = _.gettext("🚨 URGENT request") if conversation.urgent else _.gettext("New request")
+        text = f"<b>{label}</b>: " + screens.conversation_line(_, conversation)
+        take = [[{"text": _.gettext("Take it"), "callback_data": encode("take", conversation.id)}]]
+        await relay.notice(
+            session,
+            runtime.keys,
+            chat_ref=await staff.chat_ref(session, member.id),
+            recipient=f"staff:{member.id}",
+            text=text,
+            buttons=take,
+        )
+
+
+def already_open(_: Translator, conversation_id: int) -> screens.Screen:
+    text = _.gettext("You already have an open request. Write here to add to it, or end it below.")
+    end = Button(_.gettext("End the conversation"), callback_data=encode("end", conversation_id))
+    return text, Keyboard([[end], screens.nav_row(_, None)])
+
+
+def queued_screen(_: Translator, context: PeerlineContext, opened: Opened) -> screens.Screen:
+    text = queued_text(_, context, opened.position, opened.estimate, opened.staffed)
+    cancel = encode("end", opened.conversation.id)
+    return text, Keyboard([[Button(_.gettext("Cancel the request"), callback_data=cancel)]])
+
+
+def queued_text(
+    _: Translator,
+    context: PeerlineContext,
+    position: int | None,
+    estimate: int | None,
+    staffed: bool,
+) -> str:
+    lines = [_.gettext("Your request is in the queue (number %(position)s).", position=position)]
+    if not staffed:
+        hours = context.runtime.settings.office_hours
+        lines.append(
+            _.gettext(
+                "Nobody is on duty right now. Your request is saved: a consultant will answer "
+                "when someone is back (usually %(hours)s).",
+                hours=hours,
+            )
+            if hours
+            else _.gettext(
+                "Nobody is on duty right now. Your request is saved: a consultant will answer "
+                "when someone is back."
+            )
+        )
+    elif estimate is not None:
+        lines.append(
+            _.ngettext(
+                "Usual wait: about %(n)s minute.", "Usual wait: about %(n)s minutes.", estimate
+            )
+        )
+    lines.append(
+        _.gettext(
+            "Write your question here: your messages go to the consultant anonymously. "
+            "You can add more at any time."
+        )
+    )
+    return "\n".join(lines)
