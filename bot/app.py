@@ -9,6 +9,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
+from bot import maintenance
 from bot.config import LANGUAGES, Settings
 from bot.delivery import DeliveryWorker
 from bot.i18n import N_
@@ -69,6 +70,7 @@ async def _post_init(app: Application) -> None:
     app.bot_data.delivery = worker
     runtime.outbox_ready = worker.wake
     worker.start()
+    app.bot_data.maintenance = maintenance.start(runtime)
     await publish_commands(app)
 
 
@@ -90,6 +92,7 @@ async def publish_commands(app: Application) -> None:
 
 async def _post_shutdown(app: Application) -> None:
     runtime: Runtime = app.bot_data.runtime
+    await maintenance.stop(app.bot_data.maintenance)
     if app.bot_data.delivery is not None:
         await app.bot_data.delivery.stop()
     await runtime.engine.dispose()

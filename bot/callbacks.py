@@ -33,6 +33,7 @@ _SCHEMA: dict[str, re.Pattern[str]] = {
     "cur": re.compile(r"(\d{1,10})"),  # a consultant switches the current conversation
     "hreq": re.compile(r"(start|food|hygiene|baby|housing|transport|other)"),  # aid form
     "hsend": re.compile(r"(food|hygiene|baby|housing|transport|other)"),  # send without details
+    "fup": re.compile(r"(\d{1,10}):(helped|not_helped|not_reached|stop)"),  # referral follow-up
 }
 
 

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # --- Consultation -------------------------------------------------------------------------
     # Shown to clients when nobody is on duty, e.g. "Mon-Fri 10:00-18:00 (Kyiv time)".
     office_hours: str = ""
+    # Days after a "referred" close when the client is asked whether they got there.
+    follow_up_days: int = Field(default=3, ge=1, le=60)
+    # A request waiting longer than this alerts supervisors (once).
+    wait_alert_minutes: int = Field(default=30, ge=1, le=1440)
     # The bot's @username without "@", for invitation links (t.me/<username>?start=...).
     bot_username: str | None = None
 

@@ -12,6 +12,7 @@ from handlers import (
     directory,
     errors,
     fallback,
+    followup,
     humanitarian,
     menu,
     onboarding,
@@ -32,6 +33,7 @@ def register(app: Application) -> None:
     consultant_relay.register(app)
     consult.register(app)
     humanitarian.register(app)
+    followup.register(app)
     consultant.register(app)
     consultant_close.register(app)
     onboarding.register(app)

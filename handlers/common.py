@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 
@@ -37,6 +38,7 @@ class BotData:
 
     runtime: Runtime
     delivery: DeliveryWorker | None = None
+    maintenance: asyncio.Task[None] | None = None  # follow-ups, long-wait alerts
 
 
 class PeerlineContext(CallbackContext[ExtBot, dict, dict, BotData]):

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.callbacks import encode, parse, pattern_for
-from bot.services import clients, queue, relay
+from bot.services import clients, followup, queue, relay
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import screens
@@ -65,6 +65,10 @@ async def close_button(update: Update, context: PeerlineContext) -> None:
         if conversation is not None and outcome in queue.OUTCOMES:
             # Checked as ours and active in this same transaction, so close cannot refuse.
             await queue.close(session, conversation.id, staff_id=member.id, outcome=outcome)
+            if outcome == "referred":
+                await followup.schedule(
+                    session, conversation.id, days=runtime.settings.follow_up_days
+                )
             client_ = runtime.i18n.get(conversation.language)
             text, keyboard = screens.rating_request(client_, conversation.id)
             await relay.notice(

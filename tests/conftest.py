@@ -116,6 +116,11 @@ async def harness(settings, engine: AsyncEngine):  # type: ignore[no-untyped-def
     # The real worker, but driven by the test (BotHarness.deliver) and with no real waiting.
     await app.bot_data.delivery.stop()
     app.bot_data.delivery = offline_worker(app)
+    # Periodic work is run explicitly by tests (bot.maintenance.run_once).
+    from bot import maintenance
+
+    await maintenance.stop(app.bot_data.maintenance)
+    app.bot_data.maintenance = None
     app.bot_data.runtime.outbox_ready = lambda: None
     yield BotHarness(app, telegram)
     await app.shutdown()
