@@ -181,3 +181,48 @@ async def test_invite_link_makes_a_consultant(harness: BotHarness, settings) -> 
     assert "Olena" in renamed.text
     reused = await harness.send(FakeUser(id=9100000011, language_code="en"), f"/start {token}")
     assert "not valid" in reused.text
+
+
+MEDIA = {
+    "document": {"document": {"file_id": "d1", "file_unique_id": "u3", "file_name": "a.pdf"}},
+    "voice": {"voice": {"file_id": "v1", "file_unique_id": "u4", "duration": 3}},
+    "video_note": {
+        "video_note": {"file_id": "n1", "file_unique_id": "u5", "length": 240, "duration": 2}
+    },
+    "sticker": {
+        "sticker": {
+            "file_id": "s1",
+            "file_unique_id": "u1",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+        }
+    },
+}
+
+
+@pytest.mark.parametrize("kind", list(MEDIA))
+async def test_each_media_kind_is_copied_both_ways_with_the_pseudonym(
+    harness: BotHarness, on_duty, kind: str
+) -> None:
+    client = FakeUser(id=5550000200, language_code="en")
+    await ask_about_ost(harness, client)
+    await harness.send(on_duty, "/take")
+    before = len(harness.telegram.calls)
+    await harness.send_other(client, **MEDIA[kind])
+    to_staff = [
+        (name, p)
+        for name, p in harness.telegram.calls[before:]
+        if str(p.get("chat_id")) == str(on_duty.id)
+    ]
+    copies = [p for name, p in to_staff if name == "copyMessage"]
+    assert len(copies) == 1 and int(copies[0]["from_chat_id"]) == client.id
+    shown = " ".join(str(p.get("caption", "")) + str(p.get("text", "")) for _n, p in to_staff)
+    assert "Client" in shown  # headed by the pseudonym, in the caption or a line before
+    before = len(harness.telegram.calls)
+    await harness.send_other(on_duty, **MEDIA[kind])
+    back = [p for name, p in harness.telegram.calls[before:] if name == "copyMessage"]
+    assert len(back) == 1 and int(back[0]["chat_id"]) == client.id
+    assert back[0].get("protect_content") in (True, "true", "True")
