@@ -1,4 +1,4 @@
-"""A restart in the middle of a conversation loses nothing: state and pending sends are in the DB."""
+"""A restart mid-conversation loses nothing: state and pending sends are in the DB."""
 
 from __future__ import annotations
 
