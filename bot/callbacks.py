@@ -34,6 +34,10 @@ _SCHEMA: dict[str, re.Pattern[str]] = {
     "hreq": re.compile(r"(start|food|hygiene|baby|housing|transport|other)"),  # aid form
     "hsend": re.compile(r"(food|hygiene|baby|housing|transport|other)"),  # send without details
     "fup": re.compile(r"(\d{1,10}):(helped|not_helped|not_reached|stop)"),  # referral follow-up
+    # Consultant tools: hand over to a role or to a colleague, refer to a service type
+    "xfr": re.compile(r"(\d{1,10}):(peer|lawyer|psychologist|medic)"),  # conversation, role
+    "xto": re.compile(r"(\d{1,10}):(\d{1,10})"),  # conversation id, colleague's staff id
+    "ref": re.compile(r"(\d{1,10}):([a-z_]{2,24})"),  # conversation id, service type
 }
 
 

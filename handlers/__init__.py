@@ -9,6 +9,7 @@ from handlers import (
     consultant,
     consultant_close,
     consultant_relay,
+    consultant_tools,
     directory,
     errors,
     fallback,
@@ -36,6 +37,7 @@ def register(app: Application) -> None:
     followup.register(app)
     consultant.register(app)
     consultant_close.register(app)
+    consultant_tools.register(app)
     onboarding.register(app)
     menu.register(app)
     directory.register(app)

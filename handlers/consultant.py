@@ -20,7 +20,7 @@ from bot.callbacks import encode, parse, pattern_for
 from bot.services import clients, queue, relay, staff
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
-from handlers import screens
+from handlers import handover, screens
 from handlers.common import PeerlineContext, escape
 from handlers.staff_common import require_staff, staff_translator
 
@@ -95,20 +95,8 @@ async def take(
             conversation, full = None, True
         if conversation is not None:
             await welcome_client(context, session, conversation, member)
-            client_chat = await clients.chat_id(session, runtime.keys, conversation.client_id)
-            header = screens.client_header(_, conversation.pseudonym)
-            for message_id, incoming in await relay.client_messages(
-                session, runtime.keys, conversation.id, client_chat
-            ):
-                await relay.to_staff(
-                    session,
-                    runtime.keys,
-                    message_id=message_id,
-                    incoming=incoming,
-                    staff_id=member.id,
-                    staff_chat_ref=await staff.chat_ref(session, member.id),
-                    header=header,
-                )
+            await handover.show_notes(context, session, conversation, member)
+            await handover.relay_client_messages(context, session, conversation, member)
     if conversation is None:
         text = (
             _.gettext("You already have as many open conversations as you set.")

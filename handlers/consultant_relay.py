@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
-from telegram import Message, Update
+from telegram import Update
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -18,39 +18,15 @@ from telegram.ext import (
 
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
-from bot.services import clients, outbox, queue, relay, staff
+from bot.services import clients, queue, relay, staff
 from bot.services.queue import ConversationView
-from bot.services.staff import StaffView
 from handlers import screens
 from handlers.common import PeerlineContext, incoming_from
-from handlers.staff_common import require_staff, staff_translator
+from handlers.staff_common import require_staff, staff_translator, target_conversation
 
 # Before the client flows (group -1) and the menus (0): a consultant's message is an answer.
 GROUP = -3
 PRIVATE = filters.ChatType.PRIVATE
-
-
-async def target_conversation(
-    session,
-    member: StaffView,
-    reply_to: Message | None,  # type: ignore[no-untyped-def]
-) -> tuple[ConversationView | None, list[ConversationView]]:
-    """Where a consultant's message goes: the conversation of the relayed message they
-    replied to, else their current one, else their only one. Never a guess."""
-    active = await queue.active_for_staff(session, member.id)
-    by_id = {c.id: c for c in active}
-    if reply_to is not None:
-        message_id = await outbox.find_by_sent_message(
-            session, f"staff:{member.id}", reply_to.message_id
-        )
-        conversation_id = await relay.conversation_of(session, message_id) if message_id else None
-        if conversation_id in by_id:
-            return by_id[conversation_id], active
-    if member.current_conversation_id in by_id:
-        return by_id[member.current_conversation_id], active
-    if len(active) == 1:
-        return active[0], active
-    return None, active
 
 
 async def staff_message(update: Update, context: PeerlineContext) -> None:

@@ -12,29 +12,11 @@ from bot.i18n import Translator
 from bot.runtime import Runtime
 from bot.services import directory
 from bot.services.clients import ClientState
-from bot.services.directory import ServiceCard
 from handlers import screens
-from handlers.common import PeerlineContext, escape, load_client, show, translator
+from handlers.common import PeerlineContext, load_client, show, translator
 from handlers.navigation import next_step
 
 PAGE_SIZE = 5
-
-
-def card(_: Translator, runtime: Runtime, service: ServiceCard, language: str) -> str:
-    """One directory entry as a few short lines; unverified entries say so."""
-    lines = [f"<b>{escape(service.name)}</b>"]
-    if not service.verified:
-        lines[0] += " · <i>" + _.gettext("not verified, please check before you go") + "</i>"
-    if service.city:
-        lines.append("🏙 " + escape(runtime.cities.name(service.city, language)))
-    for icon, value in (("📍", service.address), ("📞", service.phone), ("🕒", service.hours)):
-        if value:
-            lines.append(f"{icon} {escape(value)}")
-    if service.website:
-        lines.append(f'🌐 <a href="{escape(service.website)}">{escape(service.website)}</a>')
-    if service.notes:
-        lines.append(escape(service.notes))
-    return "\n".join(lines)
 
 
 async def services_page(update: Update, context: PeerlineContext) -> None:
@@ -76,7 +58,7 @@ def render(
     if result.items:
         found = _.ngettext("%(n)s service found:", "%(n)s services found:", result.total)
         parts.append("<i>" + found + "</i>")
-        parts += [card(_, runtime, item, language) for item in result.items]
+        parts += [screens.card(_, runtime, item, language) for item in result.items]
     else:
         parts.append(_.gettext("We do not know such services in your area yet."))
     if client.city is None and client.country not in (None, "other"):

@@ -13,6 +13,7 @@ from bot.i18n import N_, Translator
 from bot.runtime import Runtime
 from bot.services.clients import ClientState
 from bot.services.content import Node
+from bot.services.directory import ServiceCard
 from handlers.common import escape
 
 Screen = tuple[str, Keyboard]
@@ -219,3 +220,23 @@ def rating_request(_: Translator, conversation_id: int) -> Screen:
     )
     stars = [Button(str(n), callback_data=encode("rate", conversation_id, n)) for n in range(1, 6)]
     return text, Keyboard([stars, nav_row(_, None)])
+
+
+# --- Directory ------------------------------------------------------------------------
+
+
+def card(_: Translator, runtime: Runtime, service: ServiceCard, language: str) -> str:
+    """One directory entry as a few short lines; unverified entries say so."""
+    lines = [f"<b>{escape(service.name)}</b>"]
+    if not service.verified:
+        lines[0] += " · <i>" + _.gettext("not verified, please check before you go") + "</i>"
+    if service.city:
+        lines.append("🏙 " + escape(runtime.cities.name(service.city, language)))
+    for icon, value in (("📍", service.address), ("📞", service.phone), ("🕒", service.hours)):
+        if value:
+            lines.append(f"{icon} {escape(value)}")
+    if service.website:
+        lines.append(f'🌐 <a href="{escape(service.website)}">{escape(service.website)}</a>')
+    if service.notes:
+        lines.append(escape(service.notes))
+    return "\n".join(lines)

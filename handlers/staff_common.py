@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
 
 from bot.i18n import Translator
-from bot.services import staff
+from bot.services import outbox, queue, relay, staff
+from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers.common import PeerlineContext
 
@@ -41,3 +42,26 @@ async def require_staff(update: Update, context: PeerlineContext) -> StaffView |
         else:
             await update.effective_message.reply_text(_.gettext("This is for consultants only."))
     return member
+
+
+async def target_conversation(
+    session,
+    member: StaffView,
+    reply_to: Message | None,  # type: ignore[no-untyped-def]
+) -> tuple[ConversationView | None, list[ConversationView]]:
+    """Where a consultant's message goes: the conversation of the relayed message they
+    replied to, else their current one, else their only one. Never a guess."""
+    active = await queue.active_for_staff(session, member.id)
+    by_id = {c.id: c for c in active}
+    if reply_to is not None:
+        message_id = await outbox.find_by_sent_message(
+            session, f"staff:{member.id}", reply_to.message_id
+        )
+        conversation_id = await relay.conversation_of(session, message_id) if message_id else None
+        if conversation_id in by_id:
+            return by_id[conversation_id], active
+    if member.current_conversation_id in by_id:
+        return by_id[member.current_conversation_id], active
+    if len(active) == 1:
+        return active[0], active
+    return None, active

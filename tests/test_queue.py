@@ -795,3 +795,156 @@ async def test_concurrent_takes_by_one_member_respect_max_active(
     assert results.count(True) == 2
     async with session_factory() as check:
         assert len(await active_for_staff(check, staff_id)) == 2
+
+
+# --- Hand-over to a role, notes, outcome detail ---------------------------------------------
+
+
+async def wanted_role_of(session: AsyncSession, conversation_id: int) -> str | None:
+    return await session.scalar(
+        select(Conversation.wanted_role).where(Conversation.id == conversation_id)
+    )
+
+
+async def test_transfer_to_a_role_is_only_for_that_role_whatever_the_topic(
+    session: AsyncSession,
+) -> None:
+    peer = await new_staff(session, topics="ost")
+    other_peer = await new_staff(session, topics="ost")
+    lawyer = await new_staff(session, role="lawyer", topics="legal")  # not "ost"
+    psychologist = await new_staff(session, role="psychologist", topics="ost,psychologist")
+    view = await ask(session, topic="ost")
+    await take(session, peer, view.id)
+
+    moved = await transfer(session, peer, view.id, to_role="lawyer")
+
+    assert moved.status == "waiting" and moved.wanted_role == "lawyer"
+    assert await waiting_for(session, other_peer) == []
+    assert await waiting_for(session, psychologist) == []
+    assert ids(await waiting_for(session, lawyer)) == [view.id]
+    assert await take(session, other_peer, view.id) is None
+    assert await take(session, psychologist) is None  # "take next" skips it too
+    taken = await take(session, lawyer)
+    assert taken is not None and taken.id == view.id and taken.staff_id == lawyer
+    assert taken.wanted_role is None  # taking clears it
+    assert await wanted_role_of(session, view.id) is None
+
+
+async def test_a_conversation_released_after_a_role_take_is_for_its_topic_again(
+    session: AsyncSession,
+) -> None:
+    peer = await new_staff(session, topics="ost")
+    lawyer = await new_staff(session, role="lawyer", topics="legal")
+    view = await ask(session, topic="ost")
+    await take(session, peer, view.id)
+    await transfer(session, peer, view.id, to_role="lawyer")
+    await take(session, lawyer, view.id)
+
+    await release(session, lawyer, view.id)
+
+    assert ids(await waiting_for(session, peer)) == [view.id]
+    assert await waiting_for(session, lawyer) == []
+
+
+async def test_transfer_to_a_role_still_needs_the_language_and_supervisors_take_any(
+    session: AsyncSession,
+) -> None:
+    peer = await new_staff(session, languages="ru")
+    kk_lawyer = await new_staff(session, role="lawyer", languages="kk", topics="legal")
+    supervisor = await new_staff(session, role="supervisor", languages="en", topics="")
+    view = await ask(session, language="ru")
+    await take(session, peer, view.id)
+    await transfer(session, peer, view.id, to_role="lawyer")
+
+    assert await waiting_for(session, kk_lawyer) == []
+    assert await take(session, kk_lawyer, view.id) is None
+    assert ids(await waiting_for(session, supervisor)) == [view.id]
+    taken = await take(session, supervisor, view.id)
+    assert taken is not None and taken.staff_id == supervisor
+
+
+async def test_take_next_by_a_role_member_picks_a_conversation_handed_to_their_role(
+    session: AsyncSession,
+) -> None:
+    peer = await new_staff(session, topics="ost")
+    lawyer = await new_staff(session, role="lawyer", topics="legal")
+    legal = await ask(session, topic="legal", minutes_ago=5)
+    handed = await ask(session, topic="ost", minutes_ago=30)
+    await take(session, peer, handed.id)
+    await transfer(session, peer, handed.id, to_role="lawyer")
+
+    first, second = await take(session, lawyer), await take(session, lawyer)
+
+    assert (first.id, second.id) == (handed.id, legal.id)  # type: ignore[union-attr]
+
+
+async def test_transfer_to_a_person_leaves_no_wanted_role(session: AsyncSession) -> None:
+    peer, lawyer = await new_staff(session), await new_staff(session, role="lawyer")
+    view = await ask(session)
+    await take(session, peer, view.id)
+
+    moved = await transfer(session, peer, view.id, to_staff_id=lawyer)
+
+    assert moved.wanted_role is None and moved.status == "active"
+
+
+async def test_outcome_detail_is_set_only_by_the_holder_and_kept_by_close(
+    session: AsyncSession,
+) -> None:
+    holder, other = await new_staff(session), await new_staff(session)
+    view = await ask(session)
+    await take(session, holder, view.id)
+
+    assert not await queue.set_outcome_detail(session, other, view.id, "ost_site")
+    assert await queue.set_outcome_detail(session, holder, view.id, "ost_site")
+    with pytest.raises(ValueError):
+        await queue.set_outcome_detail(session, holder, view.id, "x" * 25)
+    await close(session, view.id, staff_id=holder, outcome="referred")
+    assert not await queue.set_outcome_detail(session, holder, view.id, "ngo")  # closed
+
+    row = (
+        await session.execute(
+            select(Conversation.outcome, Conversation.outcome_detail).where(
+                Conversation.id == view.id
+            )
+        )
+    ).one()
+    assert tuple(row) == ("referred", "ost_site")
+
+
+async def test_notes_are_the_conversations_staff_notes_oldest_first(
+    session: AsyncSession,
+) -> None:
+    from bot.crypto import Keys
+    from bot.services import relay
+
+    keys = Keys("n" * 32)
+    author = await new_staff(session)
+    view, elsewhere = await ask(session), await ask(session)
+
+    async def write(conversation_id: int, who: str, text: str, staff_id: int | None) -> None:
+        incoming = relay.Incoming(
+            update_id=next(_numbers), kind="text", text=text, source_message_id=1, chat_id=1
+        )
+        await relay.record(
+            session,
+            keys,
+            conversation_id=conversation_id,
+            author=who,
+            incoming=incoming,
+            staff_id=staff_id,
+        )
+
+    await write(view.id, "note", "needs a lawyer", author)
+    await write(view.id, "client", "hello", None)
+    await write(view.id, "note", "speaks slowly", author)
+    await write(elsewhere.id, "note", "another client", author)
+
+    found = await queue.notes(session, keys, view.id)
+
+    assert [note.text for note in found] == ["needs a lawyer", "speaks slowly"]
+    name = await session.scalar(select(Staff.display_name).where(Staff.id == author))
+    assert {(note.staff_id, note.author) for note in found} == {(author, name)}
+    assert all(note.conversation_id == view.id for note in found)
+    assert found[0].created_at.tzinfo is not None
+    assert await queue.notes(session, keys, view.id + 1000) == []

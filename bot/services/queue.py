@@ -22,11 +22,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Row, exists, func, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Row,
+    and_,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.models import AuditEntry, Client, Conversation, Staff
+from bot.crypto import Keys
+from bot.models import AuditEntry, Client, Conversation, Message, Staff
+from bot.services.relay import MESSAGE_PURPOSE
 
 TOPICS = (
     "ost",
@@ -100,6 +113,20 @@ class ConversationView:
     closed_at: datetime | None
     outcome: str | None
     rating: int | None
+    # Set by a transfer to a role: only staff of that role may take it (cleared on take).
+    wanted_role: str | None = None
+
+
+@dataclass(frozen=True)
+class NoteView:
+    """A staff member's private note on a conversation (never sent to the client)."""
+
+    id: int
+    conversation_id: int
+    staff_id: int | None
+    author: str | None  # the author's display name; None if they are gone from the database
+    text: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -132,6 +159,7 @@ _VIEW_COLUMNS = (
     Conversation.closed_at,
     Conversation.outcome,
     Conversation.rating,
+    Conversation.wanted_role,
 )
 
 
@@ -181,10 +209,19 @@ def _queue_order(c: Any) -> tuple[ColumnElement[Any], ...]:
 
 
 def _takeable(c: Any, member: _Member) -> list[ColumnElement[bool]]:
-    """Waiting, in a language and topic this member serves (supervisors: any)."""
+    """Waiting and, unless the member supervises (they may take any): in a language they
+    serve, and either handed over to their role (`wanted_role`, whatever the topic: an OST
+    question transferred to "lawyer" must reach a lawyer who takes only "legal") or, if not
+    handed over to a role, in a topic they serve."""
     conditions: list[ColumnElement[bool]] = [c.status == WAITING]
     if not member.supervising:
-        conditions += [c.language.in_(member.languages), c.topic.in_(member.topics)]
+        conditions += [
+            c.language.in_(member.languages),
+            or_(
+                c.wanted_role == member.role,
+                and_(c.wanted_role.is_(None), c.topic.in_(member.topics)),
+            ),
+        ]
     return conditions
 
 
@@ -504,6 +541,7 @@ async def take(
         .values(
             status=ACTIVE,
             staff_id=staff_id,
+            wanted_role=None,  # whoever takes it now holds it; a release is a plain one
             # The first take is when the client first got a human; a release keeps it, so
             # reports and the wait estimate measure the first answer, not the last hand-over.
             taken_at=func.coalesce(Conversation.taken_at, literal(now, DateTime(timezone=True))),
@@ -563,7 +601,8 @@ async def transfer(
     to_role: str | None = None,
 ) -> ConversationView:
     """Hand an active conversation over: to a person (stays active, now theirs) or to a role
-    (back to waiting; the role is only recorded in the audit log).
+    (back to waiting with `wanted_role` set: only members of that role may take it, and
+    supervisors; see `_takeable`).
 
     NotAllowed unless it is active and this member's (supervisors: anyone's), or the target
     person is unknown/removed or already holds it; AtCapacity if the target person is full.
@@ -575,7 +614,7 @@ async def transfer(
     if to_role is not None:
         if to_role not in ROLES:
             raise ValueError(f"unknown role {to_role!r}")
-        values: dict[str, Any] = {"status": WAITING, "staff_id": None}
+        values: dict[str, Any] = {"status": WAITING, "staff_id": None, "wanted_role": to_role}
         detail = f"role:{to_role}"
     else:
         assert to_staff_id is not None
@@ -625,6 +664,50 @@ async def close(
     await _clear_current(session, conversation_id)
     await audit(session, staff_id, "close", conversation_id, outcome)
     return await _get_view(session, conversation_id)
+
+
+async def set_outcome_detail(
+    session: AsyncSession, staff_id: int, conversation_id: int, detail: str | None
+) -> bool:
+    """Record a detail for the report of an active conversation this member holds
+    (supervisors: anyone's), e.g. the service type a client was referred to; `close` keeps
+    it. False if the conversation is not active and theirs (any more).
+    """
+    if detail is not None and len(detail) > 24:  # Conversation.outcome_detail is String(24)
+        raise ValueError(f"outcome detail too long: {detail!r}")
+    member = await _member(session, staff_id)
+    return await _transition(session, conversation_id, _held_by(member), {"outcome_detail": detail})
+
+
+async def notes(session: AsyncSession, keys: Keys, conversation_id: int) -> list[NoteView]:
+    """The staff notes on a conversation, oldest first (decrypted; for staff eyes only).
+
+    Notes are messages with author "note": recorded like any message, never relayed.
+    """
+    rows = await session.execute(
+        select(
+            Message.id,
+            Message.conversation_id,
+            Message.staff_id,
+            Staff.display_name,
+            Message.body,
+            Message.created_at,
+        )
+        .outerjoin(Staff, Staff.id == Message.staff_id)
+        .where(Message.conversation_id == conversation_id, Message.author == "note")
+        .order_by(Message.id)
+    )
+    return [
+        NoteView(
+            id=row.id,
+            conversation_id=row.conversation_id,
+            staff_id=row.staff_id,
+            author=row.display_name,
+            text=keys.decrypt(row.body, purpose=MESSAGE_PURPOSE).decode() if row.body else "",
+            created_at=_utc(row.created_at),  # type: ignore[arg-type]
+        )
+        for row in rows
+    ]
 
 
 async def active_for_staff(session: AsyncSession, staff_id: int) -> list[ConversationView]:

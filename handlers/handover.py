@@ -1,0 +1,74 @@
+"""Handing a conversation to a consultant (take, transfer): notes first, then what the
+client wrote. Shared by the consultant flows, so none imports another."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Translator
+from bot.services import clients, queue, relay, staff
+from bot.services.queue import ConversationView, NoteView
+from bot.services.staff import StaffView
+from handlers import screens
+from handlers.common import PeerlineContext, escape
+from handlers.staff_common import staff_translator
+
+
+def note_text(_: Translator, conversation: ConversationView, note: NoteView) -> str:
+    """ "📝 Note from Anna · Client 482113" and the note, for staff only."""
+    header = _.gettext("Note from %(name)s", name=note.author or "?")
+    who = screens.client_name(_, conversation.pseudonym)
+    return f"📝 <b>{escape(header)}</b> · {escape(who)}\n{escape(note.text)}"
+
+
+async def show_notes(
+    context: PeerlineContext,
+    session: AsyncSession,
+    conversation: ConversationView,
+    member: StaffView,
+) -> int:
+    """Queue the conversation's notes for `member`, who has just got it; how many.
+
+    Call in the transaction that hands it over (take, transfer), before the client's
+    messages are queued for them: the outbox keeps each chat's order.
+    """
+    runtime = context.runtime
+    _ = staff_translator(context, member)
+    found = await queue.notes(session, runtime.keys, conversation.id)
+    if found:
+        chat_ref = await staff.chat_ref(session, member.id)
+        for note in found:
+            await relay.notice(
+                session,
+                runtime.keys,
+                chat_ref=chat_ref,
+                recipient=f"staff:{member.id}",
+                text=note_text(_, conversation, note),
+            )
+    return len(found)
+
+
+async def relay_client_messages(
+    context: PeerlineContext,
+    session: AsyncSession,
+    conversation: ConversationView,
+    member: StaffView,
+) -> None:
+    """What the client wrote in this conversation, for the member who now holds it."""
+    runtime = context.runtime
+    _ = staff_translator(context, member)
+    client_chat = await clients.chat_id(session, runtime.keys, conversation.client_id)
+    staff_chat_ref = await staff.chat_ref(session, member.id)
+    header = screens.client_header(_, conversation.pseudonym)
+    for message_id, incoming in await relay.client_messages(
+        session, runtime.keys, conversation.id, client_chat
+    ):
+        await relay.to_staff(
+            session,
+            runtime.keys,
+            message_id=message_id,
+            incoming=incoming,
+            staff_id=member.id,
+            staff_chat_ref=staff_chat_ref,
+            header=header,
+        )
