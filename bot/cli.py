@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.cli_purge import register as register_purge
 from bot.cli_staff import register as register_consultants
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
@@ -97,6 +98,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("file", help="a .csv or .yaml file")
     d.set_defaults(func=cmd_directory)
     register_consultants(sub)
+    register_purge(sub)
     return p
 
 

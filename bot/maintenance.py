@@ -16,6 +16,7 @@ from bot.runtime import Runtime
 from bot.services import alerts, clients, followup, relay, staff
 
 log = logging.getLogger(__name__)
+RETENTION_EVERY = 24 * 3600.0  # seconds between retention purges
 
 FOLLOW_UP_BUTTONS = (
     ("helped", N_("Yes, and it helped")),

@@ -16,6 +16,7 @@ from handlers import (
     followup,
     humanitarian,
     menu,
+    moderation,
     onboarding,
     settings,
     staff_admin,
@@ -38,6 +39,7 @@ def register(app: Application) -> None:
     consultant.register(app)
     consultant_close.register(app)
     consultant_tools.register(app)
+    moderation.register(app)
     onboarding.register(app)
     menu.register(app)
     directory.register(app)

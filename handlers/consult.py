@@ -17,7 +17,7 @@ from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
 from bot.services import clients, queue, relay, staff
 from bot.services.clients import ClientState
-from handlers import intake, screens
+from handlers import guard, intake, screens
 from handlers.common import (
     PeerlineContext,
     client_key,
@@ -72,6 +72,8 @@ async def open_request(update: Update, context: PeerlineContext) -> None:
         await next_step(update, context, client)
         return
     _ = translator(context, client)
+    if await guard.refuse_if_blocked_or_flooding(update, context, client.id):
+        return
     opened = await intake.open_request(context, client, topic=topic, urgent=urgent)
     if opened.conversation is None:
         await show(update, context, *intake.already_open(_, opened.existing.id))
@@ -98,6 +100,15 @@ async def client_message(update: Update, context: PeerlineContext) -> None:
     incoming = incoming_from(update)
     if incoming is None:
         return
+    async with runtime.transaction() as session:
+        client = await clients.get(session, client_key(update, context))
+        in_conversation = client is not None and (
+            await queue.open_for_client(session, client.id) is not None
+        )
+    # Blocked or flooding clients are answered (once) and nothing is recorded; outside a
+    # conversation the menus stay open to them, /overdose included.
+    if in_conversation and await guard.refuse_if_blocked_or_flooding(update, context, client.id):
+        raise ApplicationHandlerStop
     async with runtime.transaction() as session:
         client = await clients.get(session, client_key(update, context))
         conversation = await queue.open_for_client(session, client.id) if client else None

@@ -17,7 +17,7 @@ from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import N_, Translator
 from bot.services.clients import ClientState
 from bot.services.relay import Incoming
-from handlers import intake, screens
+from handlers import guard, intake, screens
 from handlers.common import PeerlineContext, load_client, set_client, show, translator
 from handlers.navigation import next_step
 
@@ -102,6 +102,8 @@ async def submit(
         await next_step(update, context, client)
         return
     client = await set_client(update, context, awaiting=None)
+    if await guard.refuse_if_blocked_or_flooding(update, context, client.id):
+        return
     _ = translator(context, client)
     language = client.language or context.runtime.i18n.default
     city = context.runtime.cities.name(client.city, language) if client.city else "–"

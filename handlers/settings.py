@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
-from telegram import Update
+from telegram import MaybeInaccessibleMessage, Update
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.callbacks import encode, parse, pattern_for
-from bot.services import clients
+from bot.services import clients, queue, relay, staff
 from handlers import screens
 from handlers.common import (
     PeerlineContext,
@@ -21,6 +24,9 @@ from handlers.common import (
 from handlers.navigation import next_step
 
 PRIVATE = filters.ChatType.PRIVATE
+DELETE_BATCH = 100  # deleteMessages takes at most 100 ids per call
+
+log = logging.getLogger(__name__)
 
 
 async def settings_command(update: Update, context: PeerlineContext) -> None:
@@ -58,9 +64,10 @@ async def ask_forget(update: Update, context: PeerlineContext) -> None:
     _ = translator(context, client)
     text = _.gettext(
         "<b>Delete all your data?</b>\n"
-        "We will delete your language, country, city and everything else stored about you. "
-        "This cannot be undone. The messages in this chat stay on your phone: you can delete "
-        "the chat in Telegram yourself."
+        "We will delete your language, country, city, your conversations with consultants and "
+        "everything else stored about you, and the bot's messages in this chat from the last "
+        "48 hours. This cannot be undone. Older messages stay on your phone: you can delete the "
+        "chat in Telegram yourself."
     )
     keyboard = Keyboard(
         [
@@ -72,20 +79,58 @@ async def ask_forget(update: Update, context: PeerlineContext) -> None:
 
 
 async def confirm_forget(update: Update, context: PeerlineContext) -> None:
-    callback = parse(update.callback_query.data)
+    query = update.callback_query
+    callback = parse(query.data)
     assert callback is not None
     if callback.arg == "no":
         await settings_command(update, context)
         return
     client = await load_client(update, context)
     _ = translator(context, client)  # the language is gone after the delete; keep it for the reply
-    async with context.runtime.transaction() as session:
-        await clients.forget(session, client_key(update, context))
+    runtime = context.runtime
+    async with runtime.transaction() as session:
+        # A consultant in the middle of a conversation is told why it vanished.
+        conversation = await queue.open_for_client(session, client.id)
+        if conversation is not None and conversation.staff_id is not None:
+            member = await staff.get(session, conversation.staff_id)
+            staff_ = runtime.i18n.get(member.languages[0] if member.languages else None)
+            await relay.notice(
+                session,
+                runtime.keys,
+                chat_ref=await staff.chat_ref(session, member.id),
+                recipient=f"staff:{member.id}",
+                text=staff_.gettext(
+                    "%(who)s deleted all their data: the conversation is closed and gone.",
+                    who=screens.client_name(staff_, conversation.pseudonym),
+                ),
+            )
+        forgotten = await clients.forget(session, client_key(update, context))
+    runtime.outbox_ready()
+    # After the commit, never inside it: wipe what Telegram still lets us delete (48 hours),
+    # this confirmation screen included, so a seized phone shows only the final message.
+    if forgotten is not None:
+        await _wipe_chat(context, forgotten, query.message)
     await show(
         update,
         context,
         _.gettext("Everything we stored about you has been deleted. Send /start to begin again."),
+        new=True,
     )
+
+
+async def _wipe_chat(
+    context: PeerlineContext, forgotten: clients.Forgotten, screen: MaybeInaccessibleMessage | None
+) -> None:
+    chat_id = context.runtime.keys.decrypt_chat_id(forgotten.chat_ref)
+    ids = set(forgotten.message_ids)
+    if screen is not None and screen.chat.id == chat_id:
+        ids.add(screen.message_id)
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), DELETE_BATCH):
+        try:
+            await context.bot.delete_messages(chat_id, ordered[start : start + DELETE_BATCH])
+        except BadRequest as exc:  # deleted by the client already, or past Telegram's 48 h
+            log.info("could not delete some messages after /forget: %s", exc.message)
 
 
 def register(app: Application) -> None:

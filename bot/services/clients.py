@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import Keys
-from bot.models import Client, Outbox
+from bot.models import Client, Conversation, Message
+from bot.services import outbox
+
+# Telegram lets a bot delete messages in a private chat for 48 hours after they were sent.
+FORGET_WINDOW = timedelta(hours=48)
 
 
 @dataclass(frozen=True)
@@ -66,18 +71,50 @@ async def update_client(session: AsyncSession, key: str, **changes: object) -> C
     return await get(session, key)
 
 
-async def forget(session: AsyncSession, key: str) -> bool:
-    """Delete everything stored about this client. True if there was anything.
+@dataclass(frozen=True)
+class Forgotten:
+    """What /forget leaves to do in Telegram once the database rows are gone."""
 
-    Conversations and their messages go with the client row (ON DELETE CASCADE); pending
-    notices to the client in the outbox are addressed by id, so they are deleted here.
+    chat_ref: bytes  # the client's encrypted chat id (the row holding it is deleted)
+    # Messages in the client's chat from the last 48 hours, oldest first: the bot's (sent
+    # through the outbox) and the client's own relayed ones. Telegram lets a bot delete both
+    # in a private chat for 48 hours.
+    message_ids: tuple[int, ...]
+
+
+async def forget(
+    session: AsyncSession, key: str, *, now: datetime | None = None
+) -> Forgotten | None:
+    """Delete everything stored about this client; None if there was nothing.
+
+    Conversations and their messages go with the client row (ON DELETE CASCADE), and with
+    the messages the outbox rows that relayed them to staff. Rows addressed to the client are
+    found by recipient and deleted here, pending ones included, after the ids of the messages
+    they put in the client's chat are read for deletion in Telegram (`Forgotten`).
     """
-    client_id = await session.scalar(select(Client.id).where(Client.key == key))
-    if client_id is None:
-        return False
-    await session.execute(delete(Outbox).where(Outbox.recipient == f"client:{client_id}"))
-    await session.execute(delete(Client).where(Client.id == client_id))
-    return True
+    row = (
+        await session.execute(select(Client.id, Client.chat_ref).where(Client.key == key))
+    ).one_or_none()
+    if row is None:
+        return None
+    moment = now or datetime.now(UTC)
+    since = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    since -= FORGET_WINDOW
+    recipient = f"client:{row.id}"
+    sent = await outbox.sent_message_ids(session, recipient, since=since)
+    own = await session.scalars(
+        select(Message.source_message_id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Conversation.client_id == row.id,
+            Message.author == "client",
+            Message.source_message_id.is_not(None),
+            Message.created_at >= since,
+        )
+    )
+    await outbox.delete_for_recipient(session, recipient)
+    await session.execute(delete(Client).where(Client.id == row.id))
+    return Forgotten(chat_ref=row.chat_ref, message_ids=tuple(sorted({*sent, *own.all()})))
 
 
 async def chat_ref(session: AsyncSession, client_id: int) -> bytes:

@@ -1,0 +1,185 @@
+"""Blocks and the flood limit: /block, /unblock and /blocked, and the check before a client's
+message or request is recorded (shared/SECURITY.md, flooding and harassment)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from typing import TYPE_CHECKING
+
+from telegram import Message, Update
+from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, filters
+
+from bot.services import abuse, clients, outbox, queue, relay, staff
+from bot.services.queue import ConversationView
+from bot.services.staff import StaffView
+from handlers import guard, screens
+from handlers.common import PeerlineContext
+from handlers.staff_common import require_staff, staff_translator
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+PRIVATE = filters.ChatType.PRIVATE
+# Any group before 0 keeps the unknown-command answer (fallback) from seeing these commands,
+# wherever register() is called; commands only, so nothing else in -1 (the humanitarian
+# form's free text) competes for the same update.
+GROUP = -1
+BLOCKED_LIST_MAX = 100  # lines in one /blocked answer (a message holds 4096 characters)
+
+Callback = Callable[[Update, PeerlineContext], Awaitable[None]]
+
+
+async def _target(
+    session: AsyncSession, member_id: int, reply_to: Message | None
+) -> ConversationView | None:
+    """The conversation of the relayed message replied to; without a reply, the current one,
+    else the only one. A reply that leads nowhere is not replaced by a guess: blocking the
+    wrong person is worse than asking again."""
+    member = await staff.get(session, member_id)
+    if member is None or not member.active:
+        return None
+    active = {c.id: c for c in await queue.active_for_staff(session, member.id)}
+    if reply_to is not None:
+        message_id = await outbox.find_by_sent_message(
+            session, f"staff:{member.id}", reply_to.message_id
+        )
+        conversation_id = await relay.conversation_of(session, message_id) if message_id else None
+        return active.get(conversation_id) if conversation_id is not None else None
+    if member.current_conversation_id in active:
+        return active[member.current_conversation_id]
+    return next(iter(active.values())) if len(active) == 1 else None
+
+
+def _argument(update: Update) -> str:
+    """Everything after the command, line breaks kept."""
+    parts = (update.effective_message.text or "").split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+async def block_command(update: Update, context: PeerlineContext) -> None:
+    """/block REASON: block the client of the current conversation, close it, tell them."""
+    member = await require_staff(update, context)
+    if member is None:
+        return
+    _ = staff_translator(context, member)
+    reply = update.effective_message.reply_text
+    reason = _argument(update)
+    if not reason:
+        await reply(_.gettext("Please add a reason: /block REASON. The client does not see it."))
+        return
+    runtime = context.runtime
+    async with runtime.transaction() as session:
+        conversation = await _target(session, member.id, update.effective_message.reply_to_message)
+        if conversation is not None:
+            await abuse.block(
+                session,
+                client_id=conversation.client_id,
+                staff_id=member.id,
+                reason=reason,
+                keys=runtime.keys,
+                conversation_id=conversation.id,
+            )
+            # The client may have ended it a moment ago: the block holds all the same.
+            with suppress(queue.NotAllowed):
+                await queue.close(session, conversation.id, staff_id=member.id, outcome="other")
+            client_ = runtime.i18n.get(conversation.language)
+            await relay.notice(
+                session,
+                runtime.keys,
+                chat_ref=await clients.chat_ref(session, conversation.client_id),
+                recipient=f"client:{conversation.client_id}",
+                text=guard.blocked_text(client_),
+                buttons=screens.main_menu_button(client_).to_dict()["inline_keyboard"],
+            )
+    if conversation is None:
+        await reply(
+            _.gettext("Which conversation? Reply to a client's message, or choose one first.")
+        )
+        return
+    runtime.outbox_ready()
+    await reply(
+        _.gettext(
+            "%(who)s is blocked and the conversation is closed. "
+            "A supervisor can lift the block: /unblock %(pseudonym)s",
+            who=screens.client_name(_, conversation.pseudonym),
+            pseudonym=conversation.pseudonym,
+        )
+    )
+
+
+async def _supervisor(update: Update, context: PeerlineContext) -> StaffView | None:
+    """The sender as a supervisor or admin (checked in the database), or a polite refusal."""
+    member = await require_staff(update, context)
+    if member is not None and not member.can_supervise:
+        _ = staff_translator(context, member)
+        await update.effective_message.reply_text(_.gettext("This is for supervisors only."))
+        return None
+    return member
+
+
+async def unblock_command(update: Update, context: PeerlineContext) -> None:
+    """/unblock NUMBER: lift a block (supervisors and admins)."""
+    member = await _supervisor(update, context)
+    if member is None:
+        return
+    _ = staff_translator(context, member)
+    # "482113", "Client 482113" or "#482113": the digits are the pseudonym.
+    pseudonym = "".join(ch for ch in _argument(update) if "0" <= ch <= "9")
+    if not pseudonym:
+        await update.effective_message.reply_text(
+            _.gettext("Usage: /unblock NUMBER, the client's number as shown to consultants.")
+        )
+        return
+    try:
+        async with context.runtime.transaction() as session:
+            lifted = await abuse.unblock(session, pseudonym=pseudonym, staff_id=member.id)
+    except PermissionError:  # their role changed since the check above
+        lifted = None
+    who = screens.client_name(_, pseudonym)
+    if lifted is None:
+        text = _.gettext("This is for supervisors only.")
+    elif lifted:
+        text = _.gettext("The block on %(who)s is lifted.", who=who)
+    else:
+        text = _.gettext("%(who)s is not blocked.", who=who)
+    await update.effective_message.reply_text(text)
+
+
+async def blocked_command(update: Update, context: PeerlineContext) -> None:
+    """/blocked: who is blocked, since when (supervisors and admins; no reasons shown)."""
+    member = await _supervisor(update, context)
+    if member is None:
+        return
+    _ = staff_translator(context, member)
+    async with context.runtime.transaction() as session:
+        blocks = await abuse.list_blocks(session)
+    if not blocks:
+        await update.effective_message.reply_text(_.gettext("Nobody is blocked."))
+        return
+    lines = [_.gettext("Blocked (/unblock NUMBER lifts a block):")]
+    for item in blocks[:BLOCKED_LIST_MAX]:
+        since = item.created_at.date().isoformat()
+        lines.append(f"{screens.client_name(_, item.pseudonym)} · {since}")
+    if len(blocks) > BLOCKED_LIST_MAX:
+        lines.append(_.gettext("…and %(n)s more.", n=len(blocks) - BLOCKED_LIST_MAX))
+    await update.effective_message.reply_text("\n".join(lines))
+
+
+def _final(callback: Callback) -> Callback:
+    """Run the command, then end the update, so no later group answers it too."""
+
+    async def run(update: Update, context: PeerlineContext) -> None:
+        await callback(update, context)
+        raise ApplicationHandlerStop
+
+    return run
+
+
+def register(app: Application) -> None:
+    for name, callback in (
+        ("block", block_command),
+        ("unblock", unblock_command),
+        ("blocked", blocked_command),
+    ):
+        app.add_handler(CommandHandler(name, _final(callback), filters=PRIVATE), group=GROUP)
