@@ -11,6 +11,7 @@ from handlers import (
     consultant_relay,
     consultant_tools,
     directory,
+    edits,
     errors,
     fallback,
     followup,
@@ -40,6 +41,7 @@ def register(app: Application) -> None:
     consultant_close.register(app)
     consultant_tools.register(app)
     moderation.register(app)
+    edits.register(app)
     onboarding.register(app)
     menu.register(app)
     directory.register(app)

@@ -8,7 +8,7 @@ import logging
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.error import BadRequest
-from telegram.ext import CallbackContext, ExtBot
+from telegram.ext import CallbackContext, ExtBot, filters
 
 from bot.delivery import DeliveryWorker
 from bot.i18n import Translator
@@ -31,6 +31,10 @@ RELAYED_KINDS = (
 )
 
 log = logging.getLogger(__name__)
+
+# New messages in private chats. An edit arrives as an update of its own (handlers/edits.py);
+# without this, handlers would take an edited message for a new one and act twice.
+PRIVATE_MESSAGE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
 
 class BotData:

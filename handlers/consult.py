@@ -19,6 +19,7 @@ from bot.services import clients, queue, relay, staff
 from bot.services.clients import ClientState
 from handlers import guard, intake, screens
 from handlers.common import (
+    PRIVATE_MESSAGE,
     PeerlineContext,
     client_key,
     incoming_from,
@@ -194,7 +195,7 @@ async def rate(update: Update, context: PeerlineContext) -> None:
 
 
 def register(app: Application) -> None:
-    private = filters.ChatType.PRIVATE
+    private = PRIVATE_MESSAGE
     app.add_handler(
         MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, client_message),
         group=GROUP,

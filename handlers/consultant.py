@@ -13,7 +13,6 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
-    filters,
 )
 
 from bot.callbacks import encode, parse, pattern_for
@@ -21,10 +20,10 @@ from bot.services import clients, queue, relay, staff
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import handover, screens
-from handlers.common import PeerlineContext, escape
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape
 from handlers.staff_common import require_staff, staff_translator
 
-PRIVATE = filters.ChatType.PRIVATE
+PRIVATE = PRIVATE_MESSAGE
 
 
 async def duty(update: Update, context: PeerlineContext) -> None:

@@ -5,17 +5,17 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import encode, parse, pattern_for
 from bot.services import clients, followup, queue, relay
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import screens
-from handlers.common import PeerlineContext
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext
 from handlers.staff_common import require_staff, staff_translator
 
-PRIVATE = filters.ChatType.PRIVATE
+PRIVATE = PRIVATE_MESSAGE
 
 
 async def current_conversation(

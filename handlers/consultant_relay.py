@@ -21,12 +21,12 @@ from bot.i18n import Translator
 from bot.services import clients, queue, relay, staff
 from bot.services.queue import ConversationView
 from handlers import screens
-from handlers.common import PeerlineContext, incoming_from
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, incoming_from
 from handlers.staff_common import require_staff, staff_translator, target_conversation
 
 # Before the client flows (group -1) and the menus (0): a consultant's message is an answer.
 GROUP = -3
-PRIVATE = filters.ChatType.PRIVATE
+PRIVATE = PRIVATE_MESSAGE
 
 
 async def staff_message(update: Update, context: PeerlineContext) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
@@ -31,11 +31,11 @@ from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
 from handlers import handover, screens
-from handlers.common import PeerlineContext, escape
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape
 from handlers.intake import notify_staff
 from handlers.staff_common import require_staff, staff_translator, target_conversation
 
-PRIVATE = filters.ChatType.PRIVATE
+PRIVATE = PRIVATE_MESSAGE
 # A note is shown under a header in one Telegram message (at most 4096 characters).
 NOTE_MAX = 3500
 # The roles a conversation can be handed to (supervisors and admins take from any queue).

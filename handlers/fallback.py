@@ -9,10 +9,10 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from handlers import screens
-from handlers.common import PeerlineContext, load_client, show, translator
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, load_client, show, translator
 from handlers.navigation import next_step
 
-PRIVATE = filters.ChatType.PRIVATE
+PRIVATE = PRIVATE_MESSAGE
 
 
 async def unknown_command(update: Update, context: PeerlineContext) -> None:

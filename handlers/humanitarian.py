@@ -18,7 +18,14 @@ from bot.i18n import N_, Translator
 from bot.services.clients import ClientState
 from bot.services.relay import Incoming
 from handlers import guard, intake, screens
-from handlers.common import PeerlineContext, load_client, set_client, show, translator
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    PeerlineContext,
+    load_client,
+    set_client,
+    show,
+    translator,
+)
 from handlers.navigation import next_step
 
 # After the consultation relay (-2): the form only runs when no conversation is open.
@@ -131,6 +138,6 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(start_form, pattern=pattern_for("hreq")))
     app.add_handler(CallbackQueryHandler(send_without_details, pattern=pattern_for("hsend")))
     app.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, details_typed),
+        MessageHandler(PRIVATE_MESSAGE & filters.TEXT & ~filters.COMMAND, details_typed),
         group=GROUP,
     )

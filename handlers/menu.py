@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import parse, pattern_for
 from handlers import screens
-from handlers.common import PeerlineContext, load_client, show, translator
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, load_client, show, translator
 from handlers.navigation import OVERDOSE, open_node
 
-PRIVATE = filters.ChatType.PRIVATE
+PRIVATE = PRIVATE_MESSAGE
 
 
 async def menu_button(update: Update, context: PeerlineContext) -> None:

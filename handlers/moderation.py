@@ -8,19 +8,19 @@ from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from telegram import Message, Update
-from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, filters
+from telegram.ext import Application, ApplicationHandlerStop, CommandHandler
 
 from bot.services import abuse, clients, outbox, queue, relay, staff
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import guard, screens
-from handlers.common import PeerlineContext
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext
 from handlers.staff_common import require_staff, staff_translator
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-PRIVATE = filters.ChatType.PRIVATE
+PRIVATE = PRIVATE_MESSAGE
 # Any group before 0 keeps the unknown-command answer (fallback) from seeing these commands,
 # wherever register() is called; commands only, so nothing else in -1 (the humanitarian
 # form's free text) competes for the same update.

@@ -7,14 +7,21 @@ exactly where the person left off.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import parse, pattern_for
 from handlers import screens
-from handlers.common import PeerlineContext, load_client, set_client, show, translator
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    PeerlineContext,
+    load_client,
+    set_client,
+    show,
+    translator,
+)
 from handlers.navigation import next_step, open_node
 
-PRIVATE = filters.ChatType.PRIVATE
+PRIVATE = PRIVATE_MESSAGE
 
 
 async def start(update: Update, context: PeerlineContext) -> None:

@@ -8,12 +8,13 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import MaybeInaccessibleMessage, Update
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import encode, parse, pattern_for
 from bot.services import clients, queue, relay, staff
 from handlers import screens
 from handlers.common import (
+    PRIVATE_MESSAGE,
     PeerlineContext,
     client_key,
     load_client,
@@ -23,7 +24,7 @@ from handlers.common import (
 )
 from handlers.navigation import next_step
 
-PRIVATE = filters.ChatType.PRIVATE
+PRIVATE = PRIVATE_MESSAGE
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids per call
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, fi
 from bot.services import staff
 from bot.services.staff import StaffError
 from handlers import screens
-from handlers.common import PeerlineContext, escape
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape
 from handlers.staff_common import (
     current_staff,
     require_staff,
@@ -16,7 +16,7 @@ from handlers.staff_common import (
     telegram_language,
 )
 
-PRIVATE = filters.ChatType.PRIVATE
+PRIVATE = PRIVATE_MESSAGE
 # Before onboarding's /start (group 0): an invitation is not a client's first contact.
 GROUP = -3
 INVITE_START = filters.Regex(r"^/start inv_[A-Za-z0-9_-]{8,60}$")

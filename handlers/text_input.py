@@ -10,7 +10,14 @@ from telegram.ext import Application, MessageHandler, filters
 from bot.callbacks import encode
 from bot.services.clients import ClientState
 from handlers import screens
-from handlers.common import PeerlineContext, load_client, set_client, show, translator
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    PeerlineContext,
+    load_client,
+    set_client,
+    show,
+    translator,
+)
 from handlers.navigation import next_step
 
 MAX_CITY_LENGTH = 80
@@ -61,6 +68,4 @@ async def city_typed(update: Update, context: PeerlineContext, client: ClientSta
 
 
 def register(app: Application) -> None:
-    app.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, on_text)
-    )
+    app.add_handler(MessageHandler(PRIVATE_MESSAGE & filters.TEXT & ~filters.COMMAND, on_text))

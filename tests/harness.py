@@ -91,6 +91,13 @@ class FakeTelegram(BaseRequest):
             sent = Sent(chat_id, message_id, p["text"], _rows(p))
             self.messages[(chat_id, message_id)] = self.last[chat_id] = sent
             return self._message(sent)
+        if name in {"editMessageCaption"}:
+            chat_id, message_id = int(p["chat_id"]), int(p["message_id"])
+            old = self.messages[(chat_id, message_id)]
+            label = old.text.split("]", 1)[0] + "]" if old.text.startswith("[copy") else ""
+            sent = Sent(chat_id, message_id, f"{label} {p['caption']}".strip(), old.buttons)
+            self.messages[(chat_id, message_id)] = self.last[chat_id] = sent
+            return self._message(sent)
         if name in {
             "answerCallbackQuery",
             "setMyCommands",
@@ -152,6 +159,7 @@ class BotHarness:
         self.telegram = telegram
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
+        self._last_user_message_id = 0
 
     async def feed(self, update: dict[str, Any]) -> None:
         update["update_id"] = next(self._update_ids)
@@ -168,8 +176,9 @@ class BotHarness:
         return [m for (chat, _), m in sorted(self.telegram.messages.items()) if chat == chat_id]
 
     def _message(self, user: FakeUser, **content: Any) -> dict[str, Any]:
+        self._last_user_message_id = next(self._message_ids)
         return {
-            "message_id": next(self._message_ids),
+            "message_id": self._last_user_message_id,
             "date": int(time.time()),
             "chat": user.chat(),
             "from": user.as_dict(),
@@ -185,6 +194,17 @@ class BotHarness:
             ]
         await self.feed({"message": self._message(user, **content)})
         return self.screen(user)
+
+    async def edit(self, user: FakeUser, message_id: int, text: str, **content: Any) -> None:
+        """The user edits an earlier message of theirs (text, or a caption with content)."""
+        message = self._message(user, **(content or {"text": text}))
+        message["message_id"] = message_id
+        message["edit_date"] = int(time.time())
+        await self.feed({"edited_message": message})
+
+    def last_user_message_id(self) -> int:
+        """The message_id the harness gave the most recent user message."""
+        return self._last_user_message_id
 
     async def send_other(self, user: FakeUser, **content: Any) -> Sent:
         """A sticker, photo, document... (`content` is the Message fields)."""

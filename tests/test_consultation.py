@@ -226,3 +226,28 @@ async def test_each_media_kind_is_copied_both_ways_with_the_pseudonym(
     back = [p for name, p in harness.telegram.calls[before:] if name == "copyMessage"]
     assert len(back) == 1 and int(back[0]["chat_id"]) == client.id
     assert back[0].get("protect_content") in (True, "true", "True")
+
+
+async def test_edits_are_relayed_as_edits_both_ways(harness: BotHarness, on_duty) -> None:
+    client = FakeUser(id=5550000300, language_code="en")
+    await ask_about_ost(harness, client)
+    await harness.send(on_duty, "/take")
+    await harness.send(client, "I need help with methadon")
+    original = harness.last_user_message_id()
+    relayed = harness.screen(on_duty)
+    await harness.edit(client, original, "I need help with methadone")
+    assert harness.telegram.messages[(on_duty.id, relayed.message_id)].text.endswith(
+        "I need help with methadone"
+    )
+    await harness.send(on_duty, "Call the hotlne")
+    answer_id = harness.last_user_message_id()
+    copy = harness.screen(client)
+    before = len(harness.telegram.calls)
+    await harness.edit(on_duty, answer_id, "Call the hotline")
+    edits = [p for n, p in harness.telegram.calls[before:] if n == "editMessageText"]
+    assert len(edits) == 1 and int(edits[0]["message_id"]) == copy.message_id
+    assert edits[0]["text"] == "Call the hotline"
+    # An edit is never taken for a new message: nothing new was copied or recorded.
+    assert not [
+        n for n, _p in harness.telegram.calls[before:] if n in ("copyMessage", "sendMessage")
+    ]

@@ -326,6 +326,37 @@ async def find_by_sent_message(
     )
 
 
+@dataclass(frozen=True)
+class SentCopy:
+    """Where a recorded message was delivered: enough to edit it there."""
+
+    recipient: str
+    chat_ref: bytes
+    sent_message_id: int
+    method: str
+    had_caption: bool
+
+
+async def sent_copies(session: AsyncSession, keys: Keys, message_id: int) -> list[SentCopy]:
+    """The delivered copies of a recorded message (to relay an edit as an edit)."""
+    rows = await session.execute(
+        select(
+            Outbox.recipient, Outbox.chat_ref, Outbox.sent_message_id, Outbox.method, Outbox.payload
+        )
+        .where(
+            Outbox.message_id == message_id,
+            Outbox.status == SENT,
+            Outbox.sent_message_id.is_not(None),
+            Outbox.method.in_(("sendMessage", "copyMessage")),
+        )
+        .order_by(Outbox.id)
+    )
+    return [
+        SentCopy(recipient, chat_ref, sent_id, method, "caption" in decode_params(keys, payload))
+        for recipient, chat_ref, sent_id, method, payload in rows
+    ]
+
+
 async def sent_message_ids(session: AsyncSession, recipient: str, *, since: datetime) -> list[int]:
     """Ids of messages sent to `recipient` since a moment (for /forget's 48-hour deletion).
 

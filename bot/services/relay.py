@@ -173,3 +173,63 @@ async def client_messages(
         )
         for row in rows
     ]
+
+
+async def find_recorded(
+    session: AsyncSession, *, author: str, chat_source_message_id: int, conversation_id: int
+) -> Message | None:
+    """The recorded message an edit refers to (by its id in the sender's chat)."""
+    return await session.scalar(
+        select(Message).where(
+            Message.conversation_id == conversation_id,
+            Message.author == author,
+            Message.source_message_id == chat_source_message_id,
+        )
+    )
+
+
+async def relay_edit(
+    session: AsyncSession,
+    keys: Keys,
+    *,
+    conversation_id: int,
+    author: str,
+    incoming: Incoming,
+    header: str | None,
+) -> int:
+    """Relay an edit as an edit of each delivered copy; returns how many edits were queued.
+
+    The stored body is replaced too, so history shows what the sender meant in the end.
+    A copy of a message without text (a sticker) cannot be edited, and is left alone.
+    """
+    row = await find_recorded(
+        session,
+        author=author,
+        chat_source_message_id=incoming.source_message_id,
+        conversation_id=conversation_id,
+    )
+    if row is None or incoming.text is None:
+        return 0
+    row.body = keys.encrypt(incoming.text.encode(), purpose=MESSAGE_PURPOSE)
+    text = html.escape(incoming.text, quote=False)
+    queued = 0
+    for copy in await outbox.sent_copies(session, keys, row.id):
+        shown = f"{header}\n{text}" if header else text
+        if copy.method == "sendMessage" or (copy.method == "copyMessage" and row.kind == "text"):
+            method, params = "editMessageText", {"text": shown, "parse_mode": "HTML"}
+        elif row.kind in CAPTIONED:
+            method, params = "editMessageCaption", {"caption": shown, "parse_mode": "HTML"}
+        else:
+            continue
+        params["message_id"] = copy.sent_message_id
+        await outbox.enqueue(
+            session,
+            keys,
+            chat_ref=copy.chat_ref,
+            recipient=copy.recipient,
+            method=method,
+            params=params,
+        )
+        queued += 1
+    await session.flush()
+    return queued

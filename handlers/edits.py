@@ -1,0 +1,58 @@
+"""An edit by either side of a conversation is relayed as an edit of the delivered copy."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, MessageHandler, filters
+
+from bot.services import clients, queue, relay, staff
+from handlers import screens
+from handlers.common import PeerlineContext, client_key, incoming_from
+
+# Edits never reach the other flows (they listen to new messages only).
+EDITED_PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
+
+
+async def edited(update: Update, context: PeerlineContext) -> None:
+    """Find the recorded original (a consultant's or a client's) and queue the edits."""
+    incoming = incoming_from(update)
+    if incoming is None:
+        return
+    runtime = context.runtime
+    queued = 0
+    async with runtime.transaction() as session:
+        member = await staff.find_by_telegram(session, runtime.keys, update.effective_user.id)
+        if member is not None:
+            for conversation in await queue.active_for_staff(session, member.id):
+                queued += await relay.relay_edit(
+                    session,
+                    runtime.keys,
+                    conversation_id=conversation.id,
+                    author="staff",
+                    incoming=incoming,
+                    header=None,
+                )
+        else:
+            client = await clients.get(session, client_key(update, context))
+            conversation = await queue.open_for_client(session, client.id) if client else None
+            if conversation is not None:
+                holder = (
+                    await staff.get(session, conversation.staff_id)
+                    if conversation.staff_id
+                    else None
+                )
+                _ = runtime.i18n.get(holder.languages[0] if holder and holder.languages else None)
+                queued = await relay.relay_edit(
+                    session,
+                    runtime.keys,
+                    conversation_id=conversation.id,
+                    author="client",
+                    incoming=incoming,
+                    header=screens.client_header(_, conversation.pseudonym) + " ✏️",
+                )
+    if queued:
+        runtime.outbox_ready()
+
+
+def register(app: Application) -> None:
+    app.add_handler(MessageHandler(EDITED_PRIVATE, edited))
