@@ -38,6 +38,9 @@ _SCHEMA: dict[str, re.Pattern[str]] = {
     "xfr": re.compile(r"(\d{1,10}):(peer|lawyer|psychologist|medic)"),  # conversation, role
     "xto": re.compile(r"(\d{1,10}):(\d{1,10})"),  # conversation id, colleague's staff id
     "ref": re.compile(r"(\d{1,10}):([a-z_]{2,24})"),  # conversation id, service type
+    # Staff tools: send a canned answer, switch one of one's own topics on or off
+    "can": re.compile(r"(\d{1,10})"),  # canned answer id
+    "tpc": re.compile(r"(ost|hiv|tb|hepatitis|testing|legal|psychologist|humanitarian|general)"),
 }
 
 

@@ -48,8 +48,11 @@ class Settings(BaseSettings):
     default_language: Language = "ru"
 
     # --- Consultation -------------------------------------------------------------------------
-    # Shown to clients when nobody is on duty, e.g. "Mon-Fri 10:00-18:00 (Kyiv time)".
+    # Shown to clients when nobody is on duty and no consultant has set /rota hours,
+    # e.g. "Mon-Fri 10:00-18:00 (Kyiv time)".
     office_hours: str = ""
+    # The organisation's time zone: /rota hours are wall-clock times in it.
+    timezone: str = "Europe/Kyiv"
     # Days after a "referred" close when the client is asked whether they got there.
     follow_up_days: int = Field(default=3, ge=1, le=60)
     # A request waiting longer than this alerts supervisors (once).
@@ -58,6 +61,17 @@ class Settings(BaseSettings):
     bot_username: str | None = None
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not a time zone name such as Europe/Kyiv or Asia/Almaty") from None
+        return v
 
     @field_validator("bot_token")
     @classmethod

@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from datetime import datetime
 
 from bot.callbacks import encode
 from bot.i18n import N_
 from bot.runtime import Runtime
-from bot.services import alerts, clients, followup, relay, staff
+from bot.services import alerts, clients, followup, privacy, relay, rota, staff
 
 log = logging.getLogger(__name__)
+RETENTION_EVERY = 24 * 3600.0  # seconds between retention purges
 RETENTION_EVERY = 24 * 3600.0  # seconds between retention purges
 
 FOLLOW_UP_BUTTONS = (
@@ -89,12 +92,32 @@ async def run_once(runtime: Runtime) -> int:
     return queued
 
 
+async def apply_rota(runtime: Runtime, since: datetime) -> datetime:
+    """Put consultants on duty when a /rota slot starts and off when it ends, for the slot
+    edges passed since the last round; returns the new "since"."""
+    now = rota.local_now(runtime.settings.timezone)
+    async with runtime.transaction() as session:
+        start, end = await rota.shift_changes(session, now, since)
+        for staff_id in start:
+            await staff.set_duty(session, staff_id, True)
+        for staff_id in end:
+            await staff.set_duty(session, staff_id, False)
+    return now
+
+
 async def loop(runtime: Runtime, *, interval: float = 60.0) -> None:
-    """Run `run_once` every `interval` seconds until cancelled; errors are logged, not fatal."""
+    """Every `interval` seconds: rota duty changes, follow-ups and alerts; once a day (and at
+    start) the retention purge. Until cancelled; a failed round is logged, not fatal."""
+    last_purge = -RETENTION_EVERY
+    since = rota.local_now(runtime.settings.timezone)
     while True:
         try:
+            since = await apply_rota(runtime, since)
             await run_once(runtime)
-        except Exception:
+            if time.monotonic() - last_purge >= RETENTION_EVERY:
+                last_purge = time.monotonic()
+                await privacy.run_retention(runtime)
+        except Exception:  # one bad round must not stop follow-ups and purges for good
             log.exception("maintenance round failed")
         await asyncio.sleep(interval)
 

@@ -230,3 +230,32 @@ class Block(Base):
     reason: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted: it may quote the client
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     lifted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- Consultant tools: canned answers and the weekly rota ---------------------------------
+
+
+class CannedAnswer(Base):
+    """A ready answer in one language that consultants send with a button; supervisors
+    manage them."""
+
+    __tablename__ = "canned_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    language: Mapped[str] = mapped_column(String(2), index=True)
+    title: Mapped[str] = mapped_column(String(60))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RotaSlot(Base):
+    """A weekly slot a member is on call, in the organisation's time zone (minutes of the day;
+    end_minute is exclusive, at most 1440)."""
+
+    __tablename__ = "rota_slots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger)  # 0 Monday ... 6 Sunday
+    start_minute: Mapped[int] = mapped_column(SmallInteger)
+    end_minute: Mapped[int] = mapped_column(SmallInteger)

@@ -21,6 +21,7 @@ from handlers import (
     onboarding,
     settings,
     staff_admin,
+    staff_tools,
     text_input,
 )
 
@@ -40,6 +41,7 @@ def register(app: Application) -> None:
     consultant.register(app)
     consultant_close.register(app)
     consultant_tools.register(app)
+    staff_tools.register(app)
     moderation.register(app)
     edits.register(app)
     onboarding.register(app)

@@ -17,7 +17,7 @@ from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
 from bot.services import clients, queue, relay, staff
 from bot.services.clients import ClientState
-from handlers import guard, intake, screens
+from handlers import guard, handover, intake, screens
 from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
@@ -160,15 +160,12 @@ async def end(update: Update, context: PeerlineContext) -> None:
                 await queue.close(session, conversation.id, outcome=None)
             except queue.NotAllowed:  # a consultant closed it a moment earlier
                 conversation = None
-            if conversation and was_active and conversation.staff_id is not None:
-                member = await staff.get(session, conversation.staff_id)
-                staff_ = runtime.i18n.get(member.languages[0] if member.languages else None)
-                await relay.notice(
+            if conversation and was_active:
+                await handover.tell_holder(
+                    context,
                     session,
-                    runtime.keys,
-                    chat_ref=await staff.chat_ref(session, member.id),
-                    recipient=f"staff:{member.id}",
-                    text=staff_.gettext(
+                    conversation,
+                    lambda t: t.gettext(
                         "Client %(pseudonym)s ended the conversation.",
                         pseudonym=conversation.pseudonym,
                     ),

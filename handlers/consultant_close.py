@@ -9,23 +9,11 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import encode, parse, pattern_for
 from bot.services import clients, followup, queue, relay
-from bot.services.queue import ConversationView
-from bot.services.staff import StaffView
 from handlers import screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext
-from handlers.staff_common import require_staff, staff_translator
+from handlers.staff_common import command_conversation, require_staff, staff_translator
 
 PRIVATE = PRIVATE_MESSAGE
-
-
-async def current_conversation(
-    context: PeerlineContext, member: StaffView
-) -> ConversationView | None:
-    """The conversation a command is about: the current one, else the only one."""
-    async with context.runtime.transaction() as session:
-        active = await queue.active_for_staff(session, member.id)
-    chosen = [c for c in active if c.id == member.current_conversation_id]
-    return (chosen or active)[0] if chosen or len(active) == 1 else None
 
 
 async def close_command(update: Update, context: PeerlineContext) -> None:
@@ -34,11 +22,8 @@ async def close_command(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    conversation = await current_conversation(context, member)
+    conversation = await command_conversation(update, context, member, _)
     if conversation is None:
-        await update.effective_message.reply_text(
-            _.gettext("Which conversation? Reply to a client's message, or choose one first.")
-        )
         return
     rows = [
         [Button(_.gettext(label), callback_data=encode("close", conversation.id, outcome))]
@@ -99,11 +84,8 @@ async def release_command(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    conversation = await current_conversation(context, member)
+    conversation = await command_conversation(update, context, member, _)
     if conversation is None:
-        await update.effective_message.reply_text(
-            _.gettext("Which conversation? Reply to a client's message, or choose one first.")
-        )
         return
     runtime = context.runtime
     async with runtime.transaction() as session:
@@ -140,11 +122,8 @@ async def history_command(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    conversation = await current_conversation(context, member)
+    conversation = await command_conversation(update, context, member, _)
     if conversation is None:
-        await update.effective_message.reply_text(
-            _.gettext("Which conversation? Reply to a client's message, or choose one first.")
-        )
         return
     async with context.runtime.transaction() as session:
         earlier = await queue.history(session, conversation.id, member.id)

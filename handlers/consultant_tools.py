@@ -33,7 +33,7 @@ from bot.services.staff import StaffView
 from handlers import handover, screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape
 from handlers.intake import notify_staff
-from handlers.staff_common import require_staff, staff_translator, target_conversation
+from handlers.staff_common import ask_which, require_staff, staff_translator, target_conversation
 
 PRIVATE = PRIVATE_MESSAGE
 # A note is shown under a header in one Telegram message (at most 4096 characters).
@@ -46,22 +46,6 @@ MESSAGE_MAX = 4096
 
 
 # --- Shared --------------------------------------------------------------------------------
-
-
-async def _ask_which(update: Update, _: Translator, active: list[ConversationView]) -> None:
-    """No conversation could be chosen for a command: say why, or offer the open ones (the
-    buttons make one current; the consultant then sends the command again)."""
-    if not active:
-        await update.effective_message.reply_text(_.gettext("You have no open conversation."))
-        return
-    rows = [
-        [Button(screens.client_name(_, c.pseudonym), callback_data=encode("cur", c.id))]
-        for c in active
-    ]
-    await update.effective_message.reply_text(
-        _.gettext("Which conversation? Reply to a client's message, or choose one first."),
-        reply_markup=Keyboard(rows),
-    )
 
 
 async def _edit(update: Update, text: str) -> None:
@@ -141,7 +125,7 @@ async def note_command(update: Update, context: PeerlineContext) -> None:
                 ),
             )
     if conversation is None:
-        await _ask_which(update, _, active)
+        await ask_which(update, _, active)
         return
     await message.reply_text(
         _.gettext(
@@ -173,7 +157,7 @@ async def transfer_command(update: Update, context: PeerlineContext) -> None:
                 if s.on_duty and s.id != member.id and conversation.language in s.languages
             ][:MAX_COLLEAGUE_BUTTONS]
     if conversation is None:
-        await _ask_which(update, _, active)
+        await ask_which(update, _, active)
         return
     roles = [
         Button("→ " + _role_name(_, role), callback_data=encode("xfr", conversation.id, role))
@@ -353,7 +337,7 @@ async def refer_command(update: Update, context: PeerlineContext) -> None:
             else {}
         )
     if conversation is None:
-        await _ask_which(update, _, active)
+        await ask_which(update, _, active)
         return
     available = [(kind, n) for kind, n in counts.items() if n]
     if not available:

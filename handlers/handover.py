@@ -3,6 +3,8 @@ client wrote. Shared by the consultant flows, so none imports another."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
@@ -72,3 +74,24 @@ async def relay_client_messages(
             staff_chat_ref=staff_chat_ref,
             header=header,
         )
+
+
+async def tell_holder(
+    context: PeerlineContext,
+    session: AsyncSession,
+    conversation: ConversationView,
+    text: Callable[[Translator], str],
+) -> None:
+    """Queue a notice to the consultant holding a conversation, in their language."""
+    if conversation.staff_id is None:
+        return
+    member = await staff.get(session, conversation.staff_id)
+    if member is None:
+        return
+    await relay.notice(
+        session,
+        context.runtime.keys,
+        chat_ref=await staff.chat_ref(session, member.id),
+        recipient=f"staff:{member.id}",
+        text=text(staff_translator(context, member)),
+    )

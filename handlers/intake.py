@@ -9,7 +9,7 @@ from telegram import InlineKeyboardMarkup as Keyboard
 
 from bot.callbacks import encode
 from bot.i18n import Translator
-from bot.services import queue, relay, staff
+from bot.services import queue, relay, rota, staff
 from bot.services.clients import ClientState
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
@@ -24,6 +24,7 @@ class Opened:
     position: int | None = None
     estimate: int | None = None
     staffed: bool = False
+    hours: str = ""  # when someone is usually on call, for "nobody is on duty"
 
 
 async def open_request(
@@ -63,12 +64,21 @@ async def open_request(
             session, language=conversation.language, topic=topic, urgent=urgent
         )
         await notify_staff(context, session, conversation, on_duty)
+        hours = ""
+        if not on_duty:
+            hours = await rota.office_hours_text(
+                session,
+                runtime.i18n.get(conversation.language),
+                tz=runtime.settings.timezone,
+                fallback=runtime.settings.office_hours,
+            )
         opened = Opened(
             conversation,
             None,
             await queue.queue_position(session, conversation.id),
             await queue.wait_estimate_minutes(session, conversation.id),
             bool(on_duty),
+            hours,
         )
     runtime.outbox_ready()
     return opened
@@ -99,21 +109,16 @@ def already_open(_: Translator, conversation_id: int) -> screens.Screen:
 
 
 def queued_screen(_: Translator, context: PeerlineContext, opened: Opened) -> screens.Screen:
-    text = queued_text(_, context, opened.position, opened.estimate, opened.staffed)
+    text = queued_text(_, opened.position, opened.estimate, opened.staffed, opened.hours)
     cancel = encode("end", opened.conversation.id)
     return text, Keyboard([[Button(_.gettext("Cancel the request"), callback_data=cancel)]])
 
 
 def queued_text(
-    _: Translator,
-    context: PeerlineContext,
-    position: int | None,
-    estimate: int | None,
-    staffed: bool,
+    _: Translator, position: int | None, estimate: int | None, staffed: bool, hours: str
 ) -> str:
     lines = [_.gettext("Your request is in the queue (number %(position)s).", position=position)]
     if not staffed:
-        hours = context.runtime.settings.office_hours
         lines.append(
             _.gettext(
                 "Nobody is on duty right now. Your request is saved: a consultant will answer "

@@ -11,8 +11,8 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import encode, parse, pattern_for
-from bot.services import clients, queue, relay, staff
-from handlers import screens
+from bot.services import clients, queue
+from handlers import handover, screens
 from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
@@ -92,17 +92,14 @@ async def confirm_forget(update: Update, context: PeerlineContext) -> None:
     async with runtime.transaction() as session:
         # A consultant in the middle of a conversation is told why it vanished.
         conversation = await queue.open_for_client(session, client.id)
-        if conversation is not None and conversation.staff_id is not None:
-            member = await staff.get(session, conversation.staff_id)
-            staff_ = runtime.i18n.get(member.languages[0] if member.languages else None)
-            await relay.notice(
+        if conversation is not None:
+            await handover.tell_holder(
+                context,
                 session,
-                runtime.keys,
-                chat_ref=await staff.chat_ref(session, member.id),
-                recipient=f"staff:{member.id}",
-                text=staff_.gettext(
+                conversation,
+                lambda t: t.gettext(
                     "%(who)s deleted all their data: the conversation is closed and gone.",
-                    who=screens.client_name(staff_, conversation.pseudonym),
+                    who=screens.client_name(t, conversation.pseudonym),
                 ),
             )
         forgotten = await clients.forget(session, client_key(update, context))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Message, Update
 
+from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.services import outbox, queue, relay, staff
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
+from handlers import screens
 from handlers.common import PeerlineContext
 
 
@@ -65,3 +69,33 @@ async def target_conversation(
     if len(active) == 1:
         return active[0], active
     return None, active
+
+
+async def ask_which(update: Update, _: Translator, active: list[ConversationView]) -> None:
+    """No conversation could be chosen for a command: say why, or offer the open ones (the
+    buttons make one current; the consultant then sends the command again)."""
+    if not active:
+        await update.effective_message.reply_text(_.gettext("You have no open conversation."))
+        return
+    rows = [
+        [Button(screens.client_name(_, c.pseudonym), callback_data=encode("cur", c.id))]
+        for c in active
+    ]
+    await update.effective_message.reply_text(
+        _.gettext("Which conversation? Reply to a client's message, or choose one first."),
+        reply_markup=Keyboard(rows),
+    )
+
+
+async def command_conversation(
+    update: Update, context: PeerlineContext, member: StaffView, _: Translator
+) -> ConversationView | None:
+    """The conversation a consultant's command is about (as for their messages: the one
+    replied to, else the current one, else the only one); otherwise ask which."""
+    async with context.runtime.transaction() as session:
+        conversation, active = await target_conversation(
+            session, member, update.effective_message.reply_to_message
+        )
+    if conversation is None:
+        await ask_which(update, _, active)
+    return conversation
