@@ -154,6 +154,7 @@ class Conversation(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))  # for reports
     outcome_detail: Mapped[str | None] = mapped_column(String(24))  # e.g. the service type
     rating: Mapped[int | None] = mapped_column(SmallInteger)
+    rating_comment: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted; purged
     # Transferred to a role (e.g. "lawyer"): only staff of that role may take it.
     wanted_role: Mapped[str | None] = mapped_column(String(16))
     # "Did you get there?" after a referral: when to ask, and the answer.

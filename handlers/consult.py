@@ -24,6 +24,7 @@ from handlers.common import (
     client_key,
     incoming_from,
     load_client,
+    set_client,
     show,
     translator,
 )
@@ -187,8 +188,17 @@ async def rate(update: Update, context: PeerlineContext) -> None:
     client = await load_client(update, context)
     _ = translator(context, client)
     async with context.runtime.transaction() as session:
-        await queue.rate(session, conversation_id, client.id, stars)
-    await next_step(update, context, client, note=_.gettext("Thank you for your rating."))
+        rated = await queue.rate(session, conversation_id, client.id, stars)
+    if not rated:
+        await next_step(update, context, client, note=_.gettext("Thank you for your rating."))
+        return
+    # The next text message, if any, is an optional comment (kept in the DB across restarts).
+    client = await set_client(update, context, awaiting=f"comment:{conversation_id}")
+    note = _.gettext(
+        "Thank you for your rating. If you like, write a comment in one message; "
+        "or just carry on with the menu."
+    )
+    await next_step(update, context, client, note=note)
 
 
 def register(app: Application) -> None:

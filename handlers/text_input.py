@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.callbacks import encode
+from bot.services import queue
 from bot.services.clients import ClientState
 from handlers import screens
 from handlers.common import (
@@ -28,6 +29,9 @@ async def on_text(update: Update, context: PeerlineContext) -> None:
     client = await load_client(update, context)
     if client.awaiting == "city":
         await city_typed(update, context, client)
+        return
+    if (client.awaiting or "").startswith("comment:"):
+        await comment_typed(update, context, client)
         return
     _ = translator(context, client)
     if not client.onboarded:
@@ -65,6 +69,23 @@ async def city_typed(update: Update, context: PeerlineContext, client: ClientSta
         "you will then see services for the whole country."
     )
     await show(update, context, sorry + "\n\n" + text, keyboard)
+
+
+async def comment_typed(update: Update, context: PeerlineContext, client: ClientState) -> None:
+    """The optional comment after rating a conversation."""
+    conversation_id = int(client.awaiting.removeprefix("comment:"))
+    runtime = context.runtime
+    async with runtime.transaction() as session:
+        await queue.add_rating_comment(
+            session,
+            runtime.keys,
+            conversation_id,
+            client.id,
+            update.effective_message.text or "",
+        )
+    client = await set_client(update, context, awaiting=None)
+    _ = translator(context, client)
+    await next_step(update, context, client, note=_.gettext("Thank you, we will read it."))
 
 
 def register(app: Application) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,26 +31,37 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def _postgres_migrated() -> str:
+def _postgres_migrated() -> Iterator[str]:
+    """A database of this test run's own on the PostgreSQL server, dropped at the end, so
+    two runs on one server (a developer's and CI's) never empty each other's tables."""
     assert POSTGRES_URL
-    reset = make_engine(POSTGRES_URL)
-
-    async def drop_all() -> None:
-        async with reset.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-        await reset.dispose()
-
     import asyncio
+    import secrets
 
-    asyncio.run(drop_all())
-    upgrade_to_head(POSTGRES_URL)
-    return POSTGRES_URL
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    name = f"peerline_test_{secrets.token_hex(4)}"
+    # NullPool: setup and teardown run in different event loops, so no pooled connection
+    # may outlive either.
+    admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+    async def run(statement: str) -> None:
+        async with admin.connect() as conn:
+            await conn.execute(text(statement))
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade_to_head(url)
+    yield url
+    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(admin.dispose())
 
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database at the latest revision: a fresh SQLite file, or the shared PostgreSQL."""
+    """A database at the latest revision: a fresh SQLite file, or this run's PostgreSQL one."""
     if request.param == "postgres":
         return request.getfixturevalue("_postgres_migrated")
     url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"

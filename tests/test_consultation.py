@@ -251,3 +251,25 @@ async def test_edits_are_relayed_as_edits_both_ways(harness: BotHarness, on_duty
     assert not [
         n for n, _p in harness.telegram.calls[before:] if n in ("copyMessage", "sendMessage")
     ]
+
+
+async def test_rating_comment_is_optional_and_stored_encrypted(
+    harness: BotHarness, on_duty, session_factory
+) -> None:
+    client = FakeUser(id=5550000400, language_code="en")
+    await ask_about_ost(harness, client)
+    await harness.send(on_duty, "/take")
+    outcome = await harness.send(on_duty, "/close")
+    await harness.press(on_duty, "information given", outcome)
+    rated = await harness.press(client, "4", harness.screen(client))
+    assert "write a comment" in rated.text
+    thanks = await harness.send(client, "the consultant was kind")
+    assert "we will read it" in thanks.text
+    async with session_factory() as session:
+        row = await session.scalar(select(Conversation))
+    assert row.rating == 4 and row.rating_comment is not None
+    assert b"kind" not in row.rating_comment
+    keys = harness.app.bot_data.runtime.keys
+    assert keys.decrypt(row.rating_comment, purpose=b"rating-comment") == b"the consultant was kind"
+    # The next message is an ordinary one again.
+    assert "buttons and commands" in (await harness.send(client, "hello")).text

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, distinct, func, select
+from sqlalchemy import delete, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.models import Conversation, Message, Outbox
@@ -101,6 +101,13 @@ async def purge_expired(
     )
     messages = await session.execute(
         delete(Message).where(Message.conversation_id.in_(expired)), execution_options=_NO_SYNC
+    )
+    # Rating comments are free text and may say who someone is: they go with the bodies.
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id.in_(expired), Conversation.rating_comment.is_not(None))
+        .values(rating_comment=None),
+        execution_options=_NO_SYNC,
     )
     finished = await outbox.purge_sent(session, min(cutoff, now - FORGET_WINDOW))
     return PurgeReport(

@@ -62,6 +62,7 @@ SUPERVISING_ROLES = frozenset({"supervisor", "admin"})
 WAITING, ACTIVE, CLOSED = "waiting", "active", "closed"
 OPEN_STATUSES = (WAITING, ACTIVE)
 
+COMMENT_MAX = 1000  # characters of a rating comment
 WAIT_HISTORY = 50  # how many recent takes the wait estimate looks at
 _PSEUDONYM_ATTEMPTS = 20
 
@@ -766,6 +767,24 @@ async def rate(session: AsyncSession, conversation_id: int, client_id: int, rati
             Conversation.rating.is_(None),
         ],
         {"rating": rating},
+    )
+
+
+async def add_rating_comment(
+    session: AsyncSession, keys: Keys, conversation_id: int, client_id: int, comment: str
+) -> bool:
+    """The optional comment after a rating (encrypted; deleted with the retention purge)."""
+    blob = keys.encrypt(comment[:COMMENT_MAX].encode(), purpose=b"rating-comment")
+    return await _transition(
+        session,
+        conversation_id,
+        [
+            Conversation.client_id == client_id,
+            Conversation.status == CLOSED,
+            Conversation.rating.is_not(None),
+            Conversation.rating_comment.is_(None),
+        ],
+        {"rating_comment": blob},
     )
 
 

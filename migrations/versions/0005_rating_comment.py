@@ -1,0 +1,26 @@
+"""rating comment
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-24 09:03:07.382490
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('rating_comment', sa.LargeBinary(), nullable=True))
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.drop_column('rating_comment')
+
