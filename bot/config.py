@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     follow_up_days: int = Field(default=3, ge=1, le=60)
     # A request waiting longer than this alerts supervisors (once).
     wait_alert_minutes: int = Field(default=30, ge=1, le=1440)
+    # Optional staff forum mode: the id of a staff supergroup with topics (e.g.
+    # -1001234567890). Each conversation gets its own topic there; what staff write in it goes
+    # to the client. The bot must be an admin there that can manage topics.
+    staff_group_id: int | None = None
     # The bot's @username without "@", for invitation links (t.me/<username>?start=...).
     bot_username: str | None = None
 

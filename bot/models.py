@@ -155,6 +155,8 @@ class Conversation(Base):
     outcome_detail: Mapped[str | None] = mapped_column(String(24))  # e.g. the service type
     rating: Mapped[int | None] = mapped_column(SmallInteger)
     rating_comment: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted; purged
+    # Staff forum mode: the conversation's topic in the staff supergroup.
+    forum_topic_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     # Transferred to a role (e.g. "lawyer"): only staff of that role may take it.
     wanted_role: Mapped[str | None] = mapped_column(String(16))
     # "Did you get there?" after a referral: when to ask, and the answer.

@@ -15,6 +15,7 @@ from handlers import (
     errors,
     fallback,
     followup,
+    forum,
     humanitarian,
     menu,
     moderation,
@@ -43,6 +44,7 @@ def register(app: Application) -> None:
     consultant_tools.register(app)
     staff_tools.register(app)
     moderation.register(app)
+    forum.register(app)
     edits.register(app)
     onboarding.register(app)
     menu.register(app)

@@ -17,7 +17,7 @@ from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
 from bot.services import clients, queue, relay, staff
 from bot.services.clients import ClientState
-from handlers import guard, handover, intake, screens
+from handlers import forum_common, guard, handover, intake, screens
 from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
@@ -124,6 +124,8 @@ async def client_message(update: Update, context: PeerlineContext) -> None:
             incoming=incoming,
         )
         waiting = message_id is not None and conversation.status != "active"
+        if message_id is not None:
+            await forum_common.mirror(context, session, conversation, message_id, incoming)
         if message_id is not None and conversation.status == "active":
             member = await staff.get(session, conversation.staff_id)
             _ = runtime.i18n.get(member.languages[0] if member and member.languages else None)
@@ -159,6 +161,7 @@ async def end(update: Update, context: PeerlineContext) -> None:
             was_active = conversation.status == "active"
             try:
                 await queue.close(session, conversation.id, outcome=None)
+                await forum_common.close_topic(context, session, conversation.id)
             except queue.NotAllowed:  # a consultant closed it a moment earlier
                 conversation = None
             if conversation and was_active:

@@ -16,11 +16,10 @@ from telegram.ext import (
 )
 
 from bot.callbacks import encode, parse, pattern_for
-from bot.services import clients, queue, relay, staff
-from bot.services.queue import ConversationView
+from bot.services import queue, staff
 from bot.services.staff import StaffView
 from handlers import handover, screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext
 from handlers.staff_common import require_staff, staff_translator
 
 PRIVATE = PRIVATE_MESSAGE
@@ -93,7 +92,7 @@ async def take(
         except queue.AtCapacity:
             conversation, full = None, True
         if conversation is not None:
-            await welcome_client(context, session, conversation, member)
+            await handover.welcome_client(context, session, conversation, member)
             await handover.show_notes(context, session, conversation, member)
             await handover.relay_client_messages(context, session, conversation, member)
     if conversation is None:
@@ -113,26 +112,6 @@ async def take(
     if conversation.previous_id:
         text += "\n" + _.gettext("This client wrote to us before: /history")
     await update.effective_message.reply_text(text, parse_mode="HTML")
-
-
-async def welcome_client(context, session, conversation: ConversationView, member) -> None:  # type: ignore[no-untyped-def]
-    runtime = context.runtime
-    _ = runtime.i18n.get(conversation.language)
-    role = _.gettext(screens.ROLE_NAMES.get(member.role, screens.ROLE_NAMES["peer"]))
-    text = _.gettext(
-        "<b>%(name)s</b> (%(role)s) is now with you. Write here: they do not see your name "
-        "or your account.",
-        name=escape(member.display_name),
-        role=role,
-    )
-    await relay.notice(
-        session,
-        runtime.keys,
-        chat_ref=await clients.chat_ref(session, conversation.client_id),
-        recipient=f"client:{conversation.client_id}",
-        text=text,
-        protect_content=runtime.settings.protect_content,
-    )
 
 
 def register(app: Application) -> None:

@@ -9,7 +9,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import encode, parse, pattern_for
 from bot.services import clients, followup, queue, relay
-from handlers import screens
+from handlers import forum_common, screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext
 from handlers.staff_common import command_conversation, require_staff, staff_translator
 
@@ -50,6 +50,7 @@ async def close_button(update: Update, context: PeerlineContext) -> None:
         if conversation is not None and outcome in queue.OUTCOMES:
             # Checked as ours and active in this same transaction, so close cannot refuse.
             await queue.close(session, conversation.id, staff_id=member.id, outcome=outcome)
+            await forum_common.close_topic(context, session, conversation.id)
             if outcome == "referred":
                 await followup.schedule(
                     session, conversation.id, days=runtime.settings.follow_up_days

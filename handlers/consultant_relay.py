@@ -20,7 +20,7 @@ from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
 from bot.services import clients, queue, relay, staff
 from bot.services.queue import ConversationView
-from handlers import screens
+from handlers import forum_common, screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, incoming_from
 from handlers.staff_common import require_staff, staff_translator, target_conversation
 
@@ -60,6 +60,10 @@ async def staff_message(update: Update, context: PeerlineContext) -> None:
                     client_id=conversation.client_id,
                     client_chat_ref=await clients.chat_ref(session, conversation.client_id),
                     protect_content=runtime.settings.protect_content,
+                )
+                header = forum_common.staff_header(member.display_name)
+                await forum_common.mirror(
+                    context, session, conversation, message_id, incoming, header=header
                 )
     if conversation is None:
         text, keyboard = choose_conversation(staff_translator(context, member), active)

@@ -95,3 +95,23 @@ async def tell_holder(
         recipient=f"staff:{member.id}",
         text=text(staff_translator(context, member)),
     )
+
+
+async def welcome_client(context, session, conversation: ConversationView, member) -> None:  # type: ignore[no-untyped-def]
+    runtime = context.runtime
+    _ = runtime.i18n.get(conversation.language)
+    role = _.gettext(screens.ROLE_NAMES.get(member.role, screens.ROLE_NAMES["peer"]))
+    text = _.gettext(
+        "<b>%(name)s</b> (%(role)s) is now with you. Write here: they do not see your name "
+        "or your account.",
+        name=escape(member.display_name),
+        role=role,
+    )
+    await relay.notice(
+        session,
+        runtime.keys,
+        chat_ref=await clients.chat_ref(session, conversation.client_id),
+        recipient=f"client:{conversation.client_id}",
+        text=text,
+        protect_content=runtime.settings.protect_content,
+    )

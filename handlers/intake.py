@@ -13,7 +13,7 @@ from bot.services import queue, relay, rota, staff
 from bot.services.clients import ClientState
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
-from handlers import screens
+from handlers import forum_common, screens
 from handlers.common import PeerlineContext
 
 
@@ -81,6 +81,7 @@ async def open_request(
             hours,
         )
     runtime.outbox_ready()
+    await forum_common.open_topic(context, conversation)
     return opened
 
 

@@ -13,7 +13,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CommandHandler
 from bot.services import abuse, clients, outbox, queue, relay, staff
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
-from handlers import guard, screens
+from handlers import forum_common, guard, screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext
 from handlers.staff_common import require_staff, staff_translator
 
@@ -83,6 +83,7 @@ async def block_command(update: Update, context: PeerlineContext) -> None:
             # The client may have ended it a moment ago: the block holds all the same.
             with suppress(queue.NotAllowed):
                 await queue.close(session, conversation.id, staff_id=member.id, outcome="other")
+                await forum_common.close_topic(context, session, conversation.id)
             client_ = runtime.i18n.get(conversation.language)
             await relay.notice(
                 session,

@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import encode, parse, pattern_for
 from bot.services import clients, queue
-from handlers import handover, screens
+from handlers import forum_common, handover, screens
 from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
@@ -93,6 +93,7 @@ async def confirm_forget(update: Update, context: PeerlineContext) -> None:
         # A consultant in the middle of a conversation is told why it vanished.
         conversation = await queue.open_for_client(session, client.id)
         if conversation is not None:
+            await forum_common.close_topic(context, session, conversation.id)
             await handover.tell_holder(
                 context,
                 session,

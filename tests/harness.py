@@ -91,6 +91,9 @@ class FakeTelegram(BaseRequest):
             sent = Sent(chat_id, message_id, p["text"], _rows(p))
             self.messages[(chat_id, message_id)] = self.last[chat_id] = sent
             return self._message(sent)
+        if name == "createForumTopic":
+            self.topics = getattr(self, "topics", 0) + 1
+            return {"message_thread_id": 500 + self.topics, "name": p["name"], "icon_color": 0}
         if name in {"editMessageCaption"}:
             chat_id, message_id = int(p["chat_id"]), int(p["message_id"])
             old = self.messages[(chat_id, message_id)]
@@ -106,6 +109,7 @@ class FakeTelegram(BaseRequest):
             "deleteMessage",
             "deleteMessages",
             "sendChatAction",
+            "closeForumTopic",
         }:
             return True
         raise AssertionError(f"the fake Telegram does not know {name}")
@@ -226,7 +230,8 @@ class BotHarness:
             "message": FakeTelegram._message(message),
         }
         await self.feed({"callback_query": query})
-        return self.screen(user)
+        # A button in a group (the staff forum) changes that chat, not the user's own.
+        return self.telegram.last.get(user.id) or self.telegram.last[message.chat_id]
 
     def screen(self, user: FakeUser) -> Sent:
         return self.telegram.last[user.id]

@@ -73,20 +73,24 @@ async def to_staff(
     staff_id: int,
     staff_chat_ref: bytes,
     header: str,
+    recipient: str | None = None,
+    thread_id: int | None = None,
 ) -> None:
-    """Queue a client's message for their consultant, headed by the client's pseudonym."""
-    recipient = f"staff:{staff_id}"
+    """Queue a client's message for their consultant, headed by the client's pseudonym
+    (or, with `recipient` and `thread_id`, into a staff-group topic)."""
+    recipient = recipient or f"staff:{staff_id}"
     text = html.escape(incoming.text or "", quote=False)
     common = {"chat_ref": staff_chat_ref, "recipient": recipient, "message_id": message_id}
+    thread = {"message_thread_id": thread_id} if thread_id else {}
     if incoming.kind == "text":
-        params = {"text": f"{header}\n{text}", "parse_mode": "HTML"}
+        params = {"text": f"{header}\n{text}", "parse_mode": "HTML", **thread}
         await outbox.enqueue(session, keys, method="sendMessage", params=params, **common)
         return
-    copy = {"from_chat_id": incoming.chat_id, "message_id": incoming.source_message_id}
+    copy = {"from_chat_id": incoming.chat_id, "message_id": incoming.source_message_id, **thread}
     if incoming.kind in CAPTIONED:
         copy |= {"caption": f"{header}\n{text}".strip(), "parse_mode": "HTML"}
     else:  # stickers and video notes take no caption
-        header_params = {"text": header, "parse_mode": "HTML"}
+        header_params = {"text": header, "parse_mode": "HTML", **thread}
         await outbox.enqueue(session, keys, method="sendMessage", params=header_params, **common)
     await outbox.enqueue(session, keys, method="copyMessage", params=copy, **common)
 
@@ -128,9 +132,12 @@ async def notice(
     buttons: list[list[dict[str, str]]] | None = None,
     priority: int = 0,
     protect_content: bool = False,
+    thread_id: int | None = None,
 ) -> None:
     """Queue a message of the bot's own (a notification, a status change) as HTML."""
     params: dict[str, object] = {"text": text, "parse_mode": "HTML"}
+    if thread_id:
+        params["message_thread_id"] = thread_id
     if buttons:
         params["reply_markup"] = {"inline_keyboard": buttons}
     if protect_content:

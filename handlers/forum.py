@@ -1,0 +1,107 @@
+"""Staff forum mode: what staff write in a conversation's topic goes to the client.
+
+Writing in the topic of a waiting request takes it (atomically, like /take); a topic held by
+a colleague is refused politely. /close in the topic asks for the outcome there.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Keyboard
+from telegram import Update
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
+
+from bot.callbacks import encode
+from bot.services import clients, queue, relay, staff
+from handlers import handover, screens
+from handlers.common import PeerlineContext, incoming_from
+from handlers.staff_common import staff_translator
+
+
+async def topic_message(update: Update, context: PeerlineContext) -> None:
+    """A staff member's message in a conversation's topic: take if waiting, then relay."""
+    incoming = incoming_from(update)
+    message = update.effective_message
+    if incoming is None or not message.is_topic_message:
+        return
+    runtime = context.runtime
+    refusal = None
+    async with runtime.transaction() as session:
+        member = await staff.find_by_telegram(session, runtime.keys, update.effective_user.id)
+        conversation = await queue.by_forum_topic(session, message.message_thread_id)
+        if member is None or conversation is None:
+            return  # not staff, or not a conversation's topic: ordinary group chatter
+        if conversation.status == "waiting":
+            try:
+                conversation = await queue.take(session, member.id, conversation.id)
+            except (queue.AtCapacity, queue.NotAllowed):
+                conversation, refusal = None, "cannot"
+            if conversation is not None:
+                await handover.welcome_client(context, session, conversation, member)
+            elif refusal is None:
+                refusal = "taken"
+        elif conversation.staff_id != member.id:
+            conversation, refusal = None, "taken"
+        if conversation is not None:
+            message_id = await relay.record(
+                session,
+                runtime.keys,
+                conversation_id=conversation.id,
+                author="staff",
+                staff_id=member.id,
+                incoming=incoming,
+            )
+            if message_id is not None:
+                await relay.to_client(
+                    session,
+                    runtime.keys,
+                    message_id=message_id,
+                    incoming=incoming,
+                    client_id=conversation.client_id,
+                    client_chat_ref=await clients.chat_ref(session, conversation.client_id),
+                    protect_content=runtime.settings.protect_content,
+                )
+    if refusal is not None:
+        _ = staff_translator(context, member)
+        await message.reply_text(
+            _.gettext(
+                "This was not sent: another consultant has this conversation, or you "
+                "cannot take more now."
+            )
+        )
+        return
+    runtime.outbox_ready()
+
+
+async def close_in_topic(update: Update, context: PeerlineContext) -> None:
+    """/close in a topic: the outcome buttons, for the consultant who holds it."""
+    message = update.effective_message
+    runtime = context.runtime
+    async with runtime.transaction() as session:
+        member = await staff.find_by_telegram(session, runtime.keys, update.effective_user.id)
+        conversation = await queue.by_forum_topic(session, message.message_thread_id or 0)
+    if member is None or conversation is None:
+        return
+    _ = staff_translator(context, member)
+    if conversation.staff_id != member.id:
+        await message.reply_text(_.gettext("This conversation is not open."))
+        return
+    rows = [
+        [Button(_.gettext(label), callback_data=encode("close", conversation.id, outcome))]
+        for outcome, label in screens.OUTCOME_NAMES.items()
+    ]
+    await message.reply_text(
+        _.gettext("How did it end? (%(who)s)", who=screens.client_name(_, conversation.pseudonym)),
+        reply_markup=Keyboard(rows),
+    )
+
+
+def register(app: Application) -> None:
+    group = app.bot_data.runtime.settings.staff_group_id
+    if group is None:
+        return
+    in_group = filters.Chat(chat_id=group) & filters.UpdateType.MESSAGE
+    app.add_handler(CommandHandler("close", close_in_topic, filters=in_group))
+    app.add_handler(
+        MessageHandler(in_group & ~filters.COMMAND & ~filters.StatusUpdate.ALL, topic_message)
+    )
