@@ -68,6 +68,7 @@ async def redeem(update: Update, context: PeerlineContext) -> None:
                 token=token,
                 telegram_id=update.effective_user.id,
                 display_name=_.gettext("Consultant"),
+                language=_.language,
             )
         except StaffError:
             member = None

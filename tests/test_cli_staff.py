@@ -48,7 +48,7 @@ def test_add_list_remove(env, capsys) -> None:  # type: ignore[no-untyped-def]
         capsys, "add", ANNA_ID, "--name", "Anna K.", "--role", "peer", "--languages", "uk,ru"
     )
     assert code == 0
-    assert "Anna K." in out and "peer" in out and "ru,uk" in out
+    assert "Anna K." in out and "peer" in out and "uk,ru" in out  # as given: uk is read first
     code, out, _ = run(
         capsys, "add", "7399001123", "--name", "Bob", "--role", "lawyer", "--topics", "legal"
     )
@@ -58,7 +58,7 @@ def test_add_list_remove(env, capsys) -> None:  # type: ignore[no-untyped-def]
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["id", "name", "role", "languages", "topics", "on", "duty", "active"]
-    assert re.match(r"1\s+Anna K\.\s+peer\s+ru,uk\s+all\s+no\s+yes$", lines[1])
+    assert re.match(r"1\s+Anna K\.\s+peer\s+uk,ru\s+all\s+no\s+yes$", lines[1])
     assert re.match(r"2\s+Bob\s+lawyer\s+ru,uk,kk,en\s+legal\s+no\s+yes$", lines[2])
     assert ANNA_ID not in out and "7399001123" not in out
 

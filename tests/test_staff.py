@@ -143,9 +143,12 @@ async def test_add_defaults_to_every_language_and_topic_off_duty(session: AsyncS
     assert [(a.action, a.detail) for a in audit] == [("staff_add", f"staff={view.id} role=peer")]
 
 
-async def test_languages_and_topics_are_kept_in_canonical_order(session: AsyncSession) -> None:
+async def test_languages_keep_their_order_and_topics_the_canonical_one(
+    session: AsyncSession,
+) -> None:
+    """The first language is the one the member reads the bot in; duplicates go."""
     view = await add(session, languages=["uk", "RU", "uk"], topics="hiv, ost")
-    assert view.languages == ("ru", "uk")
+    assert view.languages == ("uk", "ru")
     assert view.topics == ("ost", "hiv")
 
 

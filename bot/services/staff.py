@@ -171,8 +171,10 @@ def validate_display_name(name: str) -> str:
     return name
 
 
-def _choose(values: Iterable[str] | None, allowed: tuple[str, ...], what: str) -> str:
-    """Comma-separated, in the canonical order; None means all."""
+def _choose(
+    values: Iterable[str] | None, allowed: tuple[str, ...], what: str, *, keep_order: bool = False
+) -> str:
+    """Comma-separated, in the canonical order (or the caller's, with keep_order); None: all."""
     if values is None:
         return ",".join(allowed)
     if isinstance(values, str):
@@ -183,6 +185,9 @@ def _choose(values: Iterable[str] | None, allowed: tuple[str, ...], what: str) -
         raise StaffError(f"unknown {what} {', '.join(unknown)}: choose from {', '.join(allowed)}")
     if not chosen:
         raise StaffError(f"choose at least one of the {what}: {', '.join(allowed)}")
+    if keep_order:  # languages: the first one is the language the member reads the bot in
+        ordered = dict.fromkeys(v.strip().lower() for v in values if v.strip())
+        return ",".join(ordered)
     return ",".join(v for v in allowed if v in chosen)
 
 
@@ -261,7 +266,7 @@ async def add_staff(
         "telegram_id": _check_telegram_id(telegram_id),
         "display_name": validate_display_name(display_name),
         "role": _check_role(role),
-        "languages": _choose(languages, LANGUAGES, "languages"),
+        "languages": _choose(languages, LANGUAGES, "languages", keep_order=True),
         "topics": _choose(topics, STAFF_TOPICS, "topics"),
     }
     row = await _upsert(session, keys, **values)  # type: ignore[arg-type]
@@ -411,7 +416,13 @@ async def create_invite(
 
 
 async def redeem_invite(
-    session: AsyncSession, keys: Keys, *, token: str, telegram_id: int, display_name: str
+    session: AsyncSession,
+    keys: Keys,
+    *,
+    token: str,
+    telegram_id: int,
+    display_name: str,
+    language: str | None = None,
 ) -> StaffView:
     """Join the team with an invite: once, before it expires. StaffError otherwise.
 
@@ -455,7 +466,10 @@ async def redeem_invite(
         telegram_id=telegram_id,
         display_name=display_name,
         role=role,
-        languages=",".join(LANGUAGES),
+        # All languages, the one their Telegram app uses first: they read the bot in it.
+        languages=",".join(
+            dict.fromkeys([*([language] if language in LANGUAGES else []), *LANGUAGES])
+        ),
         topics=",".join(STAFF_TOPICS),
     )
     await _audit(
