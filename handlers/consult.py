@@ -137,6 +137,7 @@ async def client_message(update: Update, context: PeerlineContext) -> None:
                 staff_id=conversation.staff_id,
                 staff_chat_ref=await staff.chat_ref(session, conversation.staff_id),
                 header=screens.client_header(_, conversation.pseudonym),
+                protect_content=context.runtime.settings.protect_content,
             )
     runtime.outbox_ready()
     if waiting:  # every message is confirmed: the client must know it was not lost

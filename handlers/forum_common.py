@@ -97,6 +97,7 @@ async def mirror(
         header=header or screens.client_header(_, conversation.pseudonym),
         recipient=f"forum:{conversation.id}",
         thread_id=thread,
+        protect_content=context.runtime.settings.protect_content,
     )
 
 

@@ -94,6 +94,7 @@ async def tell_holder(
         chat_ref=await staff.chat_ref(session, member.id),
         recipient=f"staff:{member.id}",
         text=text(staff_translator(context, member)),
+        protect_content=context.runtime.settings.protect_content,
     )
 
 

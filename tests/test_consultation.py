@@ -273,3 +273,19 @@ async def test_rating_comment_is_optional_and_stored_encrypted(
     assert keys.decrypt(row.rating_comment, purpose=b"rating-comment") == b"the consultant was kind"
     # The next message is an ordinary one again.
     assert "buttons and commands" in (await harness.send(client, "hello")).text
+
+
+async def test_what_consultants_receive_is_protected_from_forwarding(
+    harness: BotHarness, on_duty
+) -> None:
+    client = FakeUser(id=5550000500, language_code="en")
+    await ask_about_ost(harness, client)
+    await harness.send(client, "private words")
+    before = len(harness.telegram.calls)
+    await harness.send(on_duty, "/take")
+    relayed = [
+        p
+        for name, p in harness.telegram.calls[before:]
+        if name == "sendMessage" and "private words" in p.get("text", "")
+    ]
+    assert relayed and relayed[0].get("protect_content") in (True, "true", "True")

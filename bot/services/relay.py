@@ -75,22 +75,26 @@ async def to_staff(
     header: str,
     recipient: str | None = None,
     thread_id: int | None = None,
+    protect_content: bool = True,
 ) -> None:
     """Queue a client's message for their consultant, headed by the client's pseudonym
-    (or, with `recipient` and `thread_id`, into a staff-group topic)."""
+    (or, with `recipient` and `thread_id`, into a staff-group topic). Protected by default,
+    so a consultant's phone cannot forward or save what clients wrote."""
     recipient = recipient or f"staff:{staff_id}"
     text = html.escape(incoming.text or "", quote=False)
     common = {"chat_ref": staff_chat_ref, "recipient": recipient, "message_id": message_id}
-    thread = {"message_thread_id": thread_id} if thread_id else {}
+    extra: dict[str, object] = {"message_thread_id": thread_id} if thread_id else {}
+    if protect_content:
+        extra["protect_content"] = True
     if incoming.kind == "text":
-        params = {"text": f"{header}\n{text}", "parse_mode": "HTML", **thread}
+        params = {"text": f"{header}\n{text}", "parse_mode": "HTML", **extra}
         await outbox.enqueue(session, keys, method="sendMessage", params=params, **common)
         return
-    copy = {"from_chat_id": incoming.chat_id, "message_id": incoming.source_message_id, **thread}
+    copy = {"from_chat_id": incoming.chat_id, "message_id": incoming.source_message_id, **extra}
     if incoming.kind in CAPTIONED:
         copy |= {"caption": f"{header}\n{text}".strip(), "parse_mode": "HTML"}
     else:  # stickers and video notes take no caption
-        header_params = {"text": header, "parse_mode": "HTML", **thread}
+        header_params = {"text": header, "parse_mode": "HTML", **extra}
         await outbox.enqueue(session, keys, method="sendMessage", params=header_params, **common)
     await outbox.enqueue(session, keys, method="copyMessage", params=copy, **common)
 
