@@ -33,6 +33,7 @@ _SCHEMA: dict[str, re.Pattern[str]] = {
     "cur": re.compile(r"(\d{1,10})"),  # a consultant switches the current conversation
     "hreq": re.compile(r"(start|food|hygiene|baby|housing|transport|other)"),  # aid form
     "hsend": re.compile(r"(food|hygiene|baby|housing|transport|other)"),  # send without details
+    "news": re.compile(r"(on|off)"),  # subscribe to / unsubscribe from news
     "fup": re.compile(r"(\d{1,10}):(helped|not_helped|not_reached|stop)"),  # referral follow-up
     # Consultant tools: hand over to a role or to a colleague, refer to a service type
     "xfr": re.compile(r"(\d{1,10}):(peer|lawyer|psychologist|medic)"),  # conversation, role

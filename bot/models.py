@@ -62,6 +62,8 @@ class Client(Base):
     flood_window_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     flood_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     no_follow_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Opted in to news from the organisation (in their chosen language); None: not subscribed.
+    subscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

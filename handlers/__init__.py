@@ -23,6 +23,7 @@ from handlers import (
     settings,
     staff_admin,
     staff_tools,
+    subscriptions,
     text_input,
 )
 
@@ -50,6 +51,7 @@ def register(app: Application) -> None:
     menu.register(app)
     directory.register(app)
     settings.register(app)
+    subscriptions.register(app)
     # Free text after commands, so "/help" is never read as a city name.
     text_input.register(app)
     # Last: whatever nothing above handled gets a polite answer.

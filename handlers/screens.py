@@ -140,11 +140,19 @@ def settings_screen(_: Translator, runtime: Runtime, client: ClientState, note: 
             country=escape(country),
             city=escape(city),
         )
+        + "\n"
+        + (_.gettext("News: on") if client.subscribed else _.gettext("News: off"))
+    )
+    news = (
+        Button(_.gettext("Unsubscribe from news"), callback_data=encode("news", "off"))
+        if client.subscribed
+        else Button(_.gettext("Subscribe to news"), callback_data=encode("news", "on"))
     )
     rows = [
         [Button(_.gettext("Change language"), callback_data=encode("set", "lang"))],
         [Button(_.gettext("Change country"), callback_data=encode("set", "country"))],
         [Button(_.gettext("Change city"), callback_data=encode("set", "city"))],
+        [news],
         [Button(_.gettext("Delete all my data"), callback_data=encode("set", "forget"))],
         nav_row(_, None),
     ]

@@ -26,6 +26,7 @@ class ClientState:
     country: str | None
     city: str | None
     awaiting: str | None
+    subscribed: bool = False
 
     @property
     def onboarded(self) -> bool:
@@ -42,6 +43,7 @@ def _state(row: Client) -> ClientState:
         country=row.country,
         city=row.city,
         awaiting=row.awaiting,
+        subscribed=row.subscribed_at is not None,
     )
 
 
@@ -128,3 +130,10 @@ async def chat_ref(session: AsyncSession, client_id: int) -> bytes:
 async def chat_id(session: AsyncSession, keys: Keys, client_id: int) -> int:
     """The client's chat id in clear, only to copy their messages (never stored or logged)."""
     return keys.decrypt_chat_id(await chat_ref(session, client_id))
+
+
+async def set_subscribed(session: AsyncSession, key: str, on: bool) -> ClientState | None:
+    """Opt in to (or out of) news; the date is kept only while subscribed."""
+    value = datetime.now(UTC) if on else None
+    await session.execute(update(Client).where(Client.key == key).values(subscribed_at=value))
+    return await get(session, key)

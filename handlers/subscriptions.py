@@ -1,0 +1,60 @@
+"""News from the organisation: clients opt in and out (/subscribe, /unsubscribe, settings)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.callbacks import parse, pattern_for
+from bot.services import clients
+from handlers import screens
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    PeerlineContext,
+    client_key,
+    load_client,
+    show,
+    translator,
+)
+from handlers.navigation import next_step
+
+
+async def set_news(update: Update, context: PeerlineContext, on: bool) -> None:
+    client = await load_client(update, context)
+    if not client.onboarded:  # news go out in the chosen language: choose it first
+        await next_step(update, context, client)
+        return
+    async with context.runtime.transaction() as session:
+        client = await clients.set_subscribed(session, client_key(update, context), on)
+    _ = translator(context, client)
+    note = (
+        _.gettext(
+            "You are subscribed to news in your language. /unsubscribe stops them at any time."
+        )
+        if on
+        else _.gettext("You will not get news from us any more.")
+    )
+    if update.callback_query is not None:  # from the settings screen: stay there
+        await show(update, context, *screens.settings_screen(_, context.runtime, client, note))
+    else:
+        await next_step(update, context, client, note=note)
+
+
+async def subscribe(update: Update, context: PeerlineContext) -> None:
+    """/subscribe"""
+    await set_news(update, context, True)
+
+
+async def unsubscribe(update: Update, context: PeerlineContext) -> None:
+    """/unsubscribe"""
+    await set_news(update, context, False)
+
+
+async def news_button(update: Update, context: PeerlineContext) -> None:
+    await set_news(update, context, parse(update.callback_query.data).arg == "on")
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("subscribe", subscribe, filters=PRIVATE_MESSAGE))
+    app.add_handler(CommandHandler("unsubscribe", unsubscribe, filters=PRIVATE_MESSAGE))
+    app.add_handler(CallbackQueryHandler(news_button, pattern=pattern_for("news")))
