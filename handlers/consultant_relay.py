@@ -18,9 +18,9 @@ from telegram.ext import (
 
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
-from bot.services import clients, queue, relay, staff
+from bot.services import queue, staff
 from bot.services.queue import ConversationView
-from handlers import forum_common, screens
+from handlers import handover, screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, incoming_from
 from handlers.staff_common import require_staff, staff_translator, target_conversation
 
@@ -43,28 +43,7 @@ async def staff_message(update: Update, context: PeerlineContext) -> None:
             session, member, update.effective_message.reply_to_message
         )
         if conversation is not None:
-            message_id = await relay.record(
-                session,
-                runtime.keys,
-                conversation_id=conversation.id,
-                author="staff",
-                staff_id=member.id,
-                incoming=incoming,
-            )
-            if message_id is not None:
-                await relay.to_client(
-                    session,
-                    runtime.keys,
-                    message_id=message_id,
-                    incoming=incoming,
-                    client_id=conversation.client_id,
-                    client_chat_ref=await clients.chat_ref(session, conversation.client_id),
-                    protect_content=runtime.settings.protect_content,
-                )
-                header = forum_common.staff_header(member.display_name)
-                await forum_common.mirror(
-                    context, session, conversation, message_id, incoming, header=header
-                )
+            await handover.answer_client(context, session, conversation, member, incoming)
     if conversation is None:
         text, keyboard = choose_conversation(staff_translator(context, member), active)
         await update.effective_message.reply_text(text, reply_markup=keyboard)

@@ -12,7 +12,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import encode
-from bot.services import clients, queue, relay, staff
+from bot.services import queue, staff
 from handlers import handover, screens
 from handlers.common import PeerlineContext, incoming_from
 from handlers.staff_common import staff_translator
@@ -43,24 +43,9 @@ async def topic_message(update: Update, context: PeerlineContext) -> None:
         elif conversation.staff_id != member.id:
             conversation, refusal = None, "taken"
         if conversation is not None:
-            message_id = await relay.record(
-                session,
-                runtime.keys,
-                conversation_id=conversation.id,
-                author="staff",
-                staff_id=member.id,
-                incoming=incoming,
+            await handover.answer_client(
+                context, session, conversation, member, incoming, mirror=False
             )
-            if message_id is not None:
-                await relay.to_client(
-                    session,
-                    runtime.keys,
-                    message_id=message_id,
-                    incoming=incoming,
-                    client_id=conversation.client_id,
-                    client_chat_ref=await clients.chat_ref(session, conversation.client_id),
-                    protect_content=runtime.settings.protect_content,
-                )
     if refusal is not None:
         _ = staff_translator(context, member)
         await message.reply_text(

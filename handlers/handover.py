@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import Translator
 from bot.services import clients, queue, relay, staff
 from bot.services.queue import ConversationView, NoteView
+from bot.services.relay import Incoming
 from bot.services.staff import StaffView
-from handlers import screens
+from handlers import forum_common, screens
 from handlers.common import PeerlineContext, escape
 from handlers.staff_common import staff_translator
 
@@ -116,3 +117,42 @@ async def welcome_client(context, session, conversation: ConversationView, membe
         text=text,
         protect_content=runtime.settings.protect_content,
     )
+
+
+async def answer_client(
+    context: PeerlineContext,
+    session: AsyncSession,
+    conversation: ConversationView,
+    member: StaffView,
+    incoming: Incoming,
+    *,
+    mirror: bool = True,
+) -> int | None:
+    """A consultant's message to their client: recorded, copied to the client, and (unless
+    it was written in the staff-group topic itself) mirrored there. None for a redelivery."""
+    runtime = context.runtime
+    message_id = await relay.record(
+        session,
+        runtime.keys,
+        conversation_id=conversation.id,
+        author="staff",
+        staff_id=member.id,
+        incoming=incoming,
+    )
+    if message_id is None:
+        return None
+    await relay.to_client(
+        session,
+        runtime.keys,
+        message_id=message_id,
+        incoming=incoming,
+        client_id=conversation.client_id,
+        client_chat_ref=await clients.chat_ref(session, conversation.client_id),
+        protect_content=runtime.settings.protect_content,
+    )
+    if mirror:
+        header = forum_common.staff_header(member.display_name)
+        await forum_common.mirror(
+            context, session, conversation, message_id, incoming, header=header
+        )
+    return message_id
