@@ -116,3 +116,10 @@ def test_russia_gets_no_ost_how_to() -> None:
     for language in LANGUAGES:
         ru = CONTENT.screen("ost_access", language, "RU").text
         assert ru != CONTENT.screen("ost_access", language, "UA").text, language
+
+
+def test_every_ask_a_consultant_topic_is_one_the_queue_knows() -> None:
+    from bot.services.queue import TOPICS
+
+    for node in CONTENT.nodes.values():
+        assert node.consult is None or node.consult in TOPICS, node.id

@@ -25,19 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import Keys
 from bot.models import AuditEntry, Invite, Staff
+from bot.services import queue
 
-ROLES = ("peer", "lawyer", "psychologist", "medic", "supervisor", "admin")
-STAFF_TOPICS = (
-    "ost",
-    "hiv",
-    "tb",
-    "hepatitis",
-    "testing",
-    "legal",
-    "psychologist",
-    "humanitarian",
-    "general",
-)
+# One list each, shared with the queue that matches conversations to staff.
+ROLES = queue.ROLES
+STAFF_TOPICS = queue.TOPICS
 LANGUAGES = ("ru", "uk", "kk", "en")
 
 NAME_MAX = 40
