@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import BotCommand
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
-from bot import maintenance
+from bot import maintenance, publishing
 from bot.config import LANGUAGES, Settings
 from bot.delivery import DeliveryWorker
 from bot.i18n import N_
@@ -25,6 +26,8 @@ COMMANDS = (
     ("overdose", N_("Overdose: first aid now")),
     ("settings", N_("Language, country, city")),
     ("language", N_("Change the language")),
+    ("subscribe", N_("News from the organisation")),
+    ("story", N_("Share your experience anonymously")),
     ("forget", N_("Delete all my data")),
     ("help", N_("What this bot can do")),
 )
@@ -65,13 +68,27 @@ async def _post_init(app: Application) -> None:
         added = await directory.seed_if_empty(session)
     if added:
         log.info("referral directory seeded with %d services", added)
+    runtime.bot_username = runtime.settings.bot_username or app.bot.username
     # The outbox worker resumes whatever was queued before a restart.
-    worker = DeliveryWorker(app.bot, runtime.sessions, runtime.keys)
+    worker = make_delivery_worker(app)
     app.bot_data.delivery = worker
     runtime.outbox_ready = worker.wake
     worker.start()
     app.bot_data.maintenance = maintenance.start(runtime)
     await publish_commands(app)
+
+
+def make_delivery_worker(app: Application, **options: Any) -> DeliveryWorker:
+    """The outbox worker, with what a failed delivery means (see `publishing.make_on_dead`).
+    `options` are the worker's pacing and timing knobs (tests pass a fake clock)."""
+    runtime: Runtime = app.bot_data.runtime
+    return DeliveryWorker(
+        app.bot,
+        runtime.sessions,
+        runtime.keys,
+        on_dead=publishing.make_on_dead(runtime),
+        **options,
+    )
 
 
 async def publish_commands(app: Application) -> None:

@@ -42,6 +42,29 @@ _SCHEMA: dict[str, re.Pattern[str]] = {
     # Staff tools: send a canned answer, switch one of one's own topics on or off
     "can": re.compile(r"(\d{1,10})"),  # canned answer id
     "tpc": re.compile(r"(ost|hiv|tb|hepatitis|testing|legal|psychologist|humanitarian|general)"),
+    # Channel admins: channels and posts
+    "chl": re.compile(r"(\d{1,10}):(ru|uk|kk|en|off)"),  # a channel's language, or pause it
+    "pe": re.compile(r"(\d{1,10}):(show|button|where|subs|preview|ready|cancel|event|noevent)"),
+    "pp": re.compile(  # publishing a post: now, on a schedule, or taking it down
+        r"(\d{1,10}):(publish|publish_ok|schedule|unschedule|delete|delete_ok)"
+    ),
+    "pl": re.compile(r"(\d{1,10}):(ru|uk|kk|en|drop_ru|drop_uk|drop_kk|drop_en)"),  # a version
+    "pb": re.compile(r"(\d{1,10}):(none|consult|node|url|pick)(?::([a-z0-9_]{1,24}))?"),
+    "pc": re.compile(r"(\d{1,10}):(\d{1,10})"),  # post, channel to choose or un-choose
+    "act": re.compile(r"([a-z0-9_]{1,24})"),  # a built-in screen of the menu (menu.yaml action)
+    "sto": re.compile(r"(write|send|cancel)(?::(\d{1,10}))?"),  # a client's story
+    # A channel admin reviews a story: read, approve, or reject with one of the reasons.
+    "stv": re.compile(
+        r"(\d{1,10}):(show|approve|reject|identifying|risk|off_topic|duplicate|other)"
+    ),
+    # Surveys: a channel admin's action on a survey (some on one of its questions); a client's
+    # answer (one option), a toggle of a multiple-choice answer (bit mask), sending it.
+    "svy": re.compile(r"(\d{1,10}):(show|add|send|polls|results|close|multi|drop)(?::(\d{1,10}))?"),
+    "svo": re.compile(r"(\d{1,10}):(\d{1,2})"),
+    "svm": re.compile(r"(\d{1,10}):(\d{1,4})"),
+    "svs": re.compile(r"(\d{1,10}):(\d{1,4})"),
+    "pls": re.compile(r"(draft|scheduled|published)"),  # /posts: which list
+    "rdy": re.compile(r"(\d{1,10}):([a-z0-9_]{1,24})"),  # post, ready-made post to start from
 }
 
 
@@ -74,12 +97,15 @@ def parse(data: str | None) -> Callback | None:
     return Callback(kind, match.groups())
 
 
-def pattern_for(kind: str) -> Callable[[object], bool]:
-    """A CallbackQueryHandler pattern: only well-formed payloads of this kind match, so
-    anything else falls through to the stale-button handler."""
+def pattern_for(kind: str, *first: str) -> Callable[[object], bool]:
+    """A CallbackQueryHandler pattern: only well-formed payloads of this kind (and, if given,
+    with these first arguments) match, so anything else falls through to the stale-button
+    handler."""
 
     def matches(data: object) -> bool:
         callback = parse(data) if isinstance(data, str) else None
-        return callback is not None and callback.kind == kind
+        return (
+            callback is not None and callback.kind == kind and callback.args[: len(first)] == first
+        )
 
     return matches

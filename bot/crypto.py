@@ -31,6 +31,8 @@ class Keys:
         # A separate key for staff, so a seized database cannot link a volunteer's staff row
         # to their own history as a client (many peer consultants are clients too).
         self._staff_hmac_key = _derive(secret, b"staff-id v1")
+        self._channel_hmac_key = _derive(secret, b"channel-id v1")
+        self._vote_hmac_key = _derive(secret, b"survey-vote v1")
         self._aead = AESGCM(_derive(secret, b"at-rest v1"))
 
     def client_key(self, telegram_user_id: int) -> str:
@@ -42,6 +44,17 @@ class Keys:
         return hmac.new(
             self._staff_hmac_key, str(telegram_user_id).encode(), hashlib.sha256
         ).hexdigest()
+
+    def channel_key(self, chat_id: int) -> str:
+        """Stable id of a channel the organisation posts to (kept like every other chat id:
+        a database that lists the channels by id would tie the organisation to them)."""
+        return hmac.new(self._channel_hmac_key, str(chat_id).encode(), hashlib.sha256).hexdigest()
+
+    def voter_token(self, client_key: str, question_id: int) -> str:
+        """Who answered a survey question, only to refuse a second answer: without the secret
+        key it cannot be tied to the client row, and it is different for every question."""
+        message = f"{client_key}:{question_id}".encode()
+        return hmac.new(self._vote_hmac_key, message, hashlib.sha256).hexdigest()
 
     def encrypt(self, plaintext: bytes, *, purpose: bytes) -> bytes:
         """Encrypt; `purpose` is bound as associated data so a value cannot be moved elsewhere."""

@@ -14,6 +14,9 @@ Outcomes:
   (cap `max_backoff`), dead after `max_attempts`. A read timeout is ambiguous (Telegram may
   have delivered it): the retry can then show the message twice, which beats losing it;
 - `Forbidden` (blocked by the user), `BadRequest`, `ChatMigrated`, an unknown method: dead.
+  `on_dead` is then called in the same transaction, so what a dead row means (a client who
+  blocked the bot is unsubscribed; a channel that removed the bot is switched off and the
+  admins told) is recorded together with it.
 
 Pacing: at most `overall_per_second` sends per second, at most one per chat per
 `per_chat_interval` (`per_group_interval` for groups: Telegram allows ~20/min there). The
@@ -99,6 +102,7 @@ class DeliveryWorker:
         poll_interval: float = 1.0,
         max_attempts: int = 10,
         max_backoff: float = 300.0,
+        on_dead: Callable[[AsyncSession, Delivery, str], Awaitable[None]] | None = None,
     ) -> None:
         if overall_per_second <= 0:
             raise ValueError("overall_per_second must be positive")
@@ -117,6 +121,7 @@ class DeliveryWorker:
         self._poll_interval = poll_interval
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff
+        self._on_dead = on_dead
 
         self._next_any = 0.0  # clock time of the next allowed send
         self._next_chat: dict[int, float] = {}  # chat id -> clock time of its next send
@@ -351,7 +356,8 @@ class DeliveryWorker:
                 )
             else:
                 kind = "dead"
-                await outbox.mark_dead(session, delivery.id, outcome.error)
+                if await outbox.mark_dead(session, delivery.id, outcome.error) and self._on_dead:
+                    await self._after_dead(session, delivery, outcome.error)
         if outcome.pause:
             self._paused_until = max(self._paused_until, self._clock() + outcome.pause)
         self.stats[_STAT[kind]] += 1
@@ -369,6 +375,16 @@ class DeliveryWorker:
                 error_class,
                 delivery.attempts + 1,
             )
+
+    async def _after_dead(self, session: AsyncSession, delivery: Delivery, error: str) -> None:
+        """The `on_dead` hook in a savepoint: if it fails, the row is still recorded dead
+        (never sent again) and the failure is logged."""
+        assert self._on_dead is not None
+        try:
+            async with session.begin_nested():
+                await self._on_dead(session, delivery, error)
+        except Exception as exc:
+            log.error("outbox %d: after-failure step failed: %s", delivery.id, type(exc).__name__)
 
 
 def _retry_after_seconds(exc: RetryAfter) -> float:

@@ -14,11 +14,21 @@ from datetime import datetime
 
 from bot.callbacks import encode
 from bot.i18n import N_
+from bot.publishing import publish_due, send_due_reminders
 from bot.runtime import Runtime
-from bot.services import alerts, clients, followup, privacy, relay, rota, staff
+from bot.services import (
+    alerts,
+    clients,
+    followup,
+    posts,
+    privacy,
+    relay,
+    reminders,
+    rota,
+    staff,
+)
 
 log = logging.getLogger(__name__)
-RETENTION_EVERY = 24 * 3600.0  # seconds between retention purges
 RETENTION_EVERY = 24 * 3600.0  # seconds between retention purges
 
 FOLLOW_UP_BUTTONS = (
@@ -105,21 +115,37 @@ async def apply_rota(runtime: Runtime, since: datetime) -> datetime:
     return now
 
 
+async def until_next_post(runtime: Runtime, interval: float, now: datetime) -> float:
+    """How long to sleep: `interval`, or less when a scheduled post or a reminder is due
+    sooner (they go out on time, not up to a round later)."""
+    async with runtime.transaction() as session:
+        due = [d for d in (await posts.next_due(session), await reminders.next_due(session)) if d]
+    if not due:
+        return interval
+    return max(0.5, min(interval, (min(due) - now).total_seconds()))
+
+
 async def loop(runtime: Runtime, *, interval: float = 60.0) -> None:
-    """Every `interval` seconds: rota duty changes, follow-ups and alerts; once a day (and at
-    start) the retention purge. Until cancelled; a failed round is logged, not fatal."""
+    """Every `interval` seconds: scheduled posts, rota duty changes, follow-ups and alerts;
+    once a day (and at start) the retention purge. Until cancelled; a failed round is
+    logged, not fatal. Scheduled posts are read from the database each round, so a restart
+    picks up whatever was scheduled before it."""
     last_purge = -RETENTION_EVERY
     since = rota.local_now(runtime.settings.timezone)
     while True:
+        pause = interval
         try:
+            await publish_due(runtime, posts.utcnow())
+            await send_due_reminders(runtime, posts.utcnow())
             since = await apply_rota(runtime, since)
             await run_once(runtime)
             if time.monotonic() - last_purge >= RETENTION_EVERY:
                 last_purge = time.monotonic()
                 await privacy.run_retention(runtime)
+            pause = await until_next_post(runtime, interval, posts.utcnow())
         except Exception:  # one bad round must not stop follow-ups and purges for good
             log.exception("maintenance round failed")
-        await asyncio.sleep(interval)
+        await asyncio.sleep(pause)
 
 
 def start(runtime: Runtime) -> asyncio.Task[None]:

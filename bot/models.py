@@ -116,6 +116,9 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # The conversation their next plain message goes to (kept here to survive restarts).
     current_conversation_id: Mapped[int | None] = mapped_column(Integer)
+    # What their next plain message means, when it is not an answer to a client (e.g. the
+    # text of a post being written: "post_text:12:uk"); in the database like everything else.
+    awaiting: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -191,6 +194,9 @@ class Outbox(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "priority", "not_before"),
         Index("ix_outbox_sent", "recipient", "sent_message_id"),
+        # The claim's "no earlier pending row for this recipient" check: without it, a
+        # broadcast of thousands of rows makes every claim scan all of them (bench/broadcast.py).
+        Index("ix_outbox_recipient_pending", "recipient", "status", "priority"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -203,6 +209,10 @@ class Outbox(Base):
     recipient: Mapped[str] = mapped_column(String(24))
     payload: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted JSON parameters
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    # A channel post or news to a subscriber: its delivery is that post's progress.
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), index=True
+    )
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_error: Mapped[str | None] = mapped_column(String(200))
@@ -264,3 +274,190 @@ class RotaSlot(Base):
     weekday: Mapped[int] = mapped_column(SmallInteger)  # 0 Monday ... 6 Sunday
     start_minute: Mapped[int] = mapped_column(SmallInteger)
     end_minute: Mapped[int] = mapped_column(SmallInteger)
+
+
+# --- Channel admins: channels, posts, broadcasts ------------------------------------------
+
+
+class Channel(Base):
+    """A Telegram channel the organisation publishes to; the bot is an administrator there."""
+
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # Keys.channel_key of the chat id
+    chat_ref: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted chat id, to post
+    title: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str | None] = mapped_column(String(2))  # None until an admin chooses it
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Why it is inactive, for the admin (e.g. "the bot was removed"); None while active.
+    problem: Mapped[str | None] = mapped_column(String(200))
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Post(Base):
+    """A harm-reduction post: draft -> scheduled -> published (or cancelled / deleted).
+
+    Posts are public texts of the organisation, so they are stored in the clear.
+    """
+
+    __tablename__ = "posts"
+    __table_args__ = (Index("ix_posts_due", "status", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    # The button under the post: none | consult | node (a menu topic) | url.
+    button_kind: Mapped[str] = mapped_column(String(8), default="none", server_default="none")
+    button_target: Mapped[str | None] = mapped_column(String(300))  # a node id or a URL
+    button_label: Mapped[str | None] = mapped_column(String(64))  # for a url button only
+    to_subscribers: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ready_slug: Mapped[str | None] = mapped_column(String(24))  # made from content/posts/<slug>
+    # An invitation: the event's time; readers can ask for a reminder before it.
+    event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class PostVersion(Base):
+    """One language of a post: Telegram HTML text, or a photo/document with that caption."""
+
+    __tablename__ = "post_versions"
+    __table_args__ = (UniqueConstraint("post_id", "language"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(8), default="text")  # text | photo | document
+    text: Mapped[str] = mapped_column(Text, default="")  # HTML (parse_mode HTML)
+    file_id: Mapped[str | None] = mapped_column(String(256))
+
+
+class PostChannel(Base):
+    """A channel chosen for a post."""
+
+    __tablename__ = "post_channels"
+    __table_args__ = (UniqueConstraint("post_id", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+
+
+class Reminder(Base):
+    """A client asked to be reminded of an invitation's event (one per client and post).
+
+    Not an outbox row until it is due: a pending outbox row would hold back everything else
+    for that client until the event (the outbox keeps each chat's order)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("client_id", "post_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    remind_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Story(Base):
+    """An experience story a client sent for publication, until a channel admin decides.
+
+    The text is encrypted and the link to the client exists only while it waits: once
+    approved (its text becomes a draft post) or rejected (the client is told why), both the
+    text and the client are removed from this row, so a published story has no trace of who
+    wrote it."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )
+    language: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(
+        String(10), default="draft"
+    )  # draft|pending|approved|rejected
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted
+    reason: Mapped[str | None] = mapped_column(String(24))  # why it was rejected
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- Surveys -----------------------------------------------------------------------------
+
+
+class Survey(Base):
+    """A short survey: draft -> open (sent to subscribers and/or posted in channels) -> closed."""
+
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(8), default="draft")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SurveyQuestion(Base):
+    """One question, in the languages it was written in: {"ru": {"q": ..., "options": [...]}}."""
+
+    __tablename__ = "survey_questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(SmallInteger)
+    multiple: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    texts: Mapped[str] = mapped_column(Text)  # JSON
+
+
+class SurveyTally(Base):
+    """How many answers an option got in the bot (counts only: no answer is kept per person)."""
+
+    __tablename__ = "survey_tallies"
+    __table_args__ = (UniqueConstraint("question_id", "option"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_questions.id", ondelete="CASCADE"), index=True
+    )
+    option: Mapped[int] = mapped_column(SmallInteger)
+    count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class SurveyVote(Base):
+    """That someone answered a question, to stop a second answer: a keyed hash of the client
+    and the question (unlinkable to the client row without the secret key), and no answer."""
+
+    __tablename__ = "survey_votes"
+    __table_args__ = (UniqueConstraint("question_id", "voter"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_questions.id", ondelete="CASCADE"), index=True
+    )
+    voter: Mapped[str] = mapped_column(String(64))
+
+
+class SurveyPoll(Base):
+    """A question posted as a Telegram poll in a channel; Telegram counts its votes."""
+
+    __tablename__ = "survey_polls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_questions.id", ondelete="CASCADE"), index=True
+    )
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="SET NULL"))
+    poll_id: Mapped[str] = mapped_column(String(64), unique=True)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    counts: Mapped[str] = mapped_column(Text, default="[]")  # JSON: votes per option

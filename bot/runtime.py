@@ -13,7 +13,8 @@ from bot.crypto import Keys
 from bot.db import make_engine, make_session_factory
 from bot.i18n import I18n
 from bot.services.cities import CityIndex, load_cities
-from bot.services.content import Content
+from bot.services.content import CONTENT_DIR, Content
+from bot.services.ready_posts import ReadyPost, load_ready_posts
 
 
 @dataclass
@@ -28,18 +29,24 @@ class Runtime:
     # Called after a transaction that queued outbox rows; the app points it at the
     # delivery worker's wake-up, so relays go out at once instead of at the next poll.
     outbox_ready: Callable[[], None] = field(default=lambda: None)
+    # Ready-made posts (content/posts/) channel admins can start from.
+    ready_posts: list[ReadyPost] = field(default_factory=list)
+    # For deep links in posts (t.me/<bot>?start=...): from settings, else Telegram's getMe.
+    bot_username: str | None = None
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
         engine = make_engine(settings.effective_database_url)
+        content = Content()
         return cls(
             settings=settings,
             keys=Keys(settings.resolve_secret_key()),
             engine=engine,
             sessions=make_session_factory(engine),
-            content=Content(),
+            content=content,
             i18n=I18n(settings.default_language),
             cities=load_cities(),
+            ready_posts=load_ready_posts(CONTENT_DIR / "posts", node_ids=content.nodes.keys()),
         )
 
     @asynccontextmanager

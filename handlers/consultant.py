@@ -30,6 +30,12 @@ async def duty(update: Update, context: PeerlineContext) -> None:
     member = await require_staff(update, context)
     if member is None:
         return
+    if member.role in queue.NON_CONSULTING_ROLES:
+        _ = staff_translator(context, member)
+        await update.effective_message.reply_text(
+            _.gettext("Channel admins write posts (/post) and take no conversations.")
+        )
+        return
     wanted = {"on": True, "off": False}.get((context.args or [""])[0].lower())
     async with context.runtime.transaction() as session:
         member = await staff.set_duty(session, member.id, wanted)

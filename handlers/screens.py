@@ -54,7 +54,8 @@ def privacy_notice(_: Translator) -> Screen:
         "<b>Your privacy</b>\n"
         "• We do not store your name, username, phone number or Telegram ID. "
         "The bot knows you only by a random code.\n"
-        "• We store your language, country and city, so that the menus fit you.\n"
+        "• We store your language, country and city, so that the menus fit you, and what you "
+        "ask us for (news, a reminder, a story you send) only as long as it is needed.\n"
         "• Consultants never see who you are.\n"
         "• Chats with bots are not end-to-end encrypted: Telegram can see them. "
         "Do not write your name, address or anything that identifies you.\n"
@@ -93,7 +94,8 @@ def node_button(_: Translator, runtime: Runtime, node: Node, language: str) -> B
     if node.kind == "services":
         data = encode("svc", node.id, 0)
     elif node.kind == "action":
-        data = encode("set", "show")
+        # Settings predate the other built-in screens and keep their button data.
+        data = encode("set", "show") if node.id == "settings" else encode("act", node.id)
     else:
         data = encode("menu", node.id)
     return Button(label, callback_data=data)
@@ -169,6 +171,8 @@ def help_text(_: Translator) -> str:
         "/overdose – overdose first aid, at once\n"
         "/settings – language, country, city\n"
         "/language – change the language\n"
+        "/subscribe – news from the organisation (/unsubscribe stops them)\n"
+        "/story – share your experience anonymously\n"
         "/forget – delete everything we store about you\n"
         "/help – this message"
     )
@@ -183,6 +187,7 @@ ROLE_NAMES = {
     "medic": N_("medic"),
     "supervisor": N_("supervisor"),
     "admin": N_("coordinator"),
+    "channel_admin": N_("channel admin"),
 }
 TOPIC_NAMES = {
     "ost": N_("OST"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, filters
 
-from bot.services import staff
+from bot.services import queue, staff
 from bot.services.staff import StaffError
 from handlers import screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape
@@ -77,6 +77,14 @@ async def redeem(update: Update, context: PeerlineContext) -> None:
             _.gettext(
                 "This invitation link is not valid: it was used or it expired. "
                 "Ask an admin for a new one."
+            )
+        )
+        raise ApplicationHandlerStop
+    if member.role in queue.NON_CONSULTING_ROLES:
+        await update.effective_message.reply_text(
+            _.gettext(
+                "Welcome to the team: you are registered as a channel admin. /channels shows "
+                "the organisation's channels, /post writes a post, /posts lists them."
             )
         )
         raise ApplicationHandlerStop

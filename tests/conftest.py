@@ -140,14 +140,11 @@ async def harness(settings, engine: AsyncEngine):  # type: ignore[no-untyped-def
 
 def offline_worker(app):  # type: ignore[no-untyped-def]
     """A DeliveryWorker whose pacing advances a fake clock instead of sleeping."""
-    from bot.delivery import DeliveryWorker
+    from bot.app import make_delivery_worker
 
     clock = [0.0]
 
     async def sleep(seconds: float) -> None:
         clock[0] += max(seconds, 0.0)
 
-    runtime = app.bot_data.runtime
-    return DeliveryWorker(
-        app.bot, runtime.sessions, runtime.keys, clock=lambda: clock[0], sleep=sleep
-    )
+    return make_delivery_worker(app, clock=lambda: clock[0], sleep=sleep)

@@ -49,6 +49,33 @@ class FakeTelegram(BaseRequest):
         self.messages: dict[tuple[int, int], Sent] = {}
         self.last: dict[int, Sent] = {}  # chat id -> most recently sent or edited message
         self._ids = itertools.count(1000)
+        # Channels the bot knows: chat id -> {"title", "username", "bot": status,
+        # "can_post": bool, "admins": set of user ids}; see `add_channel`.
+        self.channels: dict[int, dict[str, Any]] = {}
+        # chat id -> (HTTP status, description): Telegram refuses every call to that chat.
+        self.refuse: dict[int, tuple[int, str]] = {}
+        # Polls the bot sent: poll id -> (chat id, message id, question, options), and the
+        # votes Telegram would count for them (set by tests).
+        self.polls: dict[str, tuple[int, int, str, list[str]]] = {}
+        self.poll_votes: dict[str, list[int]] = {}
+
+    def add_channel(
+        self,
+        chat_id: int,
+        title: str,
+        *,
+        username: str | None = None,
+        admins: set[int] | None = None,
+        bot: str = "administrator",
+        can_post: bool = True,
+    ) -> None:
+        self.channels[chat_id] = {
+            "title": title,
+            "username": username,
+            "bot": bot,
+            "can_post": can_post,
+            "admins": admins or set(),
+        }
 
     async def initialize(self) -> None:
         return None
@@ -66,7 +93,17 @@ class FakeTelegram(BaseRequest):
         name = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data else {}
         self.calls.append((name, params))
-        result = self._answer(name, params)
+        chat = params.get("chat_id")
+        refusable = chat is not None and not name.startswith("get")
+        if refusable and str(chat).lstrip("-").isdigit() and int(chat) in self.refuse:
+            status, description = self.refuse[int(chat)]
+            body = {"ok": False, "error_code": status, "description": description}
+            return status, json.dumps(body).encode()
+        try:
+            result = self._answer(name, params)
+        except _Refused as refused:
+            body = {"ok": False, "error_code": refused.status, "description": refused.description}
+            return refused.status, json.dumps(body).encode()
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     def _answer(self, name: str, p: dict[str, Any]) -> Any:
@@ -77,6 +114,58 @@ class FakeTelegram(BaseRequest):
             sent = Sent(chat_id, next(self._ids), p["text"], _rows(p))
             self.messages[(chat_id, sent.message_id)] = self.last[chat_id] = sent
             return self._message(sent)
+        if name in ("sendPhoto", "sendDocument"):
+            chat_id = int(p["chat_id"])
+            kind = "photo" if name == "sendPhoto" else "document"
+            text = f"[{kind} {p[kind]}]" + (" " + p["caption"] if p.get("caption") else "")
+            sent = Sent(chat_id, next(self._ids), text, _rows(p))
+            self.messages[(chat_id, sent.message_id)] = self.last[chat_id] = sent
+            return {
+                "message_id": sent.message_id,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+            }
+        if name == "sendPoll":
+            chat_id = int(p["chat_id"])
+            options = [o["text"] if isinstance(o, dict) else o for o in _json(p["options"])]
+            sent = Sent(chat_id, next(self._ids), f"[poll] {p['question']}")
+            self.messages[(chat_id, sent.message_id)] = self.last[chat_id] = sent
+            poll_id = f"poll{sent.message_id}"
+            self.polls[poll_id] = (chat_id, sent.message_id, p["question"], options)
+            return {
+                "message_id": sent.message_id,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "channel", "title": "c"},
+                "poll": _poll(poll_id, p["question"], options, [0] * len(options)),
+            }
+        if name == "stopPoll":
+            chat_id, message_id = int(p["chat_id"]), int(p["message_id"])
+            for poll_id, (chat, message, question, options) in self.polls.items():
+                if (chat, message) == (chat_id, message_id):
+                    votes = self.poll_votes.get(poll_id, [0] * len(options))
+                    return _poll(poll_id, question, options, votes, closed=True)
+            raise _Refused(400, "Bad Request: message with poll to stop not found")
+        if name == "editMessageReplyMarkup":
+            chat_id, message_id = int(p["chat_id"]), int(p["message_id"])
+            old = self.messages[(chat_id, message_id)]
+            sent = Sent(chat_id, message_id, old.text, _rows(p))
+            self.messages[(chat_id, message_id)] = self.last[chat_id] = sent
+            return self._message(sent)
+        if name == "getChat":
+            return self._chat(p["chat_id"])
+        if name == "getChatMember":
+            chat = self._chat(p["chat_id"])
+            channel = self.channels[chat["id"]]
+            user_id = int(p["user_id"])
+            if user_id == BOT_USER["id"]:
+                member: dict[str, Any] = {"status": channel["bot"], "user": BOT_USER}
+                if channel["bot"] == "administrator":
+                    member.update(_admin_rights(can_post=channel["can_post"]))
+                return member
+            user = {"id": user_id, "is_bot": False, "first_name": "someone"}
+            if user_id in channel["admins"]:
+                return {"status": "administrator", "user": user, **_admin_rights(can_post=True)}
+            return {"status": "left", "user": user}
         if name == "copyMessage":
             # The copy shows in the recipient's chat as a new message from the bot, with no
             # trace of who sent the original: exactly what clients and consultants must see.
@@ -114,6 +203,26 @@ class FakeTelegram(BaseRequest):
             return True
         raise AssertionError(f"the fake Telegram does not know {name}")
 
+    def _chat(self, reference: Any) -> dict[str, Any]:
+        """A channel by id or @username, as getChat answers; unknown ones are 'not found'."""
+        for chat_id, channel in self.channels.items():
+            if str(reference) in (str(chat_id), f"@{channel['username']}"):
+                return {
+                    "id": chat_id,
+                    "type": "channel",
+                    "title": channel["title"],
+                    "accent_color_id": 0,
+                    "max_reaction_count": 11,
+                    "accepted_gift_types": {
+                        "unlimited_gifts": False,
+                        "limited_gifts": False,
+                        "unique_gifts": False,
+                        "premium_subscription": False,
+                        "gifts_from_channels": False,
+                    },
+                }
+        raise _Refused(400, "Bad Request: chat not found")
+
     @staticmethod
     def _message(sent: Sent) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -129,6 +238,57 @@ class FakeTelegram(BaseRequest):
 
     def sent_texts(self) -> list[str]:
         return [p["text"] for name, p in self.calls if name in ("sendMessage", "editMessageText")]
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _poll(
+    poll_id: str, question: str, options: list[str], votes: list[int], *, closed: bool = False
+) -> dict[str, Any]:
+    return {
+        "id": poll_id,
+        "question": question,
+        "options": [
+            {"text": o, "voter_count": v, "persistent_id": f"{poll_id}-{i}"}
+            for i, (o, v) in enumerate(zip(options, votes, strict=True))
+        ],
+        "total_voter_count": sum(votes),
+        "is_closed": closed,
+        "is_anonymous": True,
+        "type": "regular",
+        "allows_multiple_answers": False,
+        "allows_revoting": True,
+        "members_only": False,
+    }
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        self.status, self.description = status, description
+
+
+def _admin_rights(*, can_post: bool) -> dict[str, Any]:
+    rights = dict.fromkeys(
+        (
+            "can_be_edited",
+            "is_anonymous",
+            "can_manage_chat",
+            "can_delete_messages",
+            "can_manage_video_chats",
+            "can_restrict_members",
+            "can_promote_members",
+            "can_change_info",
+            "can_invite_users",
+            "can_post_stories",
+            "can_edit_stories",
+            "can_delete_stories",
+        ),
+        False,
+    )
+    rights.update(can_post_messages=can_post, can_edit_messages=True)
+    return rights
 
 
 def _rows(params: dict[str, Any]) -> list[list[dict[str, Any]]]:
@@ -232,6 +392,38 @@ class BotHarness:
         await self.feed({"callback_query": query})
         # A button in a group (the staff forum) changes that chat, not the user's own.
         return self.telegram.last.get(user.id) or self.telegram.last[message.chat_id]
+
+    async def membership(
+        self,
+        by: FakeUser,
+        chat_id: int,
+        title: str,
+        *,
+        status: str = "administrator",
+        can_post: bool = True,
+        old: str = "left",
+    ) -> None:
+        """Telegram's `my_chat_member`: `by` changed the bot's status in a channel."""
+        new: dict[str, Any] = {"status": status, "user": BOT_USER}
+        if status == "administrator":
+            new.update(_admin_rights(can_post=can_post))
+        old_member: dict[str, Any] = {"status": old, "user": BOT_USER}
+        if old == "administrator":
+            old_member.update(_admin_rights(can_post=True))
+        change = {
+            "chat": {"id": chat_id, "type": "channel", "title": title},
+            "from": by.as_dict(),
+            "date": int(time.time()),
+            "old_chat_member": old_member,
+            "new_chat_member": new,
+        }
+        await self.feed({"my_chat_member": change})
+
+    async def poll_votes(self, poll_id: str, votes: list[int]) -> None:
+        """Telegram's `poll` update: new totals for a poll the bot sent."""
+        _chat, _message, question, options = self.telegram.polls[poll_id]
+        self.telegram.poll_votes[poll_id] = votes
+        await self.feed({"poll": _poll(poll_id, question, options, votes)})
 
     def screen(self, user: FakeUser) -> Sent:
         return self.telegram.last[user.id]

@@ -119,6 +119,10 @@ async def forget(
     return Forgotten(chat_ref=row.chat_ref, message_ids=tuple(sorted({*sent, *own.all()})))
 
 
+async def language_of(session: AsyncSession, client_id: int) -> str | None:
+    return await session.scalar(select(Client.language).where(Client.id == client_id))
+
+
 async def chat_ref(session: AsyncSession, client_id: int) -> bytes:
     """The client's encrypted chat id, for queueing a message to them."""
     ref = await session.scalar(select(Client.chat_ref).where(Client.id == client_id))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import and_, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -33,6 +33,10 @@ from bot.crypto import Keys
 from bot.models import Outbox
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+# Priorities: lower goes first. Replies, relays and notices are 0; news to subscribers and
+# channel posts wait behind them, so a broadcast never delays an answer to a client.
+REPLY_PRIORITY = 0
+BROADCAST_PRIORITY = 5
 PAYLOAD_PURPOSE = b"outbox"
 ERROR_MAX = 200  # Outbox.last_error is String(200)
 _NO_SYNC = {"synchronize_session": False}
@@ -55,6 +59,7 @@ class Delivery:
     recipient: str
     message_id: int | None
     priority: int = 0
+    post_id: int | None = None
 
 
 def utcnow() -> datetime:
@@ -101,6 +106,7 @@ async def enqueue(
     priority: int = 0,
     message_id: int | None = None,
     not_before: datetime | None = None,
+    post_id: int | None = None,
 ) -> int:
     """Record one Bot API call to make; returns the outbox id.
 
@@ -122,12 +128,46 @@ async def enqueue(
         recipient=recipient,
         payload=encode_params(keys, params),
         message_id=message_id,
+        post_id=post_id,
         attempts=0,
         not_before=_utc(not_before),
     )
     session.add(row)
     await session.flush()
     return row.id
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    keys: Keys,
+    rows: Iterable[tuple[bytes, str, str, dict[str, Any]]],
+    *,
+    priority: int = BROADCAST_PRIORITY,
+    post_id: int | None = None,
+    not_before: datetime | None = None,
+) -> int:
+    """Record many calls at once (a broadcast): (chat_ref, recipient, method, params) each.
+
+    One multi-row INSERT instead of a flush per row, so a broadcast to thousands holds the
+    database's write lock for a moment, not for seconds."""
+    now = _utc(not_before)
+    values = [
+        {
+            "status": PENDING,
+            "priority": priority,
+            "method": method,
+            "chat_ref": chat_ref,
+            "recipient": recipient,
+            "payload": encode_params(keys, params),
+            "post_id": post_id,
+            "attempts": 0,
+            "not_before": now,
+        }
+        for chat_ref, recipient, method, params in rows
+    ]
+    if values:
+        await session.execute(insert(Outbox), values)
+    return len(values)
 
 
 async def claim_due(
@@ -189,6 +229,7 @@ async def claim_due(
             Outbox.attempts,
             Outbox.recipient,
             Outbox.message_id,
+            Outbox.post_id,
         ),
         execution_options=_NO_SYNC,
     )
@@ -211,6 +252,7 @@ async def claim_due(
                 recipient=row.recipient,
                 message_id=row.message_id,
                 priority=row.priority,
+                post_id=row.post_id,
             )
         )
     if broken:
@@ -376,10 +418,16 @@ async def sent_message_ids(session: AsyncSession, recipient: str, *, since: date
 
 
 async def purge_sent(session: AsyncSession, older_than: datetime) -> int:
-    """Delete sent and dead rows finished before `older_than` (sent_at, else created_at)."""
+    """Delete sent and dead rows finished before `older_than` (sent_at, else created_at).
+
+    A post's copies in channels stay: they say where the post is, so that it can still be
+    edited or deleted there (they hold no client data)."""
     finished = func.coalesce(Outbox.sent_at, Outbox.created_at)
+    channel_post = and_(Outbox.post_id.is_not(None), Outbox.recipient.like("channel:%"))
     result = await session.execute(
-        delete(Outbox).where(and_(Outbox.status.in_((SENT, DEAD)), finished < _utc(older_than))),
+        delete(Outbox).where(
+            and_(Outbox.status.in_((SENT, DEAD)), finished < _utc(older_than), ~channel_post)
+        ),
         execution_options=_NO_SYNC,
     )
     return result.rowcount

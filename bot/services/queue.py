@@ -55,7 +55,9 @@ TOPICS = (
 URGENT_REASONS = ("overdose", "violence", "suicide")
 OUTCOMES = ("information", "referred", "legal_aid", "humanitarian", "no_answer", "other")
 KINDS = ("consult", "humanitarian")
-ROLES = ("peer", "lawyer", "psychologist", "medic", "supervisor", "admin")
+ROLES = ("peer", "lawyer", "psychologist", "medic", "supervisor", "admin", "channel_admin")
+# Channel admins write posts; they take no conversations (no topics, never on duty).
+NON_CONSULTING_ROLES = frozenset({"channel_admin"})
 # They manage the queue: see every waiting conversation and may act on anyone's.
 SUPERVISING_ROLES = frozenset({"supervisor", "admin"})
 

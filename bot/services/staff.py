@@ -55,6 +55,7 @@ class StaffView:
     max_active: int
     active: bool
     current_conversation_id: int | None
+    awaiting: str | None = None  # what their next plain message means (e.g. a post's text)
 
     @property
     def can_supervise(self) -> bool:
@@ -72,6 +73,7 @@ def _view(row: Staff) -> StaffView:
         max_active=row.max_active,
         active=row.active,
         current_conversation_id=row.current_conversation_id,
+        awaiting=row.awaiting,
     )
 
 
@@ -261,6 +263,8 @@ async def add_staff(
         "languages": _choose(languages, LANGUAGES, "languages", keep_order=True),
         "topics": _choose(topics, STAFF_TOPICS, "topics"),
     }
+    if values["role"] in queue.NON_CONSULTING_ROLES:
+        values["topics"] = ""
     row = await _upsert(session, keys, **values)  # type: ignore[arg-type]
     await _audit(session, "staff_add", f"staff={row.id} role={row.role}", by=by)
     return _view(row)
@@ -304,8 +308,20 @@ async def remove_staff(session: AsyncSession, staff_id: int, *, by: int | None =
     return True
 
 
+async def set_awaiting(session: AsyncSession, staff_id: int, awaiting: str | None) -> None:
+    """What the member's next plain message means (None: an answer to a client, as usual)."""
+    await session.execute(
+        update(Staff).where(Staff.id == staff_id).values(awaiting=awaiting),
+        execution_options={"synchronize_session": False},
+    )
+
+
 async def set_duty(session: AsyncSession, staff_id: int, on: bool | None) -> StaffView:
-    """Go on or off duty; None toggles. StaffError for an unknown or removed member."""
+    """Go on or off duty; None toggles. StaffError for an unknown or removed member, and
+    for a role that takes no conversations."""
+    role = await session.scalar(select(Staff.role).where(Staff.id == staff_id))
+    if role in queue.NON_CONSULTING_ROLES and on is not False:
+        raise StaffError("channel admins write posts and take no conversations")
     value = not_(Staff.on_duty) if on is None else bool(on)
     result = await session.execute(
         update(Staff)
@@ -462,7 +478,7 @@ async def redeem_invite(
         languages=",".join(
             dict.fromkeys([*([language] if language in LANGUAGES else []), *LANGUAGES])
         ),
-        topics=",".join(STAFF_TOPICS),
+        topics="" if role in queue.NON_CONSULTING_ROLES else ",".join(STAFF_TOPICS),
     )
     await _audit(
         session, "invite_redeem", f"invite={invite_id} staff={row.id} role={role}", by=row.id

@@ -28,10 +28,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn, TypeAlias
+from typing import Any, NoReturn, TypeAlias, TypeVar
 
 import httpx
 
@@ -42,8 +42,16 @@ LOOPBACK = "127.0.0.1"
 
 # The longest any single wait may take; callers may ask for less, never for more.
 MAX_WAIT = 15.0
+# The longest `keep_waiting` may repeat bounded waits: for work the bot does on a schedule
+# (a post due in a minute), never for a reply to a user.
+LONG_WAIT = 180.0
 # One control long-poll is at most this long, so a wait can notice a dead bot between polls.
 _POLL_SLICE = 3.0
+
+
+T = TypeVar("T")
+# Bot API methods that put a new message into a chat.
+SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument", "copyMessage", "forwardMessage")
 
 
 class HarnessError(RuntimeError):
@@ -79,6 +87,19 @@ def emulator_unavailable_reason() -> str | None:
     if not (EMULATOR_DIR / "node_modules").is_dir():
         return f"e2e: run `npm ci` in {EMULATOR_DIR} first (node_modules is missing)"
     return None
+
+
+async def keep_waiting(wait: Callable[[], Awaitable[T]], *, total: float) -> T:
+    """Repeats a bounded wait (e.g. `lambda: channel.wait_for_post(text)`) until it succeeds or
+    `total` seconds (at most LONG_WAIT) have passed; the last failure is raised then. Each
+    round is an ordinary wait, so a dead bot is still noticed within MAX_WAIT."""
+    deadline = time.monotonic() + max(0.0, min(float(total), LONG_WAIT))
+    while True:
+        try:
+            return await wait()
+        except BotDidNotRespond:
+            if time.monotonic() >= deadline:
+                raise
 
 
 def _tail(path: Path | None, lines: int) -> str:
@@ -377,167 +398,96 @@ class Emulator:
             if remaining <= 0:
                 raise BotDidNotRespond(f"the bot did not call {method} within {timeout}s")
 
+    async def sends_to(
+        self,
+        token: str,
+        chat_id: int | str,
+        methods: Sequence[str] = SEND_METHODS,
+        *,
+        text: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The bot's successful calls of `methods` into chat `chat_id` (its id or "@username"),
+        oldest first; with `text`, only messages whose rendered text or caption equals it
+        (copies and forwards return no text, so a text filter leaves them out)."""
+        calls, _ = await self.calls(token)
+        wanted = {m.lower() for m in methods}
+        found = []
+        for call in calls:
+            if not call["ok"] or call["method"].lower() not in wanted:
+                continue
+            result = call.get("result")
+            message = result if isinstance(result, dict) and "chat" in result else None
+            to = {str(call["params"].get("chat_id"))}
+            if message is not None:
+                to.add(str(message["chat"]["id"]))
+            if str(chat_id) not in to:
+                continue
+            if text is not None and (
+                message is None or message.get("text", message.get("caption")) != text
+            ):
+                continue
+            found.append(call)
+        return found
+
+    async def bot_user(self, token: str) -> dict[str, Any]:
+        """The bot's User as getMe answers it (username included)."""
+        return await self.control("bot", token=token)  # type: ignore[no-any-return]
+
     def user(self, token: str, **kwargs: Any) -> TelegramUser:
         return TelegramUser(self, token, **kwargs)
 
+    async def create_channel(
+        self,
+        token: str,
+        chat_id: int,
+        title: str,
+        *,
+        username: str | None = None,
+        admins: Sequence[TelegramUser | dict[str, Any]] = (),
+        creator: TelegramUser | int | None = None,
+        bot: BotProcess | None = None,
+    ) -> TelegramChannel:
+        """A channel (chat_id -100..., `username` makes it public) administered by `admins`
+        (the owner is `creator`, default the first admin). The bot is not in it yet: one of the
+        admins adds it with `TelegramChannel.add_bot`."""
+        params: dict[str, Any] = {
+            "chat_id": chat_id,
+            "title": title,
+            "admins": [a.as_dict() if isinstance(a, TelegramUser) else a for a in admins],
+        }
+        if username is not None:
+            params["username"] = username
+        if creator is not None:
+            params["creator"] = creator.id if isinstance(creator, TelegramUser) else creator
+        chat = await self.control("channel", token=token, **params)
+        return TelegramChannel(self, token, chat, bot=bot)
+
 
 # ------------------------------------------------------------------------------------------
-# A Telegram user
+# Chats as people see them: a Telegram user's chat with the bot, a channel
 # ------------------------------------------------------------------------------------------
 
-_user_ids = itertools.count(500_000_001)
 
+class ChatReader:
+    """What the bot shows in one chat, read in order through a cursor (base of TelegramUser and
+    TelegramChannel).
 
-class TelegramUser:
-    """One Telegram user talking to one bot in one chat (their private chat by default).
-
-    Bot output is read through a cursor: `wait_for_message` returns the first matching bot
-    message sent or edited *after* the previous one it returned, so a test reads the
-    conversation in order. Call `skip_pending()` to ignore everything the bot said so far.
+    `wait_for_message` returns the first matching bot message sent or edited *after* the
+    previous one it returned, so a test reads the chat in order. Call `skip_pending()` to ignore
+    everything the bot did so far.
     """
 
-    def __init__(
-        self,
-        emulator: Emulator,
-        token: str,
-        *,
-        user_id: int | None = None,
-        first_name: str = "Alex",
-        last_name: str | None = None,
-        username: str | None = None,
-        language_code: str | None = "en",
-        chat: dict[str, Any] | None = None,
-        bot: BotProcess | None = None,
-    ) -> None:
-        self.emulator = emulator
-        self.token = token
-        self.id = user_id if user_id is not None else next(_user_ids)
-        self.first_name = first_name
-        self.last_name = last_name
-        self.username = username
-        self.language_code = language_code
-        # None = the user's private chat with the bot; or a group, e.g.
-        # {"id": -1001234, "type": "supergroup", "title": "Consultants"}
-        self.chat = chat
-        self.bot = bot  # only used to put the bot's log tail into timeout errors
-        self._cursor = 0
+    emulator: Emulator
+    token: str
+    bot: BotProcess | None
+    _cursor: int
 
     @property
     def chat_id(self) -> int:
-        return int(self.chat["id"]) if self.chat else self.id
-
-    def as_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id, "first_name": self.first_name}
-        for key in ("last_name", "username", "language_code"):
-            if getattr(self, key) is not None:
-                d[key] = getattr(self, key)
-        return d
+        raise NotImplementedError
 
     async def _control(self, name: str, **params: Any) -> Any:
         return await self.emulator.control(name, token=self.token, **params)
-
-    # Sending -------------------------------------------------------------------------------
-    async def open_chat(self) -> None:
-        """Makes the chat known to Telegram without sending anything (so the bot can write
-        first, as it could to someone who started it earlier)."""
-        await self._control("chat", user=self.as_dict(), chat=self.chat)
-
-    async def send(self, **content: Any) -> dict[str, Any]:
-        """Sends a message with raw control fields (text, entities, sticker, photo, document,
-        caption, reply_to_message_id, extra). Returns the Message the bot receives."""
-        r = await self._control("message", user=self.as_dict(), chat=self.chat, **content)
-        return r["message"]  # type: ignore[no-any-return]
-
-    async def send_text(
-        self,
-        text: str,
-        *,
-        reply_to: int | BotMessage | None = None,
-        entities: list[dict[str, Any]] | None = None,
-    ) -> dict[str, Any]:
-        """Sends text. A text starting with "/" gets a bot_command entity, like Telegram apps."""
-        content: dict[str, Any] = {"text": text}
-        if entities is not None:
-            content["entities"] = entities
-        if reply_to is not None:
-            content["reply_to_message_id"] = (
-                reply_to.message_id if isinstance(reply_to, BotMessage) else int(reply_to)
-            )
-        return await self.send(**content)
-
-    async def send_command(self, command: str, args: str | None = None) -> dict[str, Any]:
-        """`send_command("start", "ref42")` sends "/start ref42"."""
-        text = command if command.startswith("/") else f"/{command}"
-        return await self.send_text(f"{text} {args}" if args else text)
-
-    async def send_sticker(self, emoji: str = "\N{THUMBS UP SIGN}") -> dict[str, Any]:
-        return await self.send(sticker={"emoji": emoji})
-
-    async def send_photo(self, caption: str | None = None) -> dict[str, Any]:
-        return await self.send(photo=True, **({"caption": caption} if caption is not None else {}))
-
-    async def send_document(
-        self,
-        file_name: str = "file.pdf",
-        mime_type: str = "application/pdf",
-        caption: str | None = None,
-    ) -> dict[str, Any]:
-        extra = {"caption": caption} if caption is not None else {}
-        return await self.send(document={"file_name": file_name, "mime_type": mime_type}, **extra)
-
-    async def block_bot(self) -> None:
-        """The user blocks the bot: my_chat_member update, and sends to them get 403."""
-        await self._control("block", user=self.as_dict(), blocked=True)
-
-    async def unblock_bot(self) -> None:
-        await self._control("block", user=self.as_dict(), blocked=False)
-
-    # Buttons -------------------------------------------------------------------------------
-    async def press(
-        self, button: str, on: BotMessage | int | None = None, *, timeout: float = 10
-    ) -> CallbackPress:
-        """Presses an inline button by exact label (else callback_data) on message `on`
-        (a BotMessage or message_id; default: the newest bot message that has buttons).
-        The emulator looks the button up in the message's *current* keyboard, as a phone would,
-        and fails if it is not there. Returns once the callback_query update exists; use
-        `wait_for_edit` / `wait_for_message` for the bot's reaction."""
-        if on is None:
-            target = await self.last_bot_message(with_keyboard=True)
-            if target is None:
-                await self._fail(f"press {button!r}: the bot has shown no inline keyboard", timeout)
-            message_id = target.message_id
-        else:
-            message_id = on.message_id if isinstance(on, BotMessage) else int(on)
-        try:
-            r = await self._control(
-                "callback",
-                user=self.as_dict(),
-                chat_id=self.chat_id,
-                message_id=message_id,
-                button=button,
-            )
-        except HarnessError as exc:
-            raise AssertionError(f"cannot press {button!r}: {exc}") from None
-        cq = r["callback_query"]
-        return CallbackPress(cq["id"], r["update_id"], message_id, cq["data"])
-
-    async def wait_for_callback_answer(
-        self, press: CallbackPress, *, timeout: float = 10
-    ) -> dict[str, Any]:
-        """How the bot answered the press: {"text"?, "show_alert", "url"?, "cache_time"?}."""
-        deadline = time.monotonic() + _cap(timeout)
-        while True:
-            remaining = deadline - time.monotonic()
-            answer = await self._control(
-                "callback_answer",
-                callback_query_id=press.callback_query_id,
-                timeout=min(max(remaining, 0), _POLL_SLICE),
-            )
-            if answer is not None:
-                return answer  # type: ignore[no-any-return]
-            if remaining <= 0:
-                await self._fail(f"the bot did not answerCallbackQuery for {press.data!r}", timeout)
-            self._check_bot_alive()
 
     # Reading -------------------------------------------------------------------------------
     async def wait_for_message(
@@ -672,6 +622,254 @@ class TelegramUser:
             )
         raise BotDidNotRespond("\n".join(lines))
 
+    async def bot_sends(
+        self, methods: Sequence[str] = SEND_METHODS, *, text: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every successful Bot API call that put a new bot message into this chat (also ones
+        deleted later), oldest first; with `text`, only those whose text/caption (as rendered
+        for the reader, HTML removed) is exactly that. Counts duplicates a transcript hides."""
+        return await self.emulator.sends_to(self.token, self.chat_id, methods, text=text)
+
+
+_user_ids = itertools.count(500_000_001)
+
+
+class TelegramUser(ChatReader):
+    """One Telegram user talking to one bot in one chat (their private chat by default).
+
+    Bot output is read through a cursor: `wait_for_message` returns the first matching bot
+    message sent or edited *after* the previous one it returned, so a test reads the
+    conversation in order. Call `skip_pending()` to ignore everything the bot said so far.
+    """
+
+    def __init__(
+        self,
+        emulator: Emulator,
+        token: str,
+        *,
+        user_id: int | None = None,
+        first_name: str = "Alex",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "en",
+        chat: dict[str, Any] | None = None,
+        bot: BotProcess | None = None,
+    ) -> None:
+        self.emulator = emulator
+        self.token = token
+        self.id = user_id if user_id is not None else next(_user_ids)
+        self.first_name = first_name
+        self.last_name = last_name
+        self.username = username
+        self.language_code = language_code
+        # None = the user's private chat with the bot; or a group, e.g.
+        # {"id": -1001234, "type": "supergroup", "title": "Consultants"}
+        self.chat = chat
+        self.bot = bot  # only used to put the bot's log tail into timeout errors
+        self._cursor = 0
+
+    @property
+    def chat_id(self) -> int:
+        return int(self.chat["id"]) if self.chat else self.id
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.id, "first_name": self.first_name}
+        for key in ("last_name", "username", "language_code"):
+            if getattr(self, key) is not None:
+                d[key] = getattr(self, key)
+        return d
+
+    # Sending -------------------------------------------------------------------------------
+    async def open_chat(self) -> None:
+        """Makes the chat known to Telegram without sending anything (so the bot can write
+        first, as it could to someone who started it earlier)."""
+        await self._control("chat", user=self.as_dict(), chat=self.chat)
+
+    async def send(self, **content: Any) -> dict[str, Any]:
+        """Sends a message with raw control fields (text, entities, sticker, photo, document,
+        caption, reply_to_message_id, extra). Returns the Message the bot receives."""
+        r = await self._control("message", user=self.as_dict(), chat=self.chat, **content)
+        return r["message"]  # type: ignore[no-any-return]
+
+    async def send_text(
+        self,
+        text: str,
+        *,
+        reply_to: int | BotMessage | None = None,
+        entities: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Sends text. A text starting with "/" gets a bot_command entity, like Telegram apps."""
+        content: dict[str, Any] = {"text": text}
+        if entities is not None:
+            content["entities"] = entities
+        if reply_to is not None:
+            content["reply_to_message_id"] = (
+                reply_to.message_id if isinstance(reply_to, BotMessage) else int(reply_to)
+            )
+        return await self.send(**content)
+
+    async def send_command(self, command: str, args: str | None = None) -> dict[str, Any]:
+        """`send_command("start", "ref42")` sends "/start ref42"."""
+        text = command if command.startswith("/") else f"/{command}"
+        return await self.send_text(f"{text} {args}" if args else text)
+
+    async def send_sticker(self, emoji: str = "\N{THUMBS UP SIGN}") -> dict[str, Any]:
+        return await self.send(sticker={"emoji": emoji})
+
+    async def send_photo(self, caption: str | None = None) -> dict[str, Any]:
+        return await self.send(photo=True, **({"caption": caption} if caption is not None else {}))
+
+    async def send_document(
+        self,
+        file_name: str = "file.pdf",
+        mime_type: str = "application/pdf",
+        caption: str | None = None,
+    ) -> dict[str, Any]:
+        extra = {"caption": caption} if caption is not None else {}
+        return await self.send(document={"file_name": file_name, "mime_type": mime_type}, **extra)
+
+    async def block_bot(self) -> None:
+        """The user blocks the bot: my_chat_member update, and sends to them get 403."""
+        await self._control("block", user=self.as_dict(), blocked=True)
+
+    async def unblock_bot(self) -> None:
+        await self._control("block", user=self.as_dict(), blocked=False)
+
+    # Buttons -------------------------------------------------------------------------------
+    async def press(
+        self, button: str, on: BotMessage | int | None = None, *, timeout: float = 10
+    ) -> CallbackPress:
+        """Presses an inline button by exact label (else callback_data) on message `on`
+        (a BotMessage or message_id; default: the newest bot message that has buttons).
+        The emulator looks the button up in the message's *current* keyboard, as a phone would,
+        and fails if it is not there. Returns once the callback_query update exists; use
+        `wait_for_edit` / `wait_for_message` for the bot's reaction."""
+        if on is None:
+            target = await self.last_bot_message(with_keyboard=True)
+            if target is None:
+                await self._fail(f"press {button!r}: the bot has shown no inline keyboard", timeout)
+            message_id = target.message_id
+        else:
+            message_id = on.message_id if isinstance(on, BotMessage) else int(on)
+        try:
+            r = await self._control(
+                "callback",
+                user=self.as_dict(),
+                chat_id=self.chat_id,
+                message_id=message_id,
+                button=button,
+            )
+        except HarnessError as exc:
+            raise AssertionError(f"cannot press {button!r}: {exc}") from None
+        cq = r["callback_query"]
+        return CallbackPress(cq["id"], r["update_id"], message_id, cq["data"])
+
+    async def wait_for_callback_answer(
+        self, press: CallbackPress, *, timeout: float = 10
+    ) -> dict[str, Any]:
+        """How the bot answered the press: {"text"?, "show_alert", "url"?, "cache_time"?}."""
+        deadline = time.monotonic() + _cap(timeout)
+        while True:
+            remaining = deadline - time.monotonic()
+            answer = await self._control(
+                "callback_answer",
+                callback_query_id=press.callback_query_id,
+                timeout=min(max(remaining, 0), _POLL_SLICE),
+            )
+            if answer is not None:
+                return answer  # type: ignore[no-any-return]
+            if remaining <= 0:
+                await self._fail(f"the bot did not answerCallbackQuery for {press.data!r}", timeout)
+            self._check_bot_alive()
+
+
+class TelegramChannel(ChatReader):
+    """A Telegram channel, as its admins and its readers see it. Create it with
+    `BotProcess.create_channel()` (or `Emulator.create_channel()`).
+
+    Its admins add the bot as an administrator or remove it (`add_bot`, `remove_bot`), which
+    Telegram reports to the bot as `my_chat_member`. What the bot posts there is read like a
+    user's chat: `wait_for_post` (= `wait_for_message`), `posts()` (= `bot_messages()`),
+    `bot_sends()` (every successful send, to count duplicates).
+    """
+
+    def __init__(
+        self,
+        emulator: Emulator,
+        token: str,
+        chat: dict[str, Any],
+        *,
+        bot: BotProcess | None = None,
+    ) -> None:
+        self.emulator = emulator
+        self.token = token
+        self.chat = chat
+        self.bot = bot  # only used to put the bot's log tail into timeout errors
+        self._cursor = 0
+
+    @property
+    def chat_id(self) -> int:
+        return int(self.chat["id"])
+
+    @property
+    def id(self) -> int:
+        return self.chat_id
+
+    @property
+    def title(self) -> str:
+        return str(self.chat["title"])
+
+    @property
+    def username(self) -> str | None:
+        return self.chat.get("username")
+
+    async def add_bot(
+        self,
+        by: TelegramUser,
+        *,
+        can_post_messages: bool = True,
+        can_edit_messages: bool = True,
+        can_delete_messages: bool = True,
+    ) -> bool:
+        """`by` (an admin of the channel) makes the bot an administrator with these rights,
+        or changes its rights. False if nothing changed (then Telegram sends no update)."""
+        r = await self._control(
+            "channel_bot",
+            chat_id=self.chat_id,
+            user=by.as_dict(),
+            status="administrator",
+            can_post_messages=can_post_messages,
+            can_edit_messages=can_edit_messages,
+            can_delete_messages=can_delete_messages,
+        )
+        return bool(r["changed"])
+
+    async def remove_bot(self, by: TelegramUser, *, ban: bool = False) -> bool:
+        """`by` removes the bot from the channel (status "left"; with `ban`, "kicked")."""
+        r = await self._control(
+            "channel_bot",
+            chat_id=self.chat_id,
+            user=by.as_dict(),
+            status="kicked" if ban else "left",
+        )
+        return bool(r["changed"])
+
+    async def bot_status(self) -> tuple[str, dict[str, Any] | None]:
+        """The bot's status in the channel and its admin rights (None unless administrator)."""
+        st = await self.emulator.state(self.token)
+        chat = next(c for c in st["chats"] if c["id"] == self.chat_id)
+        return chat.get("bot_status", "left"), chat.get("bot_rights")
+
+    async def wait_for_post(
+        self, match: Match = None, *, timeout: float = 10, kinds: Sequence[str] = ("sent", "edited")
+    ) -> BotMessage:
+        """The next post (or edit of one) in the channel after the cursor matching `match`."""
+        return await self.wait_for_message(match, timeout=timeout, kinds=kinds)
+
+    async def posts(self, *, include_deleted: bool = False) -> list[BotMessage]:
+        """The channel's posts in their current state, oldest first."""
+        return await self.bot_messages(include_deleted=include_deleted)
+
 
 # ------------------------------------------------------------------------------------------
 # The bot process
@@ -728,6 +926,14 @@ class BotProcess:
     def user(self, **kwargs: Any) -> TelegramUser:
         """A TelegramUser of this bot (timeouts then include this bot's log tail)."""
         return TelegramUser(self.emulator, self.token, bot=self, **kwargs)
+
+    async def create_channel(self, chat_id: int, title: str, **kwargs: Any) -> TelegramChannel:
+        """A channel in this bot's Telegram (see `Emulator.create_channel`)."""
+        return await self.emulator.create_channel(self.token, chat_id, title, bot=self, **kwargs)
+
+    async def username(self) -> str:
+        """The bot's @username without the @ (what t.me links use)."""
+        return str((await self.emulator.bot_user(self.token))["username"])
 
     async def wait_ready(self, since: int = 0, timeout: float = MAX_WAIT) -> None:
         """Until the bot polls (getUpdates) or has set its webhook and listens on its port."""
@@ -890,3 +1096,62 @@ async def start_bot(
         await bot.astop(timeout=3)
         raise
     return bot
+
+
+# ------------------------------------------------------------------------------------------
+# The bot's command line and its database, as an organisation's admin uses them
+# ------------------------------------------------------------------------------------------
+
+
+def bot_env(data_dir: Path, secret_key: str, **extra: str) -> dict[str, str]:
+    """The environment `start_bot` gives the bot, for a CLI run on the same data: inherited
+    PEERLINE_* variables dropped, PEERLINE_DATA_DIR and PEERLINE_SECRET_KEY set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEERLINE_")}
+    env.update(
+        PEERLINE_DATA_DIR=str(data_dir),
+        PEERLINE_SECRET_KEY=secret_key,
+        PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p),
+        **extra,
+    )
+    return env
+
+
+def run_cli(
+    args: Sequence[str], *, data_dir: Path, secret_key: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`python -m bot <args>` on `data_dir` (e.g. `["consultants", "add", "123", "--name",
+    "Olena", "--role", "channel_admin"]`); fails with its output unless it exits 0. Start the
+    bot with the same PEERLINE_DATA_DIR and PEERLINE_SECRET_KEY (extra_env) to use the data."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=bot_env(data_dir, secret_key),
+        cwd=data_dir,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        raise HarnessError(
+            f"`peerline {' '.join(args)}` exited {result.returncode}:\n"
+            f"{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+def database_bytes(data_dir: Path) -> bytes:
+    """Every byte of the bot's SQLite database (peerline.db and its -wal/-shm files). Stop the
+    bot first, so the write-ahead log is checkpointed into the file."""
+    files = sorted(data_dir.glob("peerline.db*"))
+    if not files:
+        raise HarnessError(f"no peerline.db* in {data_dir}")
+    return b"".join(p.read_bytes() for p in files)
+
+
+def assert_not_stored(data_dir: Path, values: Sequence[str | int]) -> None:
+    """Fails if any of `values` (names, usernames, Telegram ids) appears in the database
+    files as plain UTF-8: identities must be kept only encrypted or not at all."""
+    blob = database_bytes(data_dir)
+    found = [v for v in values if str(v).encode() in blob]
+    assert not found, f"stored in the database in the clear: {found}"

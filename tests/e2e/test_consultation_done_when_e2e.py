@@ -8,6 +8,7 @@ import re
 import sqlite3
 
 from bot.i18n import I18n
+from tests.e2e import driver
 
 _ = I18n("en").get("en")
 ADMIN, CONSULTANT = 8_300_001, 8_300_002
@@ -94,7 +95,6 @@ async def test_invite_answer_urgent_first_close_and_no_identity_stored(
         .fetchall()
     )
     assert rows == [("closed", "referred", 0), ("closed", "information", 1)]
-    blob = b"".join(p.read_bytes() for p in data.glob("peerline.db*"))
-    for who in (CALM, URGENT):
-        for value in (who["first_name"], who["username"], str(who["user_id"])):
-            assert value.encode() not in blob, value
+    driver.assert_not_stored(
+        data, [who[key] for who in (CALM, URGENT) for key in ("first_name", "username", "user_id")]
+    )

@@ -22,7 +22,10 @@ from telegram import (
     Bot,
     BotCommand,
     BotCommandScopeChat,
+    ChatFullInfo,
+    ChatMemberAdministrator,
     ChatMemberMember,
+    ChatMemberOwner,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
@@ -347,6 +350,114 @@ async def test_waits_fail_with_what_the_bot_did_say(emulator: Emulator) -> None:
     assert press.data == "y"
     with pytest.raises(BotDidNotRespond, match="did not answerCallbackQuery"):
         await user.wait_for_callback_answer(press, timeout=0.5)
+
+
+@pytest.mark.asyncio
+async def test_channels_rights_my_chat_member_and_media(emulator: Emulator) -> None:
+    token = new_token()
+    owner = emulator.user(token, first_name="Olena", username="olena_ch")
+    stranger = emulator.user(token, first_name="Petro")
+    for user in (owner, stranger):
+        await user.open_chat()  # users the emulator has not seen do not exist for getChatMember
+    channel = await emulator.create_channel(
+        token, -1001234567890, "Harm reduction", username="hr_news", admins=[owner]
+    )
+    quiet = emulator.user(token, first_name="Quiet")  # an admin who never opened the bot
+    hidden = await emulator.create_channel(token, -1001234567891, "Private", admins=[owner, quiet])
+    link = InlineKeyboardMarkup([[InlineKeyboardButton("Ask", url="https://t.me/b?start=ost")]])
+
+    async with ptb_bot(emulator, token) as bot:
+        # Not in the channels yet: a public one can be looked up, nothing else works.
+        info = await bot.get_chat("@hr_news")
+        assert isinstance(info, ChatFullInfo)
+        assert (info.id, info.type, info.title) == (channel.id, "channel", "Harm reduction")
+        assert info.accepted_gift_types is not None
+        with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+            await bot.get_chat(hidden.id)
+        with pytest.raises(Forbidden, match=r"(?i)bot can't initiate conversation"):
+            await bot.send_message(quiet.id, "hello")
+        assert (await bot.get_chat_member(channel.id, bot.id)).status == "left"
+        with pytest.raises(BadRequest, match=r"(?i)member list is inaccessible"):
+            await bot.get_chat_member(channel.id, owner.id)
+        with pytest.raises(Forbidden, match=r"(?i)bot is not a member of the channel chat"):
+            await bot.send_message(channel.id, "hello")
+        with pytest.raises(HarnessError, match=r"(?i)not an administrator"):
+            await channel.add_bot(stranger)  # only a channel's admins can add bots
+
+        # Added without the right to post: my_chat_member from the owner, sends refused.
+        assert await channel.add_bot(owner, can_post_messages=False)
+        [update] = await bot.get_updates(timeout=0)
+        change = update.my_chat_member
+        assert change is not None and change.chat.type == "channel"
+        assert change.chat.username == "hr_news" and change.from_user.id == owner.id
+        assert change.old_chat_member.status == "left"
+        assert isinstance(change.new_chat_member, ChatMemberAdministrator)
+        assert change.new_chat_member.can_post_messages is False
+        with pytest.raises(BadRequest, match=r"(?i)need administrator rights in the channel chat"):
+            await bot.send_message(channel.id, "hello")
+        assert not await channel.add_bot(owner, can_post_messages=False)  # no change, no update
+        assert await channel.add_bot(owner)
+        [update] = await bot.get_updates(offset=update.update_id + 1, timeout=0)
+        assert update.my_chat_member.new_chat_member.can_post_messages is True
+        assert isinstance(await bot.get_chat_member(channel.id, owner.id), ChatMemberOwner)
+        assert (await bot.get_chat_member(channel.id, stranger.id)).status == "left"
+        assert await channel.bot_status() == (
+            "administrator",
+            {"can_post_messages": True, "can_edit_messages": True, "can_delete_messages": True},
+        )
+
+        # Posts are signed by the channel; readers see the rendered text and the URL button.
+        post = await bot.send_message(
+            "@hr_news", "<b>News</b>", parse_mode="HTML", reply_markup=link
+        )
+        assert post.from_user is None and post.sender_chat.id == channel.id
+        seen = await channel.wait_for_post("News")
+        assert (seen.text, seen.html) == ("News", "<b>News</b>")
+        assert seen.button("Ask").url == "https://t.me/b?start=ost"
+        await bot.edit_message_text("News, updated", channel.id, post.message_id, reply_markup=link)
+        assert (await channel.wait_for_post()).text == "News, updated"
+
+        # Media: only file_ids this bot has seen, of the right kind; uploads are recorded.
+        photo = (await owner.send_photo(caption="look"))["photo"][-1]["file_id"]
+        document = (await owner.send_document())["document"]["file_id"]
+        sent = await bot.send_photo(channel.id, photo, caption="<i>Photo</i>", parse_mode="HTML")
+        assert sent.caption == "Photo" and sent.photo[-1].file_id == photo
+        with pytest.raises(BadRequest, match=r"(?i)type of file mismatch"):
+            await bot.send_photo(channel.id, document)
+        with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
+            await bot.send_document(channel.id, "no-such-file")
+        upload = await bot.send_document(owner.id, b"%PDF-1.4", filename="leaflet.pdf")
+        assert upload.document is not None and upload.document.file_name == "leaflet.pdf"
+        again = await bot.send_document(channel.id, upload.document.file_id, caption="Leaflet")
+        assert again.document is not None and again.caption == "Leaflet"
+        assert [m.text for m in await channel.posts()] == ["News, updated", "Photo", "Leaflet"]
+        assert len(await channel.bot_sends(text="News")) == 1
+        assert len(await channel.bot_sends()) == 3
+
+        # Bots delete their messages within 48 hours; channel admins with the right, any.
+        await emulator.control(
+            "backdate",
+            token=token,
+            chat_id=owner.id,
+            message_id=upload.message_id,
+            seconds=49 * 3600,
+        )
+        with pytest.raises(BadRequest, match=r"(?i)message can't be deleted"):
+            await bot.delete_message(owner.id, upload.message_id)
+        assert await bot.delete_message(channel.id, again.message_id)
+
+        # Removed: my_chat_member again, and the channel is closed to the bot.
+        assert await channel.remove_bot(owner)
+        *_, update = await bot.get_updates(offset=update.update_id + 1, timeout=0)  # after photos
+        assert update.my_chat_member.old_chat_member.status == "administrator"
+        assert update.my_chat_member.new_chat_member.status == "left"
+        with pytest.raises(Forbidden, match=r"(?i)not a member of the channel chat"):
+            await bot.edit_message_text("x", channel.id, post.message_id)
+        with pytest.raises(Forbidden, match=r"(?i)not a member of the channel chat"):
+            await bot.delete_message(channel.id, post.message_id)
+        assert await channel.remove_bot(owner, ban=True)
+        with pytest.raises(Forbidden, match=r"(?i)bot was kicked from the channel chat"):
+            await bot.send_photo(channel.id, photo)
 
 
 # ------------------------------------------------------------------------------------------

@@ -32,11 +32,31 @@
  *     stored text is the plain text the user would see (the HTML source is kept for tests);
  *   - editing a message to identical content is a 400 "message is not modified";
  *   - editMessageText without reply_markup removes the inline keyboard, like Telegram;
- *   - sending to a chat nobody opened is 400 "chat not found"; to a user who blocked the bot, 403;
+ *   - sending to a chat nobody opened is 400 "chat not found" (403 "bot can't initiate
+ *     conversation with a user" if the emulator knows that user, e.g. as a channel's admin);
+ *     to a user who blocked the bot, 403;
+ *   - channels: the bot posts, edits and deletes there only while it is an administrator
+ *     (403 "bot is not a member of the channel chat" / "bot was kicked from the channel chat"),
+ *     and posting needs can_post_messages (400 "need administrator rights in the channel chat");
+ *     a channel admin adding/removing the bot produces the `my_chat_member` update Telegram
+ *     sends; getChatMember on other members needs the bot to be an admin ("member list is
+ *     inaccessible"); a private channel the bot is not in is "chat not found" for getChat;
+ *   - sendPhoto/sendDocument take only file_ids this bot has seen (users' photos/documents or
+ *     the bot's own uploads), of the right kind: otherwise 400 "wrong file identifier/HTTP URL
+ *     specified" / "type of file mismatch"; uploads and http(s) URLs are accepted, not stored;
+ *   - deleteMessage refuses messages older than 48 hours ("message can't be deleted"), unless
+ *     the bot may delete any message there (a channel admin with can_delete_messages); tests
+ *     age a message with /_test/backdate;
  *   - webhook URLs must be loopback (this machine only), and http:// is accepted (Telegram would
  *     demand https on 443/80/88/8443 - irrelevant locally).
  * Not emulated: files (uploads are accepted but only recorded; /file/ answers 404), inline mode,
- * payments, business connections, rate limits (no 429s), MarkdownV2 parsing (text kept as sent).
+ * payments, business connections, rate limits (no 429s), MarkdownV2 parsing (text kept as sent),
+ * channel_post updates (other admins writing in a channel), discussion groups, signatures.
+ *
+ * Channels (control API): /_test/channel creates one (id -100..., title, username, admins);
+ * /_test/channel_bot has one of its admins add the bot as administrator (with or without
+ * can_post_messages), change its rights, or remove it; /_test/transcript and /_test/events
+ * with the channel's chat_id read what the bot posted there (as the channel's readers see it).
  *
  * Usage: node server.js [--port N] [--quiet] [--parent-pid PID]
  *   --port / TG_EMULATOR_PORT: port on 127.0.0.1 (0 = any free port; default 0). When listening,
@@ -409,6 +429,7 @@ function parseReplyMarkup(rm) {
 
 let nextUpdateId = 1000; // global and monotonic, so reset never makes a running bot skip updates
 let nextCallbackSeq = 1;
+let nextFileSeq = 1;
 let shuttingDown = false;
 const bots = new Map(); // token -> BotState
 
@@ -427,8 +448,12 @@ class BotState {
     this.id = m ? Number(m[1]) : 100000001;
     this.firstName = 'Peerline Test Bot';
     this.username = 'PeerlineTestBot';
-    this.chats = new Map(); // chat id -> {chat, nextMessageId, messages: Map(id -> record), blocked, members}
+    // chat id -> {chat, nextMessageId, messages: Map(id -> record), blocked, members, botRights}
+    // members: user id (and, in channels, the bot's id) -> status; botRights: the bot's admin
+    // rights in a channel ({can_post_messages, can_edit_messages, can_delete_messages}) or null.
+    this.chats = new Map();
     this.users = new Map(); // user id -> User
+    this.files = new Map(); // file_id -> {kind: photo|document|sticker, stub}: what sends may reuse
     this.pending = []; // updates not yet confirmed (getUpdates offset) or delivered (webhook)
     this.allowedUpdates = null; // null = Telegram's default set
     this.webhook = null; // {url, secret_token, max_connections, allowed_updates, ip_address}
@@ -527,7 +552,10 @@ function privateChatOf(user) {
 function ensureChat(bot, chat) {
   let c = bot.chats.get(chat.id);
   if (!c) {
-    c = { chat: compact({ ...chat }), nextMessageId: 1, messages: new Map(), blocked: false, members: new Map() };
+    c = {
+      chat: compact({ ...chat }), nextMessageId: 1, messages: new Map(), blocked: false,
+      members: new Map(), botRights: null,
+    };
     bot.chats.set(chat.id, c);
   } else {
     Object.assign(c.chat, compact(chat)); // names may change
@@ -543,6 +571,9 @@ function userChat(bot, user, chatSpec) {
   const id = toInt(chatSpec.id, 'chat.id');
   const type = chatSpec.type || (id > 0 ? 'private' : 'group');
   if (type === 'private' && id !== user.id) throw badRequest('a private chat id must equal the user id');
+  if (type === 'channel' || (bot.chats.get(id) && bot.chats.get(id).chat.type === 'channel')) {
+    throw badRequest('users do not write to the bot in channels; create one with /_test/channel');
+  }
   const c = type === 'private' ? ensureChat(bot, privateChatOf(user)) : ensureChat(bot, { ...chatSpec, id, type });
   if (type !== 'private' && !['creator', 'administrator', 'member', 'restricted'].includes(c.members.get(user.id))) {
     c.members.set(user.id, 'member'); // whoever writes in a group is in it
@@ -565,9 +596,61 @@ function chatOf(bot, chatId) {
 }
 
 function writableChat(bot, chatId) {
+  const id = typeof chatId === 'string' && /^\d+$/.test(chatId) ? Number(chatId) : chatId;
+  if (Number.isInteger(id) && id > 0 && !bot.chats.has(id) && bot.users.has(id)) {
+    // A user the emulator knows (e.g. a channel's admin) who never opened the bot's chat.
+    throw forbidden("bot can't initiate conversation with a user");
+  }
   const c = chatOf(bot, chatId);
   if (c.blocked) throw forbidden('bot was blocked by the user');
+  if (c.chat.type === 'channel' && !channelRights(bot, c).can_post_messages) {
+    throw badRequest('need administrator rights in the channel chat');
+  }
   return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channels: the bot's place in them
+// ---------------------------------------------------------------------------------------------
+
+const isChannel = (c) => c.chat.type === 'channel';
+const botStatusIn = (bot, c) => c.members.get(bot.id) || 'left';
+
+/** The bot's admin rights in channel c; 403 as Telegram answers when it is not an admin. */
+function channelRights(bot, c) {
+  const status = botStatusIn(bot, c);
+  if (status === 'kicked') throw forbidden('bot was kicked from the channel chat');
+  if (status !== 'administrator') throw forbidden('bot is not a member of the channel chat');
+  return c.botRights || {};
+}
+
+/** The bot's ChatMember in a channel, as getChatMember and my_chat_member show it. */
+function botChannelMember(bot, c) {
+  const status = botStatusIn(bot, c);
+  return chatMemberObject(bot.botUser(), status, status === 'administrator' ? c.botRights : null);
+}
+
+/** ChatFullInfo (getChat): the chat plus the fields PTB 22 requires of every chat. */
+function chatFullInfo(bot, c) {
+  return {
+    ...clone(c.chat),
+    accent_color_id: Math.abs(c.chat.id) % 7,
+    max_reaction_count: 11,
+    accepted_gift_types: {
+      unlimited_gifts: c.chat.type === 'private', limited_gifts: c.chat.type === 'private',
+      unique_gifts: c.chat.type === 'private', premium_subscription: c.chat.type === 'private',
+      gifts_from_channels: c.chat.type === 'private',
+    },
+  };
+}
+
+function getChat(bot, p) {
+  const c = chatOf(bot, p.chat_id);
+  // A public channel (with a username) can be looked up by anyone; a private one only by members.
+  if (isChannel(c) && !c.chat.username && botStatusIn(bot, c) !== 'administrator') {
+    throw badRequest('chat not found');
+  }
+  return chatFullInfo(bot, c);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -735,9 +818,12 @@ function replyTarget(c, p) {
 /** Creates a bot message in chat c from content fields + common send parameters. */
 function newBotMessage(bot, c, content, p, method, meta = {}) {
   const markup = parseReplyMarkup(p.reply_markup);
+  if (isChannel(c) && markup.other) throw badRequest('reply keyboards are not allowed in channels');
   const message = compact({
     message_id: c.nextMessageId++,
-    from: bot.botUser(),
+    // A channel post is signed by the channel, not by the bot that wrote it.
+    from: isChannel(c) ? undefined : bot.botUser(),
+    sender_chat: isChannel(c) ? clone(c.chat) : undefined,
     chat: clone(c.chat),
     date: nowSec(),
     reply_to_message: replyTarget(c, p),
@@ -770,6 +856,10 @@ function captionContent(caption, parseMode, entities) {
 function botRecordForEdit(bot, p) {
   if (p.inline_message_id !== undefined) throw badRequest('MESSAGE_ID_INVALID'); // no inline mode here
   const c = chatOf(bot, p.chat_id);
+  if (isChannel(c)) {
+    const rights = channelRights(bot, c);
+    if (!rights.can_post_messages && !rights.can_edit_messages) throw badRequest("message can't be edited");
+  }
   const rec = c.messages.get(optInt(p.message_id, 'message_id', -1));
   if (!rec || rec.deleted) throw badRequest('message to edit not found');
   if (rec.sender !== 'bot') throw badRequest("message can't be edited");
@@ -837,9 +927,24 @@ function editMessageReplyMarkup(bot, p, method) {
   return clone(m);
 }
 
+const DELETE_WINDOW_S = 48 * 3600;
+
+/** Whether the bot may delete this message (Telegram: own messages in a channel with
+ * can_post_messages, any with can_delete_messages; anything else only within 48 hours). */
+function mayDelete(bot, c, rec) {
+  let anyAge = false;
+  if (isChannel(c)) {
+    const rights = channelRights(bot, c);
+    if (!rights.can_delete_messages && !(rec.sender === 'bot' && rights.can_post_messages)) return false;
+    anyAge = Boolean(rights.can_delete_messages);
+  }
+  return anyAge || nowSec() - rec.message.date < DELETE_WINDOW_S;
+}
+
 function deleteOne(bot, c, messageId, method) {
   const rec = c.messages.get(messageId);
   if (!rec || rec.deleted) return false;
+  if (!mayDelete(bot, c, rec)) throw badRequest("message can't be deleted");
   rec.deleted = true;
   recordEvent(bot, 'deleted', c.chat.id, rec, method);
   return true;
@@ -924,7 +1029,9 @@ function getText(bot, kind, p) {
   return { [kind]: bot.texts[kind].get(lang) ?? bot.texts[kind].get('') ?? '' };
 }
 
-function chatMemberObject(user, status) {
+/** A ChatMember of `status`; `rights` adds/overrides an administrator's can_* fields (in
+ * channels: can_post_messages, can_edit_messages, can_delete_messages). */
+function chatMemberObject(user, status, rights = null) {
   switch (status) {
     case 'creator':
       return { status, user, is_anonymous: false };
@@ -934,6 +1041,7 @@ function chatMemberObject(user, status) {
         can_delete_messages: true, can_manage_video_chats: true, can_restrict_members: true,
         can_promote_members: false, can_change_info: true, can_invite_users: true,
         can_post_stories: false, can_edit_stories: false, can_delete_stories: false,
+        ...(rights || {}),
       };
     case 'restricted':
       return {
@@ -956,6 +1064,15 @@ function chatMemberObject(user, status) {
 function getChatMember(bot, p) {
   const c = chatOf(bot, p.chat_id);
   const userId = toInt(p.user_id, 'user_id');
+  if (isChannel(c)) {
+    if (userId === bot.id) return botChannelMember(bot, c);
+    // Only a channel's administrators may look at its members.
+    if (botStatusIn(bot, c) !== 'administrator') throw badRequest('member list is inaccessible');
+    const user = bot.users.get(userId);
+    if (!user) throw badRequest('user not found');
+    const status = c.members.get(userId) || 'left';
+    return chatMemberObject(user, status, status === 'administrator' ? { can_post_messages: true, can_edit_messages: true } : null);
+  }
   if (userId === bot.id) {
     return chatMemberObject(bot.botUser(), c.members.get(userId) || 'member');
   }
@@ -966,6 +1083,39 @@ function getChatMember(bot, p) {
     return chatMemberObject(user, 'member');
   }
   return chatMemberObject(user, c.members.get(userId) || 'left');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sending media: a file_id the bot has seen, an upload, or an http(s) URL (not fetched)
+// ---------------------------------------------------------------------------------------------
+
+const MIME_BY_EXT = { pdf: 'application/pdf', jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', txt: 'text/plain' };
+
+function mediaFile(bot, value, kind) {
+  if (value === undefined || value === null || value === '') throw badRequest(`there is no ${kind} in the request`);
+  const upload = isObj(value) && value.__file__;
+  const url = !upload && /^https?:\/\//i.test(String(value));
+  if (upload || url) {
+    const name = upload ? value.filename || 'file' : String(value).split('/').pop() || 'file';
+    const size = upload ? value.size : 10240;
+    if (kind === 'photo') return [fileStub(bot, 'photo', { width: 1280, height: 960, file_size: size })];
+    const ext = (/\.([a-z0-9]+)$/i.exec(name) || [])[1];
+    return fileStub(bot, 'doc', {
+      file_name: name, mime_type: MIME_BY_EXT[(ext || '').toLowerCase()] || 'application/octet-stream', file_size: size,
+    });
+  }
+  if (isObj(value)) throw badRequest(`wrong ${kind} given`);
+  const known = bot.files.get(String(value));
+  if (!known) throw badRequest('wrong file identifier/HTTP URL specified');
+  if (known.kind !== kind) throw badRequest('type of file mismatch');
+  return kind === 'photo' ? [clone(known.stub)] : clone(known.stub);
+}
+
+function sendMedia(bot, p, method, kind) {
+  const c = writableChat(bot, p.chat_id);
+  const file = mediaFile(bot, p[kind], kind);
+  const cap = captionContent(p.caption, p.parse_mode, p.caption_entities);
+  return clone(newBotMessage(bot, c, compact({ [kind]: file, ...cap.content }), p, method, { html: cap.html }).message);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1033,6 +1183,8 @@ const METHODS = {
     const { content, html } = textContent(p);
     return clone(newBotMessage(bot, c, content, p, m, { html }).message);
   },
+  sendphoto: (bot, p, _res, m) => sendMedia(bot, p, m, 'photo'),
+  senddocument: (bot, p, _res, m) => sendMedia(bot, p, m, 'document'),
   editmessagetext: (bot, p, _res, m) => editMessageText(bot, p, m),
   editmessagecaption: (bot, p, _res, m) => editMessageCaption(bot, p, m),
   editmessagereplymarkup: (bot, p, _res, m) => editMessageReplyMarkup(bot, p, m),
@@ -1046,7 +1198,11 @@ const METHODS = {
     if (!Array.isArray(p.message_ids) || p.message_ids.length < 1 || p.message_ids.length > 100) {
       throw badRequest('message_ids must be an array of 1-100 message identifiers');
     }
-    for (const id of p.message_ids) deleteOne(bot, c, toInt(id, 'message_ids'), m); // missing ones are skipped
+    if (isChannel(c)) channelRights(bot, c);
+    for (const id of p.message_ids) {
+      const rec = c.messages.get(toInt(id, 'message_ids'));
+      if (rec && !rec.deleted && mayDelete(bot, c, rec)) deleteOne(bot, c, rec.message.message_id, m);
+    } // missing and undeletable ones are skipped
     return true;
   },
   copymessage: (bot, p, _res, m) => copyOrForward(bot, p, m),
@@ -1070,6 +1226,19 @@ const METHODS = {
     return true;
   },
   getchatmember: (bot, p) => getChatMember(bot, p),
+  getchat: (bot, p) => getChat(bot, p),
+  getchatadministrators: (bot, p) => {
+    const c = chatOf(bot, p.chat_id);
+    if (c.chat.type === 'private') throw badRequest('there are no administrators in the private chat');
+    if (isChannel(c) && botStatusIn(bot, c) !== 'administrator') throw badRequest('member list is inaccessible');
+    const admins = [];
+    for (const [id, status] of c.members) {
+      if (status !== 'creator' && status !== 'administrator') continue;
+      if (id === bot.id) admins.push(isChannel(c) ? botChannelMember(bot, c) : chatMemberObject(bot.botUser(), status));
+      else if (bot.users.has(id)) admins.push(getChatMember(bot, { chat_id: c.chat.id, user_id: id }));
+    }
+    return admins;
+  },
 
   setmycommands: (bot, p) => setMyCommands(bot, p),
   getmycommands: (bot, p) => clone(bot.commands.get(commandsKey(p)) || []),
@@ -1148,13 +1317,14 @@ function controlBot(p) {
   return getBot(String(p.token));
 }
 
+const FILE_KINDS = { 'photo-s': 'photo', photo: 'photo', doc: 'document', sticker: 'sticker' };
+
+/** A file object (PhotoSize, Document, Sticker) whose file_id this bot may send again. */
 function fileStub(bot, kind, extra = {}) {
-  const n = nextUpdateId;
-  return {
-    file_id: `${kind}-${bot.id}-${n}`,
-    file_unique_id: `u${kind}${n}`,
-    ...extra,
-  };
+  const n = nextFileSeq++;
+  const stub = { file_id: `${kind}-${bot.id}-${n}`, file_unique_id: `u${kind}${n}`, ...extra };
+  bot.files.set(stub.file_id, { kind: FILE_KINDS[kind] || kind, stub: clone(stub) });
+  return stub;
 }
 
 /** Leading "/command[@bot]" gets a bot_command entity, as Telegram clients produce. */
@@ -1348,6 +1518,90 @@ const CONTROL = {
   },
 
   /**
+   * Creates (or updates) a channel of this bot's Telegram: chat_id (-100 followed by digits),
+   * title, username (optional: a public channel), admins (User objects, or ids of users the
+   * emulator has seen), creator (the owner's id; default: the first admin). The bot is not in
+   * it until one of its admins adds it with `channel_bot`. Returns the Chat.
+   */
+  channel: (p) => {
+    const bot = controlBot(p);
+    const id = toInt(p.chat_id, 'chat_id');
+    if (!/^-100\d{7,}$/.test(String(id))) throw badRequest(`a channel id looks like -100xxxxxxxxxx, not ${id}`);
+    if (!p.title) throw badRequest('title is required');
+    const username = p.username ? String(p.username).replace(/^@/, '') : undefined;
+    if (username !== undefined && !/^[A-Za-z][A-Za-z0-9_]{3,31}$/.test(username)) throw badRequest(`bad username ${username}`);
+    const existing = bot.chats.get(id);
+    if (existing && !isChannel(existing)) throw badRequest(`chat ${id} exists and is not a channel`);
+    for (const other of bot.chats.values()) {
+      if (other.chat.id !== id && username && (other.chat.username || '').toLowerCase() === username.toLowerCase()) {
+        throw badRequest(`username ${username} is taken by chat ${other.chat.id}`);
+      }
+    }
+    const admins = (Array.isArray(p.admins) ? p.admins : []).map((a) => {
+      if (isObj(a)) return makeUser(a);
+      const known = bot.users.get(toInt(a, 'admins'));
+      if (!known) throw badRequest(`admin ${a} is unknown to the emulator: give a User object`);
+      return known;
+    });
+    const creator = p.creator === undefined || p.creator === null ? (admins[0] && admins[0].id) : toInt(p.creator, 'creator');
+    if (creator !== undefined && !admins.some((u) => u.id === creator)) throw badRequest('creator must be one of the admins');
+    const c = ensureChat(bot, compact({ id, type: 'channel', title: String(p.title), username }));
+    for (const [uid] of c.members) if (uid !== bot.id) c.members.delete(uid); // the new admin list
+    for (const u of admins) {
+      bot.users.set(u.id, u);
+      c.members.set(u.id, u.id === creator ? 'creator' : 'administrator');
+    }
+    return clone(c.chat);
+  },
+
+  /**
+   * One of a channel's admins (`user`) adds the bot as an administrator (status
+   * "administrator", the default; can_post_messages / can_edit_messages / can_delete_messages,
+   * each true unless given), changes its rights, or removes it (status "left", or "kicked").
+   * Telegram then sends the bot `my_chat_member` with from = that user; nothing when nothing
+   * changed. Result: {changed, update_id?}.
+   */
+  channel_bot: (p) => {
+    const bot = controlBot(p);
+    const c = chatOf(bot, p.chat_id);
+    if (!isChannel(c)) throw badRequest(`chat ${c.chat.id} is not a channel`);
+    const user = makeUser(p.user);
+    if (!['creator', 'administrator'].includes(c.members.get(user.id))) {
+      throw badRequest(`user ${user.id} is not an administrator of channel ${c.chat.id}: only its admins can add or remove bots`);
+    }
+    bot.users.set(user.id, user);
+    const status = String(p.status || 'administrator');
+    if (!['administrator', 'left', 'kicked'].includes(status)) {
+      throw badRequest('status must be administrator, left or kicked (a bot cannot be a plain channel member)');
+    }
+    const right = (name) => (p[name] === undefined || p[name] === null ? true : truthy(p[name]));
+    const rights = status === 'administrator'
+      ? { can_post_messages: right('can_post_messages'), can_edit_messages: right('can_edit_messages'), can_delete_messages: right('can_delete_messages') }
+      : null;
+    if (botStatusIn(bot, c) === status && deepEqual(c.botRights, rights)) return { changed: false };
+    const before = botChannelMember(bot, c);
+    c.members.set(bot.id, status);
+    c.botRights = rights;
+    const update = addUpdate(bot, {
+      my_chat_member: {
+        chat: clone(c.chat), from: user, date: nowSec(),
+        old_chat_member: before, new_chat_member: botChannelMember(bot, c),
+      },
+    });
+    return { changed: true, update_id: update.update_id };
+  },
+
+  /** Makes a message `seconds` older (e.g. past the 48 hours in which bots may delete it). */
+  backdate: (p) => {
+    const bot = controlBot(p);
+    const c = chatOf(bot, p.chat_id);
+    const rec = c.messages.get(toInt(p.message_id, 'message_id'));
+    if (!rec) throw badRequest('message not found');
+    rec.message.date -= toInt(p.seconds, 'seconds');
+    return { date: rec.message.date };
+  },
+
+  /**
    * What the bot did to messages (sent / edited / deleted), with seq > since, optionally for one
    * chat; waits up to `timeout` seconds for at least one. `cursor` is the seq to pass next time.
    */
@@ -1395,7 +1649,11 @@ const CONTROL = {
       pending_update_ids: bot.pending.map((u) => u.update_id),
       delivered_update_count: bot.delivered,
       last_poll_at: bot.lastPollAt ? bot.lastPollAt / 1000 : null,
-      chats: [...bot.chats.values()].map((c) => ({ ...c.chat, blocked: c.blocked, messages: c.messages.size })),
+      chats: [...bot.chats.values()].map((c) => compact({
+        ...c.chat, blocked: c.blocked, messages: c.messages.size,
+        bot_status: isChannel(c) ? botStatusIn(bot, c) : undefined,
+        bot_rights: isChannel(c) ? c.botRights : undefined,
+      })),
       commands: cmds,
       texts,
       event_cursor: bot.eventSeq,

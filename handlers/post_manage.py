@@ -1,0 +1,238 @@
+"""Publishing and managing posts: /posts, publish now, schedule, back to draft, and deleting a
+published post from its channels.
+
+"Publish now" asks Telegram first whether the bot may still post in each chosen channel, so a
+channel where it lost its rights is reported at once (and paused), not discovered later.
+"""
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Keyboard
+from telegram import Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot import publishing
+from bot.callbacks import encode, parse, pattern_for
+from bot.i18n import Translator
+from bot.services import channels, posts, staff
+from bot.services.posts import PostError, PostView
+from bot.services.staff import StaffView
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, show
+from handlers.posts_common import (
+    check_template,
+    editor_screen,
+    error_text,
+    local_time,
+    require_poster,
+    snippet,
+    status_label,
+    when_prompt,
+)
+from handlers.staff_common import staff_translator
+
+LISTS = (posts.DRAFT, posts.SCHEDULED, posts.PUBLISHED)
+
+
+async def list_posts(update: Update, context: PeerlineContext) -> None:
+    """/posts (or a list tab): drafts, scheduled or published posts, newest first."""
+    member = await require_poster(update, context)
+    if member is None:
+        return
+    _ = staff_translator(context, member)
+    wanted = parse(update.callback_query.data).arg if update.callback_query else None
+    async with context.runtime.transaction() as session:
+        await staff.set_awaiting(session, member.id, None)
+        counts = await posts.counts(session)
+        if wanted is None:  # what needs attention first: what is about to go out
+            wanted = posts.SCHEDULED if counts.get(posts.SCHEDULED) else posts.DRAFT
+        shown = await posts.list_posts(session, (wanted,))
+    await show(update, context, *posts_screen(_, context, wanted, counts, shown))
+
+
+def posts_screen(
+    _: Translator,
+    context: PeerlineContext,
+    wanted: str,
+    counts: dict[str, int],
+    shown: list[PostView],
+) -> tuple[str, Keyboard]:
+    titles = {
+        posts.DRAFT: _.gettext("Drafts"),
+        posts.SCHEDULED: _.gettext("Scheduled"),
+        posts.PUBLISHED: _.gettext("Published"),
+    }
+    tabs = [
+        Button(
+            ("• " if status == wanted else "") + f"{titles[status]} ({counts.get(status, 0)})",
+            callback_data=encode("pls", status),
+        )
+        for status in LISTS
+    ]
+    rows = [tabs]
+    for post in shown:
+        when = post.scheduled_at if post.status == posts.SCHEDULED else post.published_at
+        stamp = local_time(context.runtime, when) if when else ""
+        languages = " ".join(code.upper() for code in post.languages) or "—"
+        label = f"#{post.id} {stamp} {languages} · {snippet(post)}".replace("  ", " ")
+        rows.append([Button(label[:60], callback_data=encode("pe", post.id, "show"))])
+    text = "<b>" + html.escape(titles[wanted]) + "</b>"
+    if not shown:
+        text += "\n" + _.gettext("None. /post writes a new post.")
+    return text, Keyboard(rows)
+
+
+async def publishing_action(update: Update, context: PeerlineContext) -> None:
+    member = await require_poster(update, context)
+    if member is None:
+        return
+    _ = staff_translator(context, member)
+    callback = parse(update.callback_query.data)
+    post_id, action = int(callback.args[0]), callback.args[1]
+    runtime = context.runtime
+    try:
+        if action == "publish":
+            await _confirm_publish(update, context, member, post_id)
+        elif action == "publish_ok":
+            await _publish_now(update, context, member, post_id)
+        elif action == "schedule":
+            async with runtime.transaction() as session:
+                post = await posts.get(session, post_id)
+                if post is None or post.status not in posts.EDITABLE:
+                    raise PostError("not_found" if post is None else f"status_{post.status}")
+                await staff.set_awaiting(session, member.id, f"post_when:{post_id}")
+            back = [[Button("↩️ " + _.gettext("Back"), callback_data=encode("pe", post_id, "show"))]]
+            await show(update, context, when_prompt(_, runtime.settings.timezone), Keyboard(back))
+        elif action == "unschedule":
+            async with runtime.transaction() as session:
+                await posts.unschedule(session, post_id, by=member.id)
+            await _editor(update, context, member, post_id, _.gettext("Back to draft."))
+        elif action == "delete":
+            await _confirm_delete(update, context, member, post_id)
+        elif action == "delete_ok":
+            async with runtime.transaction() as session:
+                removed = await posts.delete_published(session, runtime.keys, post_id, by=member.id)
+            runtime.outbox_ready()
+            note = _.ngettext(
+                "The post is being deleted from %(n)s channel message.",
+                "The post is being deleted from %(n)s channel messages.",
+                removed,
+            )
+            await _editor(update, context, member, post_id, note)
+    except PostError as exc:
+        await update.callback_query.answer(error_text(_, exc.code), show_alert=True)
+
+
+async def _editor(
+    update: Update, context: PeerlineContext, member: StaffView, post_id: int, note: str
+) -> None:
+    screen = await editor_screen(context, member, post_id, note=note)
+    if screen is not None:
+        await show(update, context, *screen)
+
+
+async def _confirm_publish(
+    update: Update, context: PeerlineContext, member: StaffView, post_id: int
+) -> None:
+    _ = staff_translator(context, member)
+    async with context.runtime.transaction() as session:
+        post = await posts.get(session, post_id)
+        if post is None or post.status not in posts.EDITABLE:
+            raise PostError("not_found" if post is None else f"status_{post.status}")
+        if not post.versions:
+            raise PostError("no_versions")
+        if not post.channel_ids and not post.to_subscribers:
+            raise PostError("no_audience")
+        await check_template(context, session, post_id)
+    text = _.gettext(
+        "Publish post #%(id)s now, as it is (%(status)s)? It goes out at once.",
+        id=post_id,
+        status=status_label(_, post.status),
+    )
+    rows = [
+        [
+            Button(
+                "✅ " + _.gettext("Yes, publish now"),
+                callback_data=encode("pp", post_id, "publish_ok"),
+            ),
+            Button("↩️ " + _.gettext("Back"), callback_data=encode("pe", post_id, "show")),
+        ]
+    ]
+    await show(update, context, text, Keyboard(rows))
+
+
+async def _publish_now(
+    update: Update, context: PeerlineContext, member: StaffView, post_id: int
+) -> None:
+    runtime = context.runtime
+    _ = staff_translator(context, member)
+    async with runtime.transaction() as session:
+        post = await posts.get(session, post_id)
+        if post is None:
+            raise PostError("not_found")
+        await check_template(context, session, post_id)
+        chosen = [
+            c
+            for c in await channels.list_channels(session, active_only=True)
+            if c.id in post.channel_ids
+        ]
+        targets = [(c, await channels.chat_id(session, runtime.keys, c.id)) for c in chosen]
+    # Ask Telegram, outside any transaction, whether the bot may still post there.
+    lost = []
+    for channel, chat_id in targets:
+        if not await _may_post(context, chat_id):
+            lost.append(channel)
+    if lost:
+        async with runtime.transaction() as session:
+            for channel in lost:
+                await channels.deactivate(session, channel.id, channels.NO_RIGHTS, by=member.id)
+    result = await publishing.publish(runtime, post_id, now=posts.utcnow(), by=member.id)
+    if result is None:
+        raise PostError("status_published")
+    note = publishing.summary(_, result)
+    await _editor(update, context, member, post_id, note)
+
+
+async def _may_post(context: PeerlineContext, chat_id: int) -> bool:
+    try:
+        me = await context.bot.get_chat_member(chat_id, context.bot.id)
+    except TelegramError:
+        return False
+    if me.status != ChatMemberStatus.ADMINISTRATOR:
+        return False
+    return getattr(me, "can_post_messages", None) is not False
+
+
+async def _confirm_delete(
+    update: Update, context: PeerlineContext, member: StaffView, post_id: int
+) -> None:
+    _ = staff_translator(context, member)
+    async with context.runtime.transaction() as session:
+        post = await posts.get(session, post_id)
+    if post is None or post.status != posts.PUBLISHED:
+        raise PostError("not_found" if post is None else f"status_{post.status}")
+    text = _.gettext(
+        "Delete post #%(id)s (published %(when)s) from its channels? Telegram lets bots delete "
+        "only messages younger than 48 hours. Copies that subscribers got stay with them.",
+        id=post_id,
+        when=local_time(context.runtime, post.published_at),
+    )
+    rows = [
+        [
+            Button(
+                "🗑 " + _.gettext("Yes, delete"), callback_data=encode("pp", post_id, "delete_ok")
+            ),
+            Button("↩️ " + _.gettext("Back"), callback_data=encode("pe", post_id, "show")),
+        ]
+    ]
+    await show(update, context, text, Keyboard(rows))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("posts", list_posts, filters=PRIVATE_MESSAGE))
+    app.add_handler(CallbackQueryHandler(list_posts, pattern=pattern_for("pls")))
+    app.add_handler(CallbackQueryHandler(publishing_action, pattern=pattern_for("pp")))

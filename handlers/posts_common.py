@@ -1,0 +1,321 @@
+"""Shared by the channel-admin flows (channels, composing, managing posts): who may post, and
+the post editor screen, which every action on a post comes back to."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Keyboard
+from telegram import Update
+
+from bot.callbacks import encode
+from bot.i18n import Translator
+from bot.publishing import POSTING_ROLES, button_label
+from bot.runtime import Runtime
+from bot.services import channels, posts, staff
+from bot.services.channels import ChannelView
+from bot.services.posts import Delivery, PostError, PostView
+from bot.services.staff import StaffView
+from handlers.common import PeerlineContext
+from handlers.staff_common import current_staff, staff_translator, telegram_language
+
+LANGUAGE_NAMES = {"ru": "Русский", "uk": "Українська", "kk": "Қазақша", "en": "English"}
+PREVIEW_CHARS = 40
+_TEMPLATE_MARK = re.compile(r"\[[^\]\n]{1,60}\]")
+
+
+async def require_poster(update: Update, context: PeerlineContext) -> StaffView | None:
+    """The sender as a channel admin (or admin), checked in the database; or a refusal."""
+    member = await current_staff(update, context)
+    if member is not None and member.role in POSTING_ROLES:
+        return member
+    _ = staff_translator(context, member) if member else telegram_language(update, context)
+    text = _.gettext("This is for channel admins only.")
+    if update.callback_query:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_message:
+        await update.effective_message.reply_text(text)
+    return None
+
+
+def local_time(runtime: Runtime, moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    zone = ZoneInfo(runtime.settings.timezone)
+    return moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
+
+
+def status_label(_: Translator, status: str) -> str:
+    labels = {
+        posts.DRAFT: _.gettext("draft"),
+        posts.SCHEDULED: _.gettext("scheduled"),
+        posts.PUBLISHED: _.gettext("published"),
+        posts.CANCELLED: _.gettext("cancelled"),
+        posts.DELETED: _.gettext("deleted"),
+    }
+    return labels.get(status, status)
+
+
+def error_text(_: Translator, code: str) -> str:
+    """A PostError code, explained."""
+    texts = {
+        "not_found": _.gettext("That post does not exist."),
+        "empty": _.gettext("The text is empty."),
+        "too_long": _.gettext("The text is too long: Telegram allows 4096 characters."),
+        "caption_too_long": _.gettext(
+            "The caption is too long: Telegram allows 1024 characters under a photo or file."
+        ),
+        "no_file": _.gettext("Send a text, a photo or a document."),
+        "bad_label": _.gettext("The button text must be 1 to 64 characters."),
+        "bad_url": _.gettext("The link must start with https:// (or tg://)."),
+        "no_versions": _.gettext("Write the post in at least one language first."),
+        "no_audience": _.gettext("Choose at least one channel, or the subscribers."),
+        "in_past": _.gettext("That time has already passed. Send a time in the future."),
+        "too_far": _.gettext("That is more than a year ahead."),
+        "no_version": _.gettext("The post has no version in that language."),
+        "template": _.gettext(
+            "This post is a template: fill in the parts in [brackets] in every language first."
+        ),
+    }
+    if code.startswith("status_"):
+        return _.gettext(
+            "This post is %(status)s: that cannot be done any more.",
+            status=status_label(_, code.removeprefix("status_")),
+        )
+    return texts.get(code, _.gettext("That cannot be done with this post."))
+
+
+def snippet(post: PostView) -> str:
+    """The first words of the post, for lists."""
+    for language in post.languages:
+        text = " ".join(posts.plain_text(post.versions[language].text).split())
+        if text:
+            return text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else "")
+        return "📎"
+    return "…"
+
+
+def _button_line(_: Translator, runtime: Runtime, post: PostView, language: str) -> str:
+    if post.button_kind == "none":
+        return _.gettext("Button: none")
+    label = button_label(runtime, post, language) or "?"
+    target = post.button_target or ""
+    if post.button_kind in ("consult", "node"):
+        target = f"t.me/…?start={target}"
+    return _.gettext(
+        "Button: %(label)s → %(target)s", label=html.escape(label), target=html.escape(target)
+    )
+
+
+def _delivery_lines(_: Translator, delivery: Delivery) -> list[str]:
+    marks = {"sent": "✅", "pending": "⏳", "dead": "⚠️"}
+    lines = []
+    for _channel_id, title, status, error in delivery.channels:
+        line = f"{marks.get(status, '?')} 📢 {html.escape(title)}"
+        if status == "dead" and error:
+            line += f" ({html.escape(error[:80])})"
+        lines.append(line)
+    if delivery.subscribers:
+        lines.append(
+            _.gettext(
+                "👥 subscribers: %(sent)s sent, %(pending)s waiting, %(dead)s not delivered",
+                sent=delivery.subscribers.get("sent", 0),
+                pending=delivery.subscribers.get("pending", 0),
+                dead=delivery.subscribers.get("dead", 0),
+            )
+        )
+    return lines
+
+
+def editor(
+    _: Translator,
+    runtime: Runtime,
+    post: PostView,
+    *,
+    language: str,
+    known_channels: list[ChannelView],
+    subscribers: dict[str, int],
+    delivery: Delivery | None = None,
+    note: str = "",
+    author: str | None = None,
+) -> tuple[str, Keyboard]:
+    """The post as a card, with what can be done to it now."""
+    lines = [
+        _.gettext(
+            "📝 <b>Post #%(id)s</b> · %(status)s", id=post.id, status=status_label(_, post.status)
+        )
+        + (f" · ✍️ {html.escape(author)}" if author else "")
+    ]
+    lines.append(
+        " · ".join(
+            f"{code.upper()} {'✅' if code in post.versions else '—'}" for code in LANGUAGE_NAMES
+        )
+    )
+    if post.versions:
+        lines.append(f"<i>{html.escape(snippet(post))}</i>")
+    lines.append(_button_line(_, runtime, post, language))
+    chosen = [c for c in known_channels if c.id in post.channel_ids]
+    if chosen:
+        names = ", ".join(
+            f"{html.escape(c.title)} ({(c.language or '?').upper()})" + ("" if c.ready else " ⚠️")
+            for c in chosen
+        )
+        lines.append(_.gettext("Channels: %(names)s", names=names))
+    else:
+        lines.append(_.gettext("Channels: none chosen"))
+    if post.to_subscribers:
+        counts = ", ".join(f"{code.upper()} {subscribers.get(code, 0)}" for code in post.languages)
+        lines.append(_.gettext("Subscribers: yes (%(counts)s)", counts=counts or "—"))
+    else:
+        lines.append(_.gettext("Subscribers: no"))
+    if post.event_at is not None:
+        lines.append(
+            _.gettext(
+                "📅 Invitation to an event on %(when)s: readers can ask for a reminder an hour "
+                "before.",
+                when=local_time(runtime, post.event_at),
+            )
+        )
+    if post.status == posts.SCHEDULED:
+        lines.append(
+            _.gettext(
+                "🕒 Scheduled for %(when)s (%(zone)s)",
+                when=local_time(runtime, post.scheduled_at),
+                zone=runtime.settings.timezone,
+            )
+        )
+    if post.published_at is not None:
+        lines.append(_.gettext("Published %(when)s", when=local_time(runtime, post.published_at)))
+    if delivery is not None:
+        lines.extend(_delivery_lines(_, delivery))
+    if note:
+        lines.extend(["", note])
+
+    rows: list[list[Button]] = []
+    pid = post.id
+    if post.status in posts.EDITABLE:
+        rows.append(
+            [
+                Button(f"✏️ {code.upper()}", callback_data=encode("pl", pid, code))
+                for code in LANGUAGE_NAMES
+            ]
+        )
+        rows.append(
+            [
+                Button("🔘 " + _.gettext("Button"), callback_data=encode("pe", pid, "button")),
+                Button("📢 " + _.gettext("Where"), callback_data=encode("pe", pid, "where")),
+            ]
+        )
+        preview = [
+            Button("👁 " + _.gettext("Preview"), callback_data=encode("pe", pid, "preview")),
+            Button("📅 " + _.gettext("Invitation"), callback_data=encode("pe", pid, "event")),
+        ]
+        if not post.versions:
+            preview.append(
+                Button("📚 " + _.gettext("Ready-made"), callback_data=encode("pe", pid, "ready"))
+            )
+        rows.append(preview)
+        rows.append(
+            [
+                Button(
+                    "🚀 " + _.gettext("Publish now"), callback_data=encode("pp", pid, "publish")
+                ),
+                Button(
+                    "🕒 "
+                    + (
+                        _.gettext("Reschedule")
+                        if post.status == posts.SCHEDULED
+                        else _.gettext("Schedule")
+                    ),
+                    callback_data=encode("pp", pid, "schedule"),
+                ),
+            ]
+        )
+        last = [Button("🗑 " + _.gettext("Cancel post"), callback_data=encode("pe", pid, "cancel"))]
+        if post.status == posts.SCHEDULED:
+            last.insert(
+                0,
+                Button(
+                    "↩️ " + _.gettext("Back to draft"),
+                    callback_data=encode("pp", pid, "unschedule"),
+                ),
+            )
+        rows.append(last)
+    elif post.status == posts.PUBLISHED:
+        rows.append(
+            [
+                Button(f"✏️ {code.upper()}", callback_data=encode("pl", pid, code))
+                for code in post.languages
+            ]
+        )
+        rows.append(
+            [
+                Button("👁 " + _.gettext("Preview"), callback_data=encode("pe", pid, "preview")),
+                Button("🔄 " + _.gettext("Refresh"), callback_data=encode("pe", pid, "show")),
+            ]
+        )
+        rows.append(
+            [
+                Button(
+                    "🗑 " + _.gettext("Delete in channels"),
+                    callback_data=encode("pp", pid, "delete"),
+                )
+            ]
+        )
+    rows.append([Button("📋 " + _.gettext("All posts"), callback_data=encode("pls", "draft"))])
+    return "\n".join(lines), Keyboard(rows)
+
+
+async def editor_screen(
+    context: PeerlineContext, member: StaffView, post_id: int, *, note: str = ""
+) -> tuple[str, Keyboard] | None:
+    """Load what the editor shows (one short transaction) and render it; None if no post."""
+    runtime = context.runtime
+    _ = staff_translator(context, member)
+    async with runtime.transaction() as session:
+        post = await posts.get(session, post_id)
+        if post is None:
+            return None
+        known = await channels.list_channels(session)
+        subscribers = await posts.subscribers_by_language(session)
+        delivery = await posts.delivery(session, post_id) if post.status != posts.DRAFT else None
+        writer = await staff.get(session, post.author_id) if post.author_id else None
+    language = member.languages[0] if member.languages else "en"
+    return editor(
+        _,
+        runtime,
+        post,
+        language=language if language in post.versions else (post.languages or ("en",))[0],
+        known_channels=known,
+        subscribers=subscribers,
+        delivery=delivery,
+        note=note,
+        author=writer.display_name if writer else None,
+    )
+
+
+async def check_template(context: PeerlineContext, session, post_id: int) -> None:  # type: ignore[no-untyped-def]
+    """A post made from a template cannot go out with its [placeholders] still in it."""
+    post = await posts.get(session, post_id)
+    if post is None or not post.ready_slug:
+        return
+    ready = next((p for p in context.runtime.ready_posts if p.slug == post.ready_slug), None)
+    if ready is None or not ready.template:
+        return
+    if any(_TEMPLATE_MARK.search(v.text) for v in post.versions.values()):
+        raise PostError("template")
+
+
+def when_prompt(_: Translator, zone: str) -> str:
+    return _.gettext(
+        "When should it be published? Send a date and time (%(zone)s), for example:\n"
+        "25.12 10:00 — on 25 December at 10:00\n"
+        "2026-12-25 10:00\n"
+        "18:30 — today (or tomorrow, if that time has passed)\n"
+        "+30 — in 30 minutes",
+        zone=zone,
+    )

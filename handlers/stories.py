@@ -1,0 +1,220 @@
+"""A client shares an experience story: warned first not to identify anyone, writes it, reads
+it back (with a warning if it seems to hold a phone number, a username or a link), and sends it
+for review by the channel admins. The client is told their decision later.
+
+What the next message means ("the story") is `Client.awaiting`, in the database.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Keyboard
+from telegram import Update
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.callbacks import encode, parse, pattern_for
+from bot.i18n import Translator
+from bot.publishing import POSTING_ROLES
+from bot.services import clients, queue, relay, staff, stories
+from bot.services.stories import StoryError
+from handlers import screens
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    PeerlineContext,
+    client_key,
+    escape,
+    load_client,
+    set_client,
+    show,
+    translator,
+)
+from handlers.navigation import next_step
+
+# Before everything else: a client who pressed "Write my story" is writing it. (Only clients
+# with no open conversation can start, and one who opens a conversation stops writing.)
+GROUP = -7
+NODE = "story"  # its menu entry (content/menu.yaml, an action node)
+AWAITING = "story"
+
+
+async def intro(update: Update, context: PeerlineContext) -> None:
+    """/story or the menu entry: what a story is for, and what never to put in it."""
+    client = await load_client(update, context)
+    if not client.onboarded:
+        await next_step(update, context, client)
+        return
+    _ = translator(context, client)
+    screen = context.runtime.content.screen(NODE, client.language or "en", client.country)
+    rows = [
+        [Button("✍️ " + _.gettext("Write my story"), callback_data=encode("sto", "write"))],
+        [Button("‹ " + _.gettext("Main menu"), callback_data=encode("menu", "main"))],
+    ]
+    await show(update, context, screen.text, Keyboard(rows))
+
+
+async def story_action(update: Update, context: PeerlineContext) -> None:
+    callback = parse(update.callback_query.data)
+    action, story_id = callback.args[0], callback.args[1]
+    client = await load_client(update, context)
+    _ = translator(context, client)
+    runtime = context.runtime
+    if action == "write":
+        async with runtime.transaction() as session:
+            busy = await queue.open_for_client(session, client.id)
+        if busy is not None:
+            await update.callback_query.answer(
+                _.gettext("You are talking with a consultant: write your story afterwards."),
+                show_alert=True,
+            )
+            return
+        await set_client(update, context, awaiting=AWAITING)
+        text = _.gettext(
+            "Send your story as one text message (up to %(max)s characters). No names, places, "
+            "dates or anything else that could identify you or anyone else.",
+            max=stories.TEXT_MAX,
+        )
+        cancel = [[Button(_.gettext("Cancel"), callback_data=encode("sto", "cancel"))]]
+        await show(update, context, text, Keyboard(cancel))
+        return
+    if action == "cancel":
+        async with runtime.transaction() as session:
+            if story_id:
+                await stories.discard(session, int(story_id), client_id=client.id)
+        await set_client(update, context, awaiting=None)
+        await show(
+            update, context, _.gettext("Your story was not sent."), screens.main_menu_button(_)
+        )
+        return
+    # send
+    async with runtime.transaction() as session:
+        sent = story_id is not None and await stories.submit(
+            session, int(story_id), client_id=client.id
+        )
+        if sent:
+            await _tell_reviewers(context, session, int(story_id), client.language or "en")
+    if not sent:
+        await update.callback_query.answer(_.gettext("This story was already sent."))
+        return
+    runtime.outbox_ready()
+    await show(
+        update,
+        context,
+        _.gettext(
+            "Thank you. A channel admin will read your story; we will tell you what they "
+            "decide. Nothing about you is published."
+        ),
+        screens.main_menu_button(_),
+    )
+
+
+async def _tell_reviewers(context: PeerlineContext, session, story_id: int, language: str) -> None:  # type: ignore[no-untyped-def]
+    runtime = context.runtime
+    for member in await staff.list_staff(session):
+        if member.role not in POSTING_ROLES:
+            continue
+        _ = runtime.i18n.get(member.languages[0] if member.languages else None)
+        await relay.notice(
+            session,
+            runtime.keys,
+            chat_ref=await staff.chat_ref(session, member.id),
+            recipient=f"staff:{member.id}",
+            text=_.gettext(
+                "📝 A new story for review: #%(id)s (%(language)s). /stories lists them.",
+                id=story_id,
+                language=language.upper(),
+            ),
+            buttons=[
+                [{"text": _.gettext("Read it"), "callback_data": encode("stv", story_id, "show")}]
+            ],
+        )
+
+
+async def story_text(update: Update, context: PeerlineContext) -> None:
+    """The client's story, when they are writing one; anything else passes on (and no client
+    row is made for whoever it is: staff write here too)."""
+    runtime = context.runtime
+    async with runtime.transaction() as session:
+        client = await clients.get(session, client_key(update, context))
+        if client is None or client.awaiting != AWAITING:
+            return
+        busy = await queue.open_for_client(session, client.id)
+    if busy is not None:  # they asked a consultant meanwhile: this is for the consultant
+        await set_client(update, context, awaiting=None)
+        return
+    _ = translator(context, client)
+    message = update.effective_message
+    if not message.text:
+        await message.reply_text(_.gettext("Please send your story as text."))
+        raise ApplicationHandlerStop
+    try:
+        async with runtime.transaction() as session:
+            story = await stories.write(
+                session,
+                runtime.keys,
+                client_id=client.id,
+                language=client.language or "en",
+                text=message.text,
+            )
+    except StoryError as exc:
+        await message.reply_text(_too_short_or_long(_, exc.code))
+        raise ApplicationHandlerStop from None
+    await set_client(update, context, awaiting=None)
+    await show(update, context, *_confirm(_, story.id, message.text), new=True)
+    raise ApplicationHandlerStop
+
+
+def _too_short_or_long(_: Translator, code: str) -> str:
+    if code == "too_short":
+        return _.gettext("This is very short for a story. Tell a little more, and send it again.")
+    return _.gettext(
+        "This is longer than %(max)s characters. Shorten it, and send it again.",
+        max=stories.TEXT_MAX,
+    )
+
+
+def _confirm(_: Translator, story_id: int, text: str) -> tuple[str, Keyboard]:
+    lines = [_.gettext("Your story is ready. Send it to the channel admins for review?")]
+    found = stories.identifying(text)
+    if found:
+        kinds = {
+            "phone": _.gettext("a phone number"),
+            "username": _.gettext("a Telegram username"),
+            "email": _.gettext("an e-mail address"),
+            "link": _.gettext("a link"),
+        }
+        lines.append(
+            "⚠️ "
+            + _.gettext(
+                "It seems to contain %(what)s. That could identify you or someone else: "
+                "better write it again without it.",
+                what=", ".join(kinds[k] for k in found),
+            )
+        )
+    lines.append(f"<blockquote>{escape(text[:300])}{'…' if len(text) > 300 else ''}</blockquote>")
+    rows = [
+        [
+            Button(
+                "📨 " + _.gettext("Send for review"), callback_data=encode("sto", "send", story_id)
+            )
+        ],
+        [Button("✏️ " + _.gettext("Write it again"), callback_data=encode("sto", "write"))],
+        [Button(_.gettext("Cancel"), callback_data=encode("sto", "cancel", story_id))],
+    ]
+    return "\n\n".join(lines), Keyboard(rows)
+
+
+def register(app: Application) -> None:
+    app.add_handler(
+        MessageHandler(PRIVATE_MESSAGE & ~filters.COMMAND & ~filters.StatusUpdate.ALL, story_text),
+        group=GROUP,
+    )
+    app.add_handler(CommandHandler("story", intro, filters=PRIVATE_MESSAGE))
+    app.add_handler(CallbackQueryHandler(intro, pattern=pattern_for("act", NODE)))
+    app.add_handler(CallbackQueryHandler(story_action, pattern=pattern_for("sto")))

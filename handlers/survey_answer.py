@@ -1,0 +1,81 @@
+"""A subscriber answers a survey with buttons (a multiple-choice question: toggles, then
+"send"); Telegram's totals for our channel polls arrive as `poll` updates. Only counters
+change: nothing records who chose what."""
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardMarkup as Keyboard
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, PollHandler
+
+from bot.callbacks import parse, pattern_for
+from bot.services import surveys
+from handlers.common import PeerlineContext, load_client, translator
+from handlers.survey_common import answer_rows, texts_for
+
+
+async def answer(update: Update, context: PeerlineContext) -> None:
+    """svo: one option; svs: the options of a multiple-choice question (a bit mask)."""
+    query = update.callback_query
+    callback = parse(query.data)
+    question_id, value = int(callback.args[0]), int(callback.args[1])
+    options = [value] if callback.kind == "svo" else [i for i in range(10) if value & (1 << i)]
+    client = await load_client(update, context)
+    _ = translator(context, client)
+    if not options:
+        await query.answer(_.gettext("Choose at least one answer."))
+        return
+    runtime = context.runtime
+    async with runtime.transaction() as session:
+        outcome = await surveys.answer(
+            session, runtime.keys, client_key=client.key, question_id=question_id, options=options
+        )
+        found = await surveys.question(session, question_id)
+    if outcome == "again":
+        await query.answer(_.gettext("You have already answered this question."), show_alert=True)
+        return
+    if outcome == "counted":
+        note = _.gettext("✅ Thank you: your answer is counted. Only totals are kept.")
+    elif outcome == "closed":
+        note = _.gettext("This survey is closed.")
+    else:
+        note = _.gettext("This question is no longer available.")
+    await query.answer()
+    title = ""
+    if found is not None:
+        title = f"<b>{html.escape(texts_for(found[0], client.language or 'en')['q'])}</b>\n\n"
+    await query.edit_message_text(title + note, parse_mode="HTML")
+
+
+async def toggle(update: Update, context: PeerlineContext) -> None:
+    """A multiple-choice toggle: redraw the buttons with the new choice (nothing is stored
+    until "send": the choice so far travels in the buttons)."""
+    query = update.callback_query
+    callback = parse(query.data)
+    question_id, mask = int(callback.args[0]), int(callback.args[1])
+    client = await load_client(update, context)
+    _ = translator(context, client)
+    async with context.runtime.transaction() as session:
+        found = await surveys.question(session, question_id)
+    if found is None or found[1] != surveys.OPEN or not found[0].multiple:
+        await query.answer(_.gettext("This survey is closed."), show_alert=True)
+        return
+    await query.answer()
+    rows = answer_rows(_, found[0], client.language or "en", mask)
+    await query.edit_message_reply_markup(Keyboard.de_json({"inline_keyboard": rows}, None))
+
+
+async def poll_totals(update: Update, context: PeerlineContext) -> None:
+    """Telegram's new totals for a poll we posted in a channel."""
+    poll = update.poll
+    async with context.runtime.transaction() as session:
+        await surveys.update_poll(session, poll.id, [option.voter_count for option in poll.options])
+
+
+def register(app: Application) -> None:
+    app.add_handler(CallbackQueryHandler(answer, pattern=pattern_for("svo")))
+    app.add_handler(CallbackQueryHandler(answer, pattern=pattern_for("svs")))
+    app.add_handler(CallbackQueryHandler(toggle, pattern=pattern_for("svm")))
+    app.add_handler(PollHandler(poll_totals))

@@ -1,0 +1,42 @@
+"""Shared by the survey flows (running surveys, answering them): the answer buttons."""
+
+from __future__ import annotations
+
+from bot.callbacks import encode
+from bot.i18n import Translator
+from bot.services import surveys
+
+
+def texts_for(question: surveys.Question, language: str) -> dict:  # type: ignore[type-arg]
+    """The question in a language, or in the first one it has."""
+    return question.texts.get(language) or next(iter(question.texts.values()))
+
+
+def answer_rows(
+    _: Translator, question: surveys.Question, language: str, mask: int
+) -> list[list[dict]]:  # type: ignore[type-arg]
+    """Answer buttons: one per option; multiple choice: toggles (☑️) and a "send" button."""
+    options = texts_for(question, language)["options"]
+    if not question.multiple:
+        return [
+            [{"text": option, "callback_data": encode("svo", question.id, index)}]
+            for index, option in enumerate(options)
+        ]
+    rows = [
+        [
+            {
+                "text": ("☑️ " if mask & (1 << index) else "▫️ ") + option,
+                "callback_data": encode("svm", question.id, mask ^ (1 << index)),
+            }
+        ]
+        for index, option in enumerate(options)
+    ]
+    rows.append(
+        [
+            {
+                "text": "📨 " + _.gettext("Send my answer"),
+                "callback_data": encode("svs", question.id, mask),
+            }
+        ]
+    )
+    return rows
