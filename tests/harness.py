@@ -332,8 +332,10 @@ class BotHarness:
 
     async def deliver(self) -> None:
         """Run the outbox worker until nothing is due (relays, notifications)."""
-        if self.app.bot_data.delivery is not None:
-            await self.app.bot_data.delivery.drain()
+        # A bare python-telegram-bot app (the benchmark's baseline) has no worker.
+        delivery = getattr(self.app.bot_data, "delivery", None)
+        if delivery is not None:
+            await delivery.drain()
 
     def inbox(self, chat_id: int) -> list[Sent]:
         """Everything the bot sent to a chat, oldest first (as its final state)."""

@@ -140,3 +140,38 @@ async def test_forget_removes_a_waiting_story(harness: BotHarness, session_facto
     await harness.press_data(client, confirm.buttons[0][0]["callback_data"], confirm)
     async with session_factory() as session:
         assert (await session.scalars(select(Story))).all() == []
+
+
+async def test_retention_removes_unsent_drafts_and_sent_reminders(
+    harness: BotHarness, session_factory
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.models import Reminder
+    from bot.services import posts, privacy
+
+    client = FakeUser(id=5552000006, first_name="Lev", username="lev_sto", language_code="en")
+    await onboard(harness, client, "en")
+    await write_story(harness, client)  # written, never sent
+    runtime = harness.app.bot_data.runtime
+    async with runtime.transaction() as session:
+        post_id = await posts.create(session, author_id=None, versions={"en": "Webinar"})
+        client_id = (await session.scalars(select(Story.client_id))).one()
+        session.add(
+            Reminder(
+                client_id=client_id,
+                post_id=post_id,
+                remind_at=datetime.now(UTC),
+                sent_at=datetime.now(UTC),
+            )
+        )
+    async with runtime.transaction() as session:
+        await privacy.purge_expired(session, retention_days=30)
+    async with session_factory() as session:
+        assert len((await session.scalars(select(Story))).all()) == 1  # not old yet
+    later = datetime.now(UTC) + timedelta(days=31)
+    async with runtime.transaction() as session:
+        await privacy.purge_expired(session, retention_days=30, now=later)
+    async with session_factory() as session:
+        assert (await session.scalars(select(Story))).all() == []
+        assert (await session.scalars(select(Reminder))).all() == []

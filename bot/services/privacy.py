@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.models import Conversation, Message, Outbox
+from bot.models import Conversation, Message, Outbox, Reminder, Story
 from bot.services import outbox
 from bot.services.clients import FORGET_WINDOW
 from bot.services.queue import CLOSED
@@ -110,6 +110,16 @@ async def purge_expired(
         execution_options=_NO_SYNC,
     )
     finished = await outbox.purge_sent(session, min(cutoff, now - FORGET_WINDOW))
+    # Which client asked to be reminded of which event, once the reminder went out; and
+    # stories a client wrote but never sent: both say something about a person.
+    await session.execute(
+        delete(Reminder).where(Reminder.sent_at.is_not(None), Reminder.sent_at < cutoff),
+        execution_options=_NO_SYNC,
+    )
+    await session.execute(
+        delete(Story).where(Story.status == "draft", Story.created_at < cutoff),
+        execution_options=_NO_SYNC,
+    )
     return PurgeReport(
         conversations=conversations or 0,
         messages=messages.rowcount,
