@@ -7,7 +7,8 @@ Outcomes:
 - success: `mark_sent` with the message id Telegram returned;
 - `RetryAfter`: the row waits `retry_after`, not counted as a failure; the whole worker pauses
   as long (flood control is Telegram asking us to slow down) and the rest of the batch is
-  released for later;
+  released for later; from a group or channel only that chat waits (its own per-chat limit:
+  a held-back channel post must not hold back replies to clients);
 - no connection (the request never left: connect error, connect/pool timeout): not counted;
   the worker pauses with its own exponential backoff, so an outage never kills messages;
 - 5xx, read timeouts and other network errors: counted, exponential backoff with jitter
@@ -271,6 +272,11 @@ class DeliveryWorker:
             result = await self._call(delivery)
         except RetryAfter as exc:
             seconds = _retry_after_seconds(exc)
+            if delivery.chat_id < 0:
+                # A group's or channel's own limit (about 20 a minute): only that chat waits,
+                # so a channel post being held back never holds back replies to clients.
+                self._next_chat[delivery.chat_id] = self._clock() + seconds
+                return Outcome("postpone", error="RetryAfter", delay=seconds)
             return Outcome("postpone", error="RetryAfter", delay=seconds, pause=seconds)
         except Forbidden:
             return Outcome("dead", error="Forbidden")

@@ -557,3 +557,23 @@ async def test_logs_carry_no_text_and_no_chat_id(
     stored = await rows(session_factory)
     for row in stored.values():
         assert str(ALICE) not in (row.last_error or "")
+
+
+async def test_flood_control_in_a_channel_holds_back_only_that_channel(
+    worker, telegram, session_factory, keys, time
+) -> None:
+    telegram.fail("sendMessage", retry_after(30))
+    post = await enqueue(session_factory, keys, time, GROUP, "channel post")
+    reply = await enqueue(session_factory, keys, time, ALICE, "reply to a client")
+    flooded_at = time.t
+    await worker.drain()
+    sent = {params["text"]: at for at, _, params, _ in telegram.delivered}
+    assert sent["reply to a client"] < flooded_at + 1  # not 30 s later
+    assert "channel post" not in sent  # waits its 30 s, counted as no failure
+    time.advance(31)
+    await worker.drain()
+    stored = await rows(session_factory)
+    assert (stored[post].status, stored[post].attempts) == ("sent", 0)
+    assert stored[reply].status == "sent"
+    channel = [at for at, _, params in telegram.attempts if int(params["chat_id"]) == GROUP]
+    assert channel[1] - channel[0] >= 30
