@@ -33,13 +33,14 @@ from bot.services.staff import StaffView
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, show
 from handlers.posts_common import (
     LANGUAGE_NAMES,
+    back_to_post,
     check_template,
     editor_screen,
     error_text,
     require_poster,
     when_prompt,
 )
-from handlers.staff_common import staff_translator
+from handlers.staff_common import sender_staff, staff_translator
 
 # Before a consultant's message is taken as an answer to a client (group -3): an admin who
 # pressed "✏️ RU" is writing a post.
@@ -120,7 +121,7 @@ async def editor_action(update: Update, context: PeerlineContext) -> None:
                 if post is None or post.status not in posts.EDITABLE:
                     raise PostError("not_found" if post is None else f"status_{post.status}")
                 await staff.set_awaiting(session, member.id, f"post_event:{post_id}")
-            rows = [[Button("↩️ " + _.gettext("Back"), callback_data=encode("pe", post_id, "show"))]]
+            rows = [[back_to_post(_, post_id)]]
             if post.event_at is not None:
                 rows[0].insert(
                     0,
@@ -195,7 +196,7 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
             language=name,
             id=post_id,
         )
-    rows = [[Button("↩️ " + _.gettext("Back"), callback_data=encode("pe", post_id, "show"))]]
+    rows = [[back_to_post(_, post_id)]]
     if choice in post.versions and post.status in posts.EDITABLE:
         rows[0].insert(
             0,
@@ -223,7 +224,7 @@ def _button_menu(_: Translator, post_id: int) -> tuple[str, Keyboard]:
         ],
         [Button("🔗 " + _.gettext("A link"), callback_data=encode("pb", post_id, "url"))],
         [Button("🚫 " + _.gettext("No button"), callback_data=encode("pb", post_id, "none"))],
-        [Button("↩️ " + _.gettext("Back"), callback_data=encode("pe", post_id, "show"))],
+        [back_to_post(_, post_id)],
     ]
     text = _.gettext(
         "Which button goes under the post? The bot's buttons open the bot at that place, in "
@@ -274,7 +275,7 @@ async def choose_button(update: Update, context: PeerlineContext) -> None:
             "Send the button as its text and link, separated by |, for example:\n"
             "Read more | https://example.org/naloxone"
         )
-        back = [[Button("↩️ " + _.gettext("Back"), callback_data=encode("pe", post_id, "show"))]]
+        back = [[back_to_post(_, post_id)]]
         await show(update, context, text, Keyboard(back))
         return
     if kind in ("consult", "node") and context.runtime.content.node(target or "") is None:
@@ -319,7 +320,7 @@ async def _where(update: Update, context: PeerlineContext, member: StaffView, po
             )
         ]
     )
-    rows.append([Button("↩️ " + _.gettext("Back"), callback_data=encode("pe", post_id, "show"))])
+    rows.append([back_to_post(_, post_id)])
     text = _.gettext(
         "Where does post #%(id)s go? Each channel gets the version in its language; each "
         "subscriber the version in the language they read the bot in.",
@@ -408,7 +409,7 @@ def _ready_menu(_: Translator, context: PeerlineContext, post_id: int) -> tuple[
         ]
         for item in ordered
     ]
-    rows.append([Button("↩️ " + _.gettext("Back"), callback_data=encode("pe", post_id, "show"))])
+    rows.append([back_to_post(_, post_id)])
     text = _.gettext(
         "Ready-made posts, in all four languages, with sources. 📅 marks a date coming up. "
         "You can change the text afterwards."
@@ -455,8 +456,7 @@ async def use_ready(update: Update, context: PeerlineContext) -> None:
 async def admin_input(update: Update, context: PeerlineContext) -> None:
     """A message from an admin who is writing a post; anything else passes on untouched."""
     runtime = context.runtime
-    async with runtime.transaction() as session:
-        member = await staff.find_by_telegram(session, runtime.keys, update.effective_user.id)
+    member = await sender_staff(update, context)
     if member is None or not (member.awaiting or "").startswith("post_"):
         return
     if member.role not in publishing.POSTING_ROLES:

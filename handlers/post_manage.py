@@ -24,6 +24,7 @@ from bot.services.posts import PostError, PostView
 from bot.services.staff import StaffView
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, show
 from handlers.posts_common import (
+    back_to_post,
     check_template,
     editor_screen,
     error_text,
@@ -105,7 +106,7 @@ async def publishing_action(update: Update, context: PeerlineContext) -> None:
                 if post is None or post.status not in posts.EDITABLE:
                     raise PostError("not_found" if post is None else f"status_{post.status}")
                 await staff.set_awaiting(session, member.id, f"post_when:{post_id}")
-            back = [[Button("↩️ " + _.gettext("Back"), callback_data=encode("pe", post_id, "show"))]]
+            back = [[back_to_post(_, post_id)]]
             await show(update, context, when_prompt(_, runtime.settings.timezone), Keyboard(back))
         elif action == "unschedule":
             async with runtime.transaction() as session:
@@ -159,7 +160,7 @@ async def _confirm_publish(
                 "✅ " + _.gettext("Yes, publish now"),
                 callback_data=encode("pp", post_id, "publish_ok"),
             ),
-            Button("↩️ " + _.gettext("Back"), callback_data=encode("pe", post_id, "show")),
+            back_to_post(_, post_id),
         ]
     ]
     await show(update, context, text, Keyboard(rows))
@@ -226,7 +227,7 @@ async def _confirm_delete(
             Button(
                 "🗑 " + _.gettext("Yes, delete"), callback_data=encode("pp", post_id, "delete_ok")
             ),
-            Button("↩️ " + _.gettext("Back"), callback_data=encode("pe", post_id, "show")),
+            back_to_post(_, post_id),
         ]
     ]
     await show(update, context, text, Keyboard(rows))

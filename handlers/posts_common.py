@@ -42,6 +42,11 @@ async def require_poster(update: Update, context: PeerlineContext) -> StaffView 
     return None
 
 
+def back_to_post(_: Translator, post_id: int) -> Button:
+    """ "Back" to the post's editor card (from every screen about one post)."""
+    return Button("↩️ " + _.gettext("Back"), callback_data=encode("pe", post_id, "show"))
+
+
 def local_time(runtime: Runtime, moment: datetime | None) -> str:
     if moment is None:
         return "—"

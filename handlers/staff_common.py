@@ -22,6 +22,15 @@ async def current_staff(update: Update, context: PeerlineContext) -> StaffView |
         return await staff.find_by_telegram(session, runtime.keys, update.effective_user.id)
 
 
+async def sender_staff(update: Update, context: PeerlineContext) -> StaffView | None:
+    """`current_staff`, looked up once per update: several input handlers (a survey
+    question, a post's text) each ask whether the sender is staff writing something; one
+    context serves every handler of an update, so the answer is kept on it."""
+    if "peerline_staff" not in context.__dict__:
+        context.__dict__["peerline_staff"] = await current_staff(update, context)
+    return context.__dict__["peerline_staff"]
+
+
 def staff_translator(context: PeerlineContext, member: StaffView) -> Translator:
     """Staff read the bot in the first language they serve (notices are queued for them
     without an update, so it cannot depend on the device)."""

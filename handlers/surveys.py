@@ -29,7 +29,7 @@ from bot.services.staff import StaffView
 from bot.services.surveys import SurveyError, SurveyView
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, show
 from handlers.posts_common import require_poster
-from handlers.staff_common import staff_translator
+from handlers.staff_common import sender_staff, staff_translator
 from handlers.survey_common import answer_rows, texts_for
 
 log = logging.getLogger(__name__)
@@ -400,8 +400,7 @@ async def _close(
 async def admin_input(update: Update, context: PeerlineContext) -> None:
     """A question from an admin writing a survey; anything else passes on untouched."""
     runtime = context.runtime
-    async with runtime.transaction() as session:
-        member = await staff.find_by_telegram(session, runtime.keys, update.effective_user.id)
+    member = await sender_staff(update, context)
     awaiting = (member.awaiting or "") if member else ""
     if member is None or not awaiting.startswith(AWAITING + ":"):
         return
