@@ -527,3 +527,19 @@ async def test_added_without_the_right_to_post_says_what_is_missing(harness: Bot
     await add_member(harness)
     await harness.membership(ADMIN, RU_CHANNEL, "Снижение вреда", can_post=False)
     assert "may not post messages" in harness.inbox(ADMIN.id)[-1].text
+
+
+async def test_invite_link_makes_a_channel_admin(harness: BotHarness, settings) -> None:
+    coordinator = FakeUser(id=9100000019, language_code="en")
+    settings.admin_ids.append(coordinator.id)
+    reply = await harness.send(coordinator, "/invite channel_admin")
+    token = reply.text.split("?start=")[1].split()[0]
+    newcomer = FakeUser(id=9100000020, first_name="Nadia", username="nadia_ch", language_code="en")
+    welcome = await harness.send(newcomer, f"/start {token}")
+    assert "channel admin" in welcome.text and "/post" in welcome.text
+    editor = await harness.send(newcomer, "/post")
+    assert "Post #" in editor.text
+    duty = await harness.send(newcomer, "/duty on")
+    assert "take no conversations" in duty.text
+    queue = await harness.send(newcomer, "/queue")
+    assert "Nobody is waiting" in queue.text
