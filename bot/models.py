@@ -64,6 +64,9 @@ class Client(Base):
     no_follow_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Opted in to news from the organisation (in their chosen language); None: not subscribed.
     subscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The menu topic a deep link (e.g. a channel post's button) asked for before onboarding
+    # was done: opened when it is, then cleared.
+    start_node: Mapped[str | None] = mapped_column(String(24))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

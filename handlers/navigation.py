@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.services.clients import ClientState
 from handlers import screens
-from handlers.common import PeerlineContext, load_client, show, translator
+from handlers.common import PeerlineContext, load_client, set_client, show, translator
 
 OVERDOSE = "overdose"
 
@@ -30,7 +30,12 @@ async def next_step(
     elif client.awaiting == "city":
         await show(update, context, *screens.city_picker(_, runtime, client))
     else:
-        text, keyboard = screens.node_screen(_, runtime, runtime.content.nodes["main"], client)
+        # Onboarding is done: the topic a deep link asked for at the start, else the menu.
+        node = runtime.content.nodes["main"]
+        if client.start_node:
+            node = runtime.content.node(client.start_node) or node
+            client = await set_client(update, context, start_node=None)
+        text, keyboard = screens.node_screen(_, runtime, node, client)
         await show(update, context, (note + "\n\n" if note else "") + text, keyboard)
 
 
@@ -43,6 +48,9 @@ async def open_node(
     if node is None or node.kind not in ("menu", "text"):
         node = None
     if node is None or (not client.onboarded and node_id != OVERDOSE):
+        if node is not None and node_id != context.runtime.content.root:
+            # First the language, privacy notice and country; then this topic (next_step).
+            client = await set_client(update, context, start_node=node_id)
         await next_step(update, context, client)
         return
     _ = translator(context, client)

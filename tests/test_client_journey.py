@@ -172,3 +172,35 @@ async def test_restart_keeps_the_onboarding_step(harness: BotHarness, settings, 
     finally:
         await second.shutdown()
         await second.bot_data.runtime.engine.dispose()
+
+
+async def test_a_deep_link_opens_its_topic_also_after_onboarding_first(
+    harness: BotHarness, session_factory
+) -> None:
+    """A channel post's button (t.me/<bot>?start=ost) read by someone new to the bot: first
+    the language, privacy notice and country, then the topic they came for."""
+    from sqlalchemy import select
+
+    from bot.models import Client
+
+    runtime = harness.app.bot_data.runtime
+    ost = runtime.content.screen("ost", "en", "UA").text.splitlines()[0]
+    newcomer = FakeUser(id=5559000001, language_code="en")
+    picker = await harness.send(newcomer, "/start ost")
+    assert "English" in picker.labels  # onboarding first
+    await harness.press_data(newcomer, "1lang:en")
+    await harness.press_data(newcomer, "1priv:ok")
+    await harness.press_data(newcomer, "1ctry:UA")
+    arrived = await harness.press_data(newcomer, "1city:-")
+    assert arrived.text.splitlines()[0] == ost
+    async with session_factory() as session:
+        assert await session.scalar(select(Client.start_node)) is None  # used once, cleared
+    menu = await harness.send(newcomer, "/menu")
+    assert menu.text.splitlines()[0] != ost
+
+    onboarded = FakeUser(id=5559000002, language_code="en")
+    await onboard(harness, onboarded, "en")
+    direct = await harness.send(onboarded, "/start ost")
+    assert direct.text.splitlines()[0] == ost
+    unknown = await harness.send(onboarded, "/start no_such_topic")
+    assert unknown.text.splitlines()[0] != ost

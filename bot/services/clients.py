@@ -27,6 +27,7 @@ class ClientState:
     city: str | None
     awaiting: str | None
     subscribed: bool = False
+    start_node: str | None = None  # where a deep link wanted to go, until onboarding is done
 
     @property
     def onboarded(self) -> bool:
@@ -44,6 +45,7 @@ def _state(row: Client) -> ClientState:
         city=row.city,
         awaiting=row.awaiting,
         subscribed=row.subscribed_at is not None,
+        start_node=row.start_node,
     )
 
 
@@ -66,7 +68,7 @@ async def get_or_create(
 
 async def update_client(session: AsyncSession, key: str, **changes: object) -> ClientState | None:
     """Set language / privacy_seen / country / city / awaiting; the new state, if any."""
-    allowed = {"language", "privacy_seen", "country", "city", "awaiting"}
+    allowed = {"language", "privacy_seen", "country", "city", "awaiting", "start_node"}
     if not changes.keys() <= allowed:
         raise ValueError(f"cannot change {sorted(changes.keys() - allowed)}")
     await session.execute(update(Client).where(Client.key == key).values(**changes))
