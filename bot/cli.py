@@ -1,4 +1,5 @@
-"""Command line: `peerline run | migrate | directory import|export FILE | consultants ...`."""
+"""Command line: `peerline run | migrate | directory import|export FILE | consultants ... |
+purge | posts log`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.cli_posts import register as register_posts
 from bot.cli_purge import register as register_purge
 from bot.cli_staff import register as register_consultants
 from bot.config import ConfigError, Settings, load_settings
@@ -99,6 +101,7 @@ def parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_directory)
     register_consultants(sub)
     register_purge(sub)
+    register_posts(sub)
     return p
 
 

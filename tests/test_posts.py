@@ -543,3 +543,25 @@ async def test_invite_link_makes_a_channel_admin(harness: BotHarness, settings) 
     assert "take no conversations" in duty.text
     queue = await harness.send(newcomer, "/queue")
     assert "Nobody is waiting" in queue.text
+
+
+async def test_the_log_says_who_posted_what_where_and_when(
+    harness: BotHarness, settings, monkeypatch, capsys
+) -> None:
+    import asyncio
+
+    from bot.cli import main
+
+    post_id = await published(harness)
+    monkeypatch.chdir(settings.data_dir.parent)
+    monkeypatch.setenv("PEERLINE_DATABASE_URL", settings.effective_database_url)
+    monkeypatch.setenv("PEERLINE_SECRET_KEY", settings.secret_key.get_secret_value())
+    monkeypatch.setenv("PEERLINE_BOT_TOKEN", settings.bot_token.get_secret_value())
+    code = await asyncio.to_thread(main, ["posts", "log", "--days", "1"])
+    out = capsys.readouterr().out
+    assert code == 0
+    published_line = next(line for line in out.splitlines() if "post_publish" in line)
+    assert "Olena" in published_line and f"post={post_id}" in published_line
+    assert "channels=Снижение вреда, Зменшення шкоди" in published_line
+    assert "channel_add" in out and "post_create" in out
+    assert str(ADMIN.id) not in out  # staff are named by their display name only

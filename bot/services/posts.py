@@ -672,6 +672,48 @@ async def delete_published(
     return removed
 
 
+# --- the record of what was posted -------------------------------------------------------
+
+LOGGED = ("post_", "channel_", "story_", "survey_")
+
+
+@dataclass(frozen=True)
+class LogLine:
+    at: datetime
+    who: str  # the staff member's display name, or "bot" for scheduled work
+    action: str
+    detail: str
+
+
+async def log(session: AsyncSession, *, since: datetime) -> list[LogLine]:
+    """Everything channel admins did since `since`, oldest first: who, what, where, when.
+    Channel ids in details are shown with their titles. No client data is involved."""
+    from bot.models import Staff
+
+    titles = {
+        str(cid): title for cid, title in await session.execute(select(Channel.id, Channel.title))
+    }
+    rows = await session.execute(
+        select(AuditEntry.at, Staff.display_name, AuditEntry.action, AuditEntry.detail)
+        .outerjoin(Staff, Staff.id == AuditEntry.staff_id)
+        .where(AuditEntry.at >= _utc(since))
+        .order_by(AuditEntry.id)
+    )
+    lines = []
+    for at, who, action, detail in rows:
+        if not action.startswith(LOGGED):
+            continue
+        text = re.sub(
+            r"\b(channels?)=([\d,]+)",
+            lambda m: (
+                m.group(1) + "=" + ", ".join(titles.get(i, f"#{i}") for i in m.group(2).split(","))
+            ),
+            detail or "",
+        )
+        lines.append(LogLine(_utc(at), who or "bot", action, text))
+    return lines
+
+
 # --- when: "25.12 10:00", "2026-12-25 10:00", "10:00", "+30" ----------------------------
 
 _DATE_TIME = (
