@@ -56,6 +56,8 @@ class Client(Base):
     # What free text from this client means right now (e.g. "city"); in the database so a
     # restart or a second bot process keeps the conversation where it was.
     awaiting: Mapped[str | None] = mapped_column(String(32))
+    # When that input lapses (bot/awaiting.py): a forgotten question never captures words later.
+    awaiting_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # What consultants call this person ("Client 482113"); given at the first conversation.
     pseudonym: Mapped[str | None] = mapped_column(String(16), unique=True)
     # Flood limit, in the database so every bot process counts the same messages.
@@ -122,6 +124,9 @@ class Staff(Base):
     # What their next plain message means, when it is not an answer to a client (e.g. the
     # text of a post being written: "post_text:12:uk"); in the database like everything else.
     awaiting: Mapped[str | None] = mapped_column(String(40))
+    # When that input lapses (bot/awaiting.py): a half-written post never captures an answer
+    # meant for a client hours later.
+    awaiting_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
