@@ -31,6 +31,8 @@ _SCHEMA: dict[str, re.Pattern[str]] = {
     "take": re.compile(r"(\d{1,10})"),  # a consultant takes a waiting conversation
     "close": re.compile(r"(\d{1,10}):([a-z_]{2,24})"),  # close with an outcome
     "cur": re.compile(r"(\d{1,10})"),  # a consultant switches the current conversation
+    # "Who is this message for?": a conversation ("c", its id) or the input they started ("i")
+    "for": re.compile(r"(c|i)(?::(\d{1,10}))?"),
     "hreq": re.compile(r"(start|food|hygiene|baby|housing|transport|other)"),  # aid form
     "hsend": re.compile(r"(food|hygiene|baby|housing|transport|other)"),  # send without details
     "news": re.compile(r"(on|off)"),  # subscribe to / unsubscribe from news

@@ -84,6 +84,11 @@ def keyboards(runtime: Runtime, post: PostView) -> dict[str, dict[str, Any] | No
     return {language: keyboard(runtime, post, language) for language in post.versions}
 
 
+def template_slugs(runtime: Runtime) -> frozenset[str]:
+    """The ready-made posts with gaps to fill ([CITY]): never published with one left."""
+    return frozenset(p.slug for p in runtime.ready_posts if p.template)
+
+
 async def publish(
     runtime: Runtime, post_id: int, *, now: datetime, by: int | None, scheduled: bool = False
 ) -> Published | None:
@@ -98,6 +103,7 @@ async def publish(
             post_id,
             now=now,
             keyboards=keyboards(runtime, post),
+            template_slugs=template_slugs(runtime),
             scheduled=scheduled,
             by=by,
         )

@@ -12,6 +12,8 @@ from handlers import (
     consultant_relay,
     consultant_tools,
     directory,
+    dispatch,
+    door,
     edits,
     errors,
     fallback,
@@ -32,20 +34,19 @@ from handlers import (
     subscriptions,
     survey_answer,
     surveys,
-    text_input,
 )
 
 
 def register(app: Application) -> None:
     # Groups run in order, and a handler that raises ApplicationHandlerStop ends the update:
-    # -7 a client writing an experience story (they pressed "Write my story");
-    # -5 a channel admin writing a survey question;
-    # -4 a channel admin writing a post (they pressed "✏️ RU": the next message is the text);
-    # -3 a consultant's message is an answer to a client; an invitation link is not a client;
-    # -2 a client in a conversation is talking to a person, not to the menus;
-    # -1 a client filling in the humanitarian request form;
-    #  0 everything else. Within group 0, commands and typed buttons first; each callback
-    # handler only matches its own kind.
+    # -100 the front door: who is writing, resolved once; what their roles may not do is
+    #      refused here, for every command and button (bot/permissions.py);
+    #   -3 an invitation link is not a client (/start inv_…); supervisors' /block family;
+    #   -1 every plain private message, by one dispatcher with a documented precedence
+    #      (handlers/dispatch.py: crisis > conversation > staff input > client form > menus);
+    #    0 commands and buttons. Each callback handler only matches its own kind.
+    door.register(app)
+    dispatch.register(app)
     stories.register(app)
     post_compose.register(app)
     surveys.register(app)
@@ -71,8 +72,6 @@ def register(app: Application) -> None:
     directory.register(app)
     settings.register(app)
     subscriptions.register(app)
-    # Free text after commands, so "/help" is never read as a city name.
-    text_input.register(app)
     # Last: whatever nothing above handled gets a polite answer.
     fallback.register(app)
     app.add_error_handler(errors.on_error)

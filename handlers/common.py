@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from typing import Any
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackContext, ExtBot, filters
 
@@ -16,6 +17,7 @@ from bot.runtime import Runtime
 from bot.services import clients
 from bot.services.clients import ClientState
 from bot.services.relay import Incoming
+from bot.services.visitors import Visitor
 
 # In this order: a photo with a caption is a photo; "text" only when nothing else matches.
 RELAYED_KINDS = (
@@ -46,6 +48,18 @@ class BotData:
 
 
 class PeerlineContext(CallbackContext[ExtBot, dict, dict, BotData]):
+    """One per update (python-telegram-bot builds a context once and hands it to every
+    handler), so what the front door learns about the sender is kept here for all of them."""
+
+    def __init__(
+        self, application: Any, chat_id: int | None = None, user_id: int | None = None
+    ) -> None:
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        # Who is writing (handlers/door.py); None until the door or a flow asks.
+        self.visitor: Visitor | None = None
+        # A button press is answered once (Telegram refuses a second answer).
+        self.answered = False
+
     @property
     def runtime(self) -> Runtime:
         return self.bot_data.runtime
@@ -57,14 +71,21 @@ def client_key(update: Update, context: PeerlineContext) -> str:
 
 
 async def load_client(update: Update, context: PeerlineContext) -> ClientState:
-    """The current client, created on first contact. Runs its own short transaction."""
+    """The current client, created on first contact: the front door's answer when it has
+    one (no second lookup), else its own short transaction."""
+    visitor = context.visitor
+    if visitor is not None and visitor.client is not None:
+        return visitor.client
     assert update.effective_chat is not None
     keys = context.runtime.keys
     chat_id = update.effective_chat.id
     async with context.runtime.transaction() as session:
-        return await clients.get_or_create(
+        state = await clients.get_or_create(
             session, client_key(update, context), lambda: keys.encrypt_chat_id(chat_id)
         )
+    if visitor is not None:
+        context.visitor = visitor.with_client(state)
+    return state
 
 
 async def set_client(update: Update, context: PeerlineContext, **changes: object) -> ClientState:
@@ -72,14 +93,19 @@ async def set_client(update: Update, context: PeerlineContext, **changes: object
     async with context.runtime.transaction() as session:
         state = await clients.update_client(session, client_key(update, context), **changes)
     if state is None:  # deleted meanwhile (/forget in another chat window): start afresh
+        if context.visitor is not None:
+            context.visitor = context.visitor.with_client(None)
         return await load_client(update, context)
+    if context.visitor is not None:
+        context.visitor = context.visitor.with_client(state)
     return state
 
 
-def incoming_from(update: Update) -> Incoming | None:
-    """The message as plain values for the relay, or None for kinds we do not relay."""
-    message = update.effective_message
-    if message is None or update.effective_chat is None:
+def incoming_from(update: Update, message: Message | None = None) -> Incoming | None:
+    """The message (by default the update's own) as plain values for the relay, or None for
+    kinds we do not relay."""
+    message = message or update.effective_message
+    if message is None:
         return None
     kind = next((k for k in RELAYED_KINDS if getattr(message, k, None)), None)
     if kind is None:
@@ -89,7 +115,7 @@ def incoming_from(update: Update) -> Incoming | None:
         kind=kind,
         text=message.text if kind == "text" else message.caption,
         source_message_id=message.message_id,
-        chat_id=update.effective_chat.id,
+        chat_id=message.chat.id,
     )
 
 
@@ -111,8 +137,9 @@ async def show(
 ) -> None:
     """Edit the screen the button was on (less history on a seized phone), or send a new one."""
     query = update.callback_query
-    if query is not None:
+    if query is not None and not context.answered:
         await query.answer()
+        context.answered = True
     options = {
         "parse_mode": "HTML",
         "reply_markup": keyboard,

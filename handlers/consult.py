@@ -7,21 +7,18 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
-    MessageHandler,
-    filters,
 )
 
+from bot import awaiting
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
-from bot.services import clients, queue, relay, staff
+from bot.services import queue, relay, staff
 from bot.services.clients import ClientState
+from bot.services.visitors import Visitor
 from handlers import forum_common, guard, handover, intake, screens
 from handlers.common import (
-    PRIVATE_MESSAGE,
     PeerlineContext,
-    client_key,
     incoming_from,
     load_client,
     set_client,
@@ -29,9 +26,6 @@ from handlers.common import (
     translator,
 )
 from handlers.navigation import next_step
-
-# Runs before the menu flows (group 0): a client in a conversation is talking to a person.
-GROUP = -2
 
 
 def topic_node(topic: str) -> str:
@@ -96,39 +90,49 @@ def emergency_text(_: Translator, context: PeerlineContext, client: ClientState)
     )
 
 
-async def client_message(update: Update, context: PeerlineContext) -> None:
-    """Any message from a client with an open conversation: record it, relay it if taken."""
+async def client_message(update: Update, context: PeerlineContext, person: Visitor) -> None:
+    """A message from a client with an open conversation (the dispatcher's second tier):
+    record it, relay it if a consultant holds the conversation, confirm it if not."""
     runtime = context.runtime
+    client = person.client
+    assert client is not None and update.effective_message is not None
     incoming = incoming_from(update)
-    if incoming is None:
+    _ = translator(context, client)
+    if incoming is None:  # a location, a contact, a poll...: say so rather than drop it
+        await update.effective_message.reply_text(
+            _.gettext("This kind of message cannot be passed on. Please send text or a photo.")
+        )
+        return
+    # Blocked or flooding clients are answered (once) and nothing is recorded; the menus stay
+    # open to them, /overdose included.
+    if await guard.refuse_if_blocked_or_flooding(update, context, client.id):
         return
     async with runtime.transaction() as session:
-        client = await clients.get(session, client_key(update, context))
-        in_conversation = client is not None and (
-            await queue.open_for_client(session, client.id) is not None
+        conversation = await queue.open_for_client(session, client.id)
+        if conversation is None:  # closed a moment ago: nothing to add it to
+            message_id = None
+        else:
+            message_id = await relay.record(
+                session,
+                runtime.keys,
+                conversation_id=conversation.id,
+                author="client",
+                incoming=incoming,
+            )
+        waiting = (
+            message_id is not None
+            and conversation is not None
+            and conversation.status != queue.ACTIVE
         )
-    # Blocked or flooding clients are answered (once) and nothing is recorded; outside a
-    # conversation the menus stay open to them, /overdose included.
-    if in_conversation and await guard.refuse_if_blocked_or_flooding(update, context, client.id):
-        raise ApplicationHandlerStop
-    async with runtime.transaction() as session:
-        client = await clients.get(session, client_key(update, context))
-        conversation = await queue.open_for_client(session, client.id) if client else None
-        if conversation is None:
-            return  # not in a conversation: the menu flows (group 0) handle it
-        message_id = await relay.record(
-            session,
-            runtime.keys,
-            conversation_id=conversation.id,
-            author="client",
-            incoming=incoming,
-        )
-        waiting = message_id is not None and conversation.status != "active"
-        if message_id is not None:
+        if message_id is not None and conversation is not None:
             await forum_common.mirror(context, session, conversation, message_id, incoming)
-        if message_id is not None and conversation.status == "active":
+        if (
+            message_id is not None
+            and conversation is not None
+            and conversation.status == queue.ACTIVE
+        ):
             member = await staff.get(session, conversation.staff_id)
-            _ = runtime.i18n.get(member.languages[0] if member and member.languages else None)
+            staff_ = runtime.i18n.get(member.languages[0] if member and member.languages else None)
             await relay.to_staff(
                 session,
                 runtime.keys,
@@ -136,16 +140,21 @@ async def client_message(update: Update, context: PeerlineContext) -> None:
                 incoming=incoming,
                 staff_id=conversation.staff_id,
                 staff_chat_ref=await staff.chat_ref(session, conversation.staff_id),
-                header=screens.client_header(_, conversation.pseudonym),
+                header=screens.client_header(staff_, conversation.pseudonym),
                 protect_content=context.runtime.settings.protect_content,
             )
     runtime.outbox_ready()
-    if waiting:  # every message is confirmed: the client must know it was not lost
-        _ = translator(context, client)
+    if conversation is None:
+        await next_step(
+            update,
+            context,
+            client,
+            note=_.gettext("Your conversation has ended. Nothing was sent."),
+        )
+    elif waiting:  # every message is confirmed: the client must know it was not lost
         await update.effective_message.reply_text(
             _.gettext("Added to your request. The consultant will see it when they take it.")
         )
-    raise ApplicationHandlerStop
 
 
 async def end(update: Update, context: PeerlineContext) -> None:
@@ -197,7 +206,7 @@ async def rate(update: Update, context: PeerlineContext) -> None:
         await next_step(update, context, client, note=_.gettext("Thank you for your rating."))
         return
     # The next text message, if any, is an optional comment (kept in the DB across restarts).
-    client = await set_client(update, context, awaiting=f"comment:{conversation_id}")
+    client = await set_client(update, context, awaiting=awaiting.RatingComment(conversation_id))
     note = _.gettext(
         "Thank you for your rating. If you like, write a comment in one message; "
         "or just carry on with the menu."
@@ -206,11 +215,6 @@ async def rate(update: Update, context: PeerlineContext) -> None:
 
 
 def register(app: Application) -> None:
-    private = PRIVATE_MESSAGE
-    app.add_handler(
-        MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, client_message),
-        group=GROUP,
-    )
     app.add_handler(CallbackQueryHandler(ask, pattern=pattern_for("ask")))
     app.add_handler(CallbackQueryHandler(open_request, pattern=pattern_for("urg")))
     app.add_handler(CallbackQueryHandler(end, pattern=pattern_for("end")))

@@ -20,6 +20,7 @@ from bot.services import queue, staff
 from bot.services.staff import StaffView
 from handlers import handover, screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext
+from handlers.door import drop_input, visitor
 from handlers.staff_common import require_staff, staff_translator
 
 PRIVATE = PRIVATE_MESSAGE
@@ -110,6 +111,10 @@ async def take(
         await update.effective_message.reply_text(text)
         return
     runtime.outbox_ready()
+    if member.awaiting is not None:
+        # What they write now is for the client: an input left open (a post's text) must not
+        # swallow it. Closed, and said so, before the "you took" note.
+        await drop_input(update, context, await visitor(update, context))
     text = _.gettext(
         "You took %(who)s. What you write here now goes to them, anonymously. "
         "/close when you are done, /release to put it back in the queue.",

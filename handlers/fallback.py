@@ -1,4 +1,5 @@
-"""What nothing else handled: unknown commands, media where text is expected, stale buttons.
+"""What nothing else handled: unknown commands and stale buttons (plain messages, media
+included, are always handled by handlers/dispatch.py).
 
 Registered last, so each gets a short, polite answer instead of silence.
 """
@@ -23,15 +24,6 @@ async def unknown_command(update: Update, context: PeerlineContext) -> None:
     await show(update, context, text, screens.main_menu_button(_))
 
 
-async def unsupported_message(update: Update, context: PeerlineContext) -> None:
-    """Stickers, photos, files, voice... where the bot expects text or buttons."""
-    client = await load_client(update, context)
-    _ = translator(context, client)
-    await next_step(
-        update, context, client, note=_.gettext("I can only read text and buttons here.")
-    )
-
-
 async def stale_button(update: Update, context: PeerlineContext) -> None:
     """A button from an old or forged message: never trusted, answered politely."""
     client = await load_client(update, context)
@@ -42,7 +34,4 @@ async def stale_button(update: Update, context: PeerlineContext) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
-    app.add_handler(
-        MessageHandler(PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, unsupported_message)
-    )
     app.add_handler(CallbackQueryHandler(stale_button))

@@ -7,19 +7,16 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
-    MessageHandler,
-    filters,
 )
 
+from bot import awaiting
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import N_, Translator
 from bot.services.clients import ClientState
 from bot.services.relay import Incoming
 from handlers import guard, intake, screens
 from handlers.common import (
-    PRIVATE_MESSAGE,
     PeerlineContext,
     load_client,
     set_client,
@@ -28,8 +25,6 @@ from handlers.common import (
 )
 from handlers.navigation import next_step
 
-# After the consultation relay (-2): the form only runs when no conversation is open.
-GROUP = -1
 NEEDS = {
     "food": N_("Food kit"),
     "hygiene": N_("Hygiene kit"),
@@ -60,7 +55,7 @@ async def start_form(update: Update, context: PeerlineContext) -> None:
         text = _.gettext("<b>Request humanitarian aid</b>\nWhat do you need?")
         await show(update, context, text, Keyboard(rows))
         return
-    client = await set_client(update, context, awaiting=f"hum:{need}")
+    client = await set_client(update, context, awaiting=awaiting.AidDetails(need))
     await show(update, context, *details_prompt(_, context, client, need))
 
 
@@ -85,15 +80,17 @@ def details_prompt(
     return text, Keyboard(rows)
 
 
-async def details_typed(update: Update, context: PeerlineContext) -> None:
+async def details_typed(
+    update: Update, context: PeerlineContext, client: ClientState, value: awaiting.AidDetails
+) -> None:
     """Free text while the form waits for details: submit the request with them."""
-    client = await load_client(update, context)
-    if not (client.awaiting or "").startswith("hum:"):
-        return  # not filling in the form: the menu flows handle it
-    need = client.awaiting.removeprefix("hum:")
-    text = (update.effective_message.text or "")[:MAX_DETAILS]
-    await submit(update, context, client, need, text)
-    raise ApplicationHandlerStop
+    message = update.effective_message
+    assert message is not None
+    if not message.text:
+        _ = translator(context, client)
+        await message.reply_text(_.gettext("Please write the details as text."))
+        return
+    await submit(update, context, client, value.need, message.text[:MAX_DETAILS])
 
 
 async def send_without_details(update: Update, context: PeerlineContext) -> None:
@@ -137,7 +134,3 @@ async def submit(
 def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(start_form, pattern=pattern_for("hreq")))
     app.add_handler(CallbackQueryHandler(send_without_details, pattern=pattern_for("hsend")))
-    app.add_handler(
-        MessageHandler(PRIVATE_MESSAGE & filters.TEXT & ~filters.COMMAND, details_typed),
-        group=GROUP,
-    )

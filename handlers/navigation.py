@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot import awaiting
 from bot.services.clients import ClientState
 from handlers import screens
 from handlers.common import PeerlineContext, load_client, set_client, show, translator
@@ -27,7 +28,7 @@ async def next_step(
         await show(update, context, *screens.privacy_notice(_))
     elif client.country is None:
         await show(update, context, *screens.country_picker(_))
-    elif client.awaiting == "city":
+    elif isinstance(client.awaiting, awaiting.CityName):
         await show(update, context, *screens.city_picker(_, runtime, client))
     else:
         # Onboarding is done: the topic a deep link asked for at the start, else the menu.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from bot import awaiting
 from bot.callbacks import parse, pattern_for
 from handlers import screens
 from handlers.common import (
@@ -62,7 +63,11 @@ async def choose_country(update: Update, context: PeerlineContext) -> None:
     country = callback.arg
     wants_city = country != "other"
     client = await set_client(
-        update, context, country=country, city=None, awaiting="city" if wants_city else None
+        update,
+        context,
+        country=country,
+        city=None,
+        awaiting=awaiting.CityName() if wants_city else None,
     )
     await next_step(update, context, client)
 

@@ -3,7 +3,8 @@ it to the bot (text, or a photo or document with a caption; formatting kept as H
 button, where it goes, and a preview exactly as it will look.
 
 What the admin's next message means ("the RU text of post 12") is kept in the database
-(`Staff.awaiting`), so a restart in the middle of writing loses nothing.
+(`Staff.awaiting`, a typed value from bot/awaiting.py that lapses), so a restart in the
+middle of writing loses nothing; handlers/dispatch.py decides when a message is that text.
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Message, Update
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
-    MessageHandler,
-    filters,
 )
 
-from bot import publishing
+from bot import awaiting, publishing
+from bot.awaiting import PostInput
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
 from bot.services import channels, outbox, posts, relay, staff
@@ -40,11 +39,7 @@ from handlers.posts_common import (
     require_poster,
     when_prompt,
 )
-from handlers.staff_common import sender_staff, staff_translator
-
-# Before a consultant's message is taken as an answer to a client (group -3): an admin who
-# pressed "✏️ RU" is writing a post.
-GROUP = -4
+from handlers.staff_common import staff_translator
 
 
 def _now() -> datetime:
@@ -120,7 +115,7 @@ async def editor_action(update: Update, context: PeerlineContext) -> None:
                 post = await posts.get(session, post_id)
                 if post is None or post.status not in posts.EDITABLE:
                     raise PostError("not_found" if post is None else f"status_{post.status}")
-                await staff.set_awaiting(session, member.id, f"post_event:{post_id}")
+                await staff.set_awaiting(session, member.id, awaiting.PostEvent(post_id))
             rows = [[back_to_post(_, post_id)]]
             if post.event_at is not None:
                 rows[0].insert(
@@ -170,8 +165,8 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
         if post is not None and choice.startswith("drop_") and post.status in posts.EDITABLE:
             await posts.remove_version(session, post_id, choice.removeprefix("drop_"))
         elif post is not None and post.status in (*posts.EDITABLE, posts.PUBLISHED):
-            what = "post_edit" if post.status == posts.PUBLISHED else "post_text"
-            await staff.set_awaiting(session, member.id, f"{what}:{post_id}:{choice}")
+            kind = awaiting.PostEdit if post.status == posts.PUBLISHED else awaiting.PostText
+            await staff.set_awaiting(session, member.id, kind(post_id, choice))
     if post is None or post.status not in (*posts.EDITABLE, posts.PUBLISHED):
         await update.callback_query.answer(
             error_text(_, "not_found" if post is None else f"status_{post.status}"),
@@ -270,7 +265,7 @@ async def choose_button(update: Update, context: PeerlineContext) -> None:
         return
     if kind == "url":
         async with context.runtime.transaction() as session:
-            await staff.set_awaiting(session, member.id, f"post_url:{post_id}")
+            await staff.set_awaiting(session, member.id, awaiting.PostUrl(post_id))
         text = _.gettext(
             "Send the button as its text and link, separated by |, for example:\n"
             "Read more | https://example.org/naloxone"
@@ -453,89 +448,85 @@ async def use_ready(update: Update, context: PeerlineContext) -> None:
 # --- what the admin sends ---------------------------------------------------------------
 
 
-async def admin_input(update: Update, context: PeerlineContext) -> None:
-    """A message from an admin who is writing a post; anything else passes on untouched."""
+async def admin_input(
+    update: Update,
+    context: PeerlineContext,
+    member: StaffView,
+    value: PostInput,
+    message: Message,
+) -> None:
+    """What an admin sends for the post input they started (the dispatcher decided it is
+    that, and the permissions table that they may)."""
     runtime = context.runtime
-    member = await sender_staff(update, context)
-    if member is None or not (member.awaiting or "").startswith("post_"):
-        return
-    if member.role not in publishing.POSTING_ROLES:
-        return
-    what, _sep, rest = (member.awaiting or "").partition(":")
     _ = staff_translator(context, member)
-    message = update.effective_message
-    post_id = int(rest.split(":")[0])
+    post_id = value.post_id
     note = ""
     try:
-        if what == "post_text":
-            language = rest.split(":")[1]
-            kind, text, file_id = _version_of(message)
-            async with runtime.transaction() as session:
-                await posts.set_version(
-                    session, post_id, language, kind=kind, text=text, file_id=file_id
+        match value:
+            case awaiting.PostText(language=language):
+                kind, text, file_id = _version_of(message)
+                async with runtime.transaction() as session:
+                    await posts.set_version(
+                        session, post_id, language, kind=kind, text=text, file_id=file_id
+                    )
+                    await staff.set_awaiting(session, member.id, None)
+                note = _.gettext("✅ %(language)s saved.", language=language.upper())
+            case awaiting.PostEdit(language=language):
+                kind, text, _file = _version_of(message)
+                async with runtime.transaction() as session:
+                    post = await posts.get(session, post_id)
+                    if post is None:
+                        raise PostError("not_found")
+                    changed = await posts.edit_published(
+                        session,
+                        runtime.keys,
+                        post_id,
+                        language,
+                        text=text,
+                        keyboard=publishing.keyboard(runtime, post, language),
+                        by=member.id,
+                    )
+                    await staff.set_awaiting(session, member.id, None)
+                runtime.outbox_ready()
+                note = _.ngettext(
+                    "✅ %(language)s changed; %(n)s channel message is being edited.",
+                    "✅ %(language)s changed; %(n)s channel messages are being edited.",
+                    changed,
+                    language=language.upper(),
                 )
-                await staff.set_awaiting(session, member.id, None)
-            note = _.gettext("✅ %(language)s saved.", language=language.upper())
-        elif what == "post_edit":
-            language = rest.split(":")[1]
-            kind, text, _file = _version_of(message)
-            async with runtime.transaction() as session:
-                post = await posts.get(session, post_id)
-                if post is None:
-                    raise PostError("not_found")
-                changed = await posts.edit_published(
-                    session,
-                    runtime.keys,
-                    post_id,
-                    language,
-                    text=text,
-                    keyboard=publishing.keyboard(runtime, post, language),
-                    by=member.id,
-                )
-                await staff.set_awaiting(session, member.id, None)
-            runtime.outbox_ready()
-            note = _.ngettext(
-                "✅ %(language)s changed; %(n)s channel message is being edited.",
-                "✅ %(language)s changed; %(n)s channel messages are being edited.",
-                changed,
-                language=language.upper(),
-            )
-        elif what == "post_url":
-            label, _bar, url = (message.text or "").partition("|")
-            async with runtime.transaction() as session:
-                await posts.set_button(
-                    session, post_id, "url", target=url.strip(), label=label.strip()
-                )
-                await staff.set_awaiting(session, member.id, None)
-        elif what == "post_event":
-            zone = ZoneInfo(runtime.settings.timezone)
-            when = posts.parse_when(message.text or "", _now(), zone)
-            if when is None:
-                await message.reply_text(when_prompt(_, runtime.settings.timezone))
-                raise ApplicationHandlerStop
-            async with runtime.transaction() as session:
-                await posts.set_event(session, post_id, when, now=_now())
-                await staff.set_awaiting(session, member.id, None)
-        elif what == "post_when":
-            zone = ZoneInfo(runtime.settings.timezone)
-            when = posts.parse_when(message.text or "", _now(), zone)
-            if when is None:
-                await message.reply_text(when_prompt(_, runtime.settings.timezone))
-                raise ApplicationHandlerStop
-            async with runtime.transaction() as session:
-                await check_template(context, session, post_id)
-                await posts.schedule(session, post_id, when, now=_now(), by=member.id)
-                await staff.set_awaiting(session, member.id, None)
-        else:
-            return
+            case awaiting.PostUrl():
+                label, _bar, url = (message.text or "").partition("|")
+                async with runtime.transaction() as session:
+                    await posts.set_button(
+                        session, post_id, "url", target=url.strip(), label=label.strip()
+                    )
+                    await staff.set_awaiting(session, member.id, None)
+            case awaiting.PostEvent():
+                zone = ZoneInfo(runtime.settings.timezone)
+                when = posts.parse_when(message.text or "", _now(), zone)
+                if when is None:
+                    await message.reply_text(when_prompt(_, runtime.settings.timezone))
+                    return
+                async with runtime.transaction() as session:
+                    await posts.set_event(session, post_id, when, now=_now())
+                    await staff.set_awaiting(session, member.id, None)
+            case awaiting.PostWhen():
+                zone = ZoneInfo(runtime.settings.timezone)
+                when = posts.parse_when(message.text or "", _now(), zone)
+                if when is None:
+                    await message.reply_text(when_prompt(_, runtime.settings.timezone))
+                    return
+                async with runtime.transaction() as session:
+                    await check_template(context, session, post_id)
+                    await posts.schedule(session, post_id, when, now=_now(), by=member.id)
+                    await staff.set_awaiting(session, member.id, None)
     except PostError as exc:
         if exc.code in ("not_found",) or exc.code.startswith("status_"):
             async with runtime.transaction() as session:
                 await staff.set_awaiting(session, member.id, None)
         await message.reply_text(error_text(_, exc.code))
-        raise ApplicationHandlerStop from None
+        return
     await _show_editor(update, context, member, post_id, note=note, new=True)
-    raise ApplicationHandlerStop
 
 
 def _version_of(message: Message) -> tuple[str, str, str | None]:
@@ -550,10 +541,6 @@ def _version_of(message: Message) -> tuple[str, str, str | None]:
 
 
 def register(app: Application) -> None:
-    app.add_handler(
-        MessageHandler(PRIVATE_MESSAGE & ~filters.COMMAND & ~filters.StatusUpdate.ALL, admin_input),
-        group=GROUP,
-    )
     app.add_handler(CommandHandler("post", new_post, filters=PRIVATE_MESSAGE))
     app.add_handler(CallbackQueryHandler(editor_action, pattern=pattern_for("pe")))
     app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern_for("pl")))

@@ -16,7 +16,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot import publishing
+from bot import awaiting, publishing
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
 from bot.services import channels, posts, staff
@@ -105,7 +105,7 @@ async def publishing_action(update: Update, context: PeerlineContext) -> None:
                 post = await posts.get(session, post_id)
                 if post is None or post.status not in posts.EDITABLE:
                     raise PostError("not_found" if post is None else f"status_{post.status}")
-                await staff.set_awaiting(session, member.id, f"post_when:{post_id}")
+                await staff.set_awaiting(session, member.id, awaiting.PostWhen(post_id))
             back = [[back_to_post(_, post_id)]]
             await show(update, context, when_prompt(_, runtime.settings.timezone), Keyboard(back))
         elif action == "unschedule":

@@ -4,28 +4,28 @@ the post editor screen, which every action on a post comes back to."""
 from __future__ import annotations
 
 import html
-import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 
+from bot import publishing
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.publishing import POSTING_ROLES, button_label
 from bot.runtime import Runtime
 from bot.services import channels, posts, staff
 from bot.services.channels import ChannelView
-from bot.services.posts import Delivery, PostError, PostView
+from bot.services.posts import Delivery, PostView
 from bot.services.staff import StaffView
 from handlers.common import PeerlineContext
 from handlers.staff_common import current_staff, staff_translator, telegram_language
 
 LANGUAGE_NAMES = {"ru": "Русский", "uk": "Українська", "kk": "Қазақша", "en": "English"}
 PREVIEW_CHARS = 40
-_TEMPLATE_MARK = re.compile(r"\[[^\]\n]{1,60}\]")
 
 
 async def require_poster(update: Update, context: PeerlineContext) -> StaffView | None:
@@ -303,16 +303,12 @@ async def editor_screen(
     )
 
 
-async def check_template(context: PeerlineContext, session, post_id: int) -> None:  # type: ignore[no-untyped-def]
-    """A post made from a template cannot go out with its [placeholders] still in it."""
+async def check_template(context: PeerlineContext, session: AsyncSession, post_id: int) -> None:
+    """A post made from a template cannot be scheduled or published with its [gaps] still
+    in it (asked early here for a clear answer; `posts.publish` checks it again)."""
     post = await posts.get(session, post_id)
-    if post is None or not post.ready_slug:
-        return
-    ready = next((p for p in context.runtime.ready_posts if p.slug == post.ready_slug), None)
-    if ready is None or not ready.template:
-        return
-    if any(_TEMPLATE_MARK.search(v.text) for v in post.versions.values()):
-        raise PostError("template")
+    if post is not None:
+        posts.check_template(post, publishing.template_slugs(context.runtime))
 
 
 def when_prompt(_: Translator, zone: str) -> str:

@@ -10,6 +10,7 @@ from telegram import MaybeInaccessibleMessage, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from bot import awaiting
 from bot.callbacks import encode, parse, pattern_for
 from bot.services import clients, queue
 from handlers import forum_common, handover, screens
@@ -53,7 +54,7 @@ async def settings_button(update: Update, context: PeerlineContext) -> None:
     elif action == "country":
         await show(update, context, *screens.country_picker(_))
     elif action == "city":
-        await set_client(update, context, awaiting="city")
+        await set_client(update, context, awaiting=awaiting.CityName())
         await show(update, context, *screens.city_picker(_, context.runtime, client))
     elif action == "forget":
         await ask_forget(update, context)

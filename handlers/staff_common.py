@@ -16,19 +16,16 @@ from handlers.common import PeerlineContext
 
 
 async def current_staff(update: Update, context: PeerlineContext) -> StaffView | None:
-    """The sender as active staff (checked in the database on every call), or None."""
+    """The sender as active staff, or None: the front door's answer for this update when it
+    has one (handlers/door.py), else a lookup of its own."""
+    if context.visitor is not None:
+        return context.visitor.staff
     runtime = context.runtime
     async with runtime.transaction() as session:
         return await staff.find_by_telegram(session, runtime.keys, update.effective_user.id)
 
 
-async def sender_staff(update: Update, context: PeerlineContext) -> StaffView | None:
-    """`current_staff`, looked up once per update: several input handlers (a survey
-    question, a post's text) each ask whether the sender is staff writing something; one
-    context serves every handler of an update, so the answer is kept on it."""
-    if "peerline_staff" not in context.__dict__:
-        context.__dict__["peerline_staff"] = await current_staff(update, context)
-    return context.__dict__["peerline_staff"]
+sender_staff = current_staff
 
 
 def staff_translator(context: PeerlineContext, member: StaffView) -> Translator:

@@ -2,7 +2,8 @@
 it back (with a warning if it seems to hold a phone number, a username or a link), and sends it
 for review by the channel admins. The client is told their decision later.
 
-What the next message means ("the story") is `Client.awaiting`, in the database.
+What the next message means ("the story") is `Client.awaiting` (bot/awaiting.StoryText), in the
+database; handlers/dispatch.py decides when a message is the story.
 """
 
 from __future__ import annotations
@@ -12,23 +13,21 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
-    MessageHandler,
-    filters,
 )
 
+from bot import awaiting
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
 from bot.publishing import POSTING_ROLES
-from bot.services import clients, queue, relay, staff, stories
+from bot.services import queue, relay, staff, stories
+from bot.services.clients import ClientState
 from bot.services.stories import StoryError
 from handlers import screens
 from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
-    client_key,
     escape,
     load_client,
     set_client,
@@ -37,11 +36,7 @@ from handlers.common import (
 )
 from handlers.navigation import next_step
 
-# Before everything else: a client who pressed "Write my story" is writing it. (Only clients
-# with no open conversation can start, and one who opens a conversation stops writing.)
-GROUP = -7
 NODE = "story"  # its menu entry (content/menu.yaml, an action node)
-AWAITING = "story"
 
 
 async def intro(update: Update, context: PeerlineContext) -> None:
@@ -74,7 +69,7 @@ async def story_action(update: Update, context: PeerlineContext) -> None:
                 show_alert=True,
             )
             return
-        await set_client(update, context, awaiting=AWAITING)
+        await set_client(update, context, awaiting=awaiting.StoryText())
         text = _.gettext(
             "Send your story as one text message (up to %(max)s characters). No names, places, "
             "dates or anything else that could identify you or anyone else.",
@@ -136,23 +131,16 @@ async def _tell_reviewers(context: PeerlineContext, session, story_id: int, lang
         )
 
 
-async def story_text(update: Update, context: PeerlineContext) -> None:
-    """The client's story, when they are writing one; anything else passes on (and no client
-    row is made for whoever it is: staff write here too)."""
+async def story_text(update: Update, context: PeerlineContext, client: ClientState) -> None:
+    """The client's story, when they are writing one (the dispatcher decided the message is
+    that: no conversation of theirs is open)."""
     runtime = context.runtime
-    async with runtime.transaction() as session:
-        client = await clients.get(session, client_key(update, context))
-        if client is None or client.awaiting != AWAITING:
-            return
-        busy = await queue.open_for_client(session, client.id)
-    if busy is not None:  # they asked a consultant meanwhile: this is for the consultant
-        await set_client(update, context, awaiting=None)
-        return
     _ = translator(context, client)
     message = update.effective_message
+    assert message is not None
     if not message.text:
         await message.reply_text(_.gettext("Please send your story as text."))
-        raise ApplicationHandlerStop
+        return
     try:
         async with runtime.transaction() as session:
             story = await stories.write(
@@ -164,10 +152,9 @@ async def story_text(update: Update, context: PeerlineContext) -> None:
             )
     except StoryError as exc:
         await message.reply_text(_too_short_or_long(_, exc.code))
-        raise ApplicationHandlerStop from None
+        return
     await set_client(update, context, awaiting=None)
     await show(update, context, *_confirm(_, story.id, message.text), new=True)
-    raise ApplicationHandlerStop
 
 
 def _too_short_or_long(_: Translator, code: str) -> str:
@@ -211,10 +198,6 @@ def _confirm(_: Translator, story_id: int, text: str) -> tuple[str, Keyboard]:
 
 
 def register(app: Application) -> None:
-    app.add_handler(
-        MessageHandler(PRIVATE_MESSAGE & ~filters.COMMAND & ~filters.StatusUpdate.ALL, story_text),
-        group=GROUP,
-    )
     app.add_handler(CommandHandler("story", intro, filters=PRIVATE_MESSAGE))
     app.add_handler(CallbackQueryHandler(intro, pattern=pattern_for("act", NODE)))
     app.add_handler(CallbackQueryHandler(story_action, pattern=pattern_for("sto")))

@@ -10,34 +10,26 @@ import logging
 
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
-from telegram import Update
+from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
-    MessageHandler,
-    filters,
 )
 
+from bot import awaiting
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
-from bot.publishing import POSTING_ROLES
 from bot.services import channels, staff, surveys
 from bot.services.staff import StaffView
 from bot.services.surveys import SurveyError, SurveyView
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, show
 from handlers.posts_common import require_poster
-from handlers.staff_common import sender_staff, staff_translator
+from handlers.staff_common import staff_translator
 from handlers.survey_common import answer_rows, texts_for
 
 log = logging.getLogger(__name__)
-
-# Before a consultant's message is taken as an answer to a client (-3) and next to the post
-# composer (-4): an admin who pressed "Add a question" is writing one.
-GROUP = -5
-AWAITING = "survey_q"
 
 
 def survey_screen(
@@ -162,7 +154,7 @@ async def new_survey(update: Update, context: PeerlineContext) -> None:
         return
     async with context.runtime.transaction() as session:
         survey_id = await surveys.create(session, author_id=member.id)
-        await staff.set_awaiting(session, member.id, f"{AWAITING}:{survey_id}")
+        await staff.set_awaiting(session, member.id, awaiting.SurveyQuestion(survey_id))
     _ = staff_translator(context, member)
     await show(update, context, question_prompt(_, survey_id), new=True)
 
@@ -218,7 +210,7 @@ async def survey_action(update: Update, context: PeerlineContext) -> None:
                 view = await surveys.get(session, survey_id)
                 if view is None or view.status != surveys.DRAFT:
                     raise SurveyError("not_found" if view is None else f"status_{view.status}")
-                await staff.set_awaiting(session, member.id, f"{AWAITING}:{survey_id}")
+                await staff.set_awaiting(session, member.id, awaiting.SurveyQuestion(survey_id))
             back = [
                 [Button("↩️ " + _.gettext("Back"), callback_data=encode("svy", survey_id, "show"))]
             ]
@@ -397,18 +389,18 @@ async def _close(
     await _show_survey(update, context, member, survey_id, note=_.gettext("The survey is closed."))
 
 
-async def admin_input(update: Update, context: PeerlineContext) -> None:
-    """A question from an admin writing a survey; anything else passes on untouched."""
+async def admin_input(
+    update: Update,
+    context: PeerlineContext,
+    member: StaffView,
+    value: awaiting.SurveyQuestion,
+    message: Message,
+) -> None:
+    """A question for the survey the admin is writing (the dispatcher decided the message is
+    that, and the permissions table that they may)."""
     runtime = context.runtime
-    member = await sender_staff(update, context)
-    awaiting = (member.awaiting or "") if member else ""
-    if member is None or not awaiting.startswith(AWAITING + ":"):
-        return
-    if member.role not in POSTING_ROLES:
-        return
     _ = staff_translator(context, member)
-    survey_id = int(awaiting.partition(":")[2])
-    message = update.effective_message
+    survey_id = value.survey_id
     try:
         texts = surveys.parse_question(message.text or "")
         async with runtime.transaction() as session:
@@ -419,18 +411,13 @@ async def admin_input(update: Update, context: PeerlineContext) -> None:
         if exc.code == "not_found" or exc.code.startswith("status_") or exc.code == "too_many":
             async with runtime.transaction() as session:
                 await staff.set_awaiting(session, member.id, None)
-        raise ApplicationHandlerStop from None
+        return
     await _show_survey(
         update, context, member, survey_id, note=_.gettext("✅ Question added."), new=True
     )
-    raise ApplicationHandlerStop
 
 
 def register(app: Application) -> None:
-    app.add_handler(
-        MessageHandler(PRIVATE_MESSAGE & ~filters.COMMAND & ~filters.StatusUpdate.ALL, admin_input),
-        group=GROUP,
-    )
     app.add_handler(CommandHandler("survey", new_survey, filters=PRIVATE_MESSAGE))
     app.add_handler(CommandHandler("surveys", list_surveys, filters=PRIVATE_MESSAGE))
     app.add_handler(CallbackQueryHandler(survey_action, pattern=pattern_for("svy")))

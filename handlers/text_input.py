@@ -1,20 +1,19 @@
-"""Free text from a client: a typed city name when we asked for one, otherwise the menu."""
+"""Free text from a client: a typed city name or a rating comment when we asked for one,
+otherwise the menu (handlers/dispatch.py decides which)."""
 
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
-from telegram.ext import Application, MessageHandler, filters
 
+from bot import awaiting
 from bot.callbacks import encode
 from bot.services import queue
 from bot.services.clients import ClientState
 from handlers import screens
 from handlers.common import (
-    PRIVATE_MESSAGE,
     PeerlineContext,
-    load_client,
     set_client,
     show,
     translator,
@@ -24,20 +23,19 @@ from handlers.navigation import next_step
 MAX_CITY_LENGTH = 80
 
 
-async def on_text(update: Update, context: PeerlineContext) -> None:
-    """Route free text by what the client's stored state says we are waiting for."""
-    client = await load_client(update, context)
-    if client.awaiting == "city":
-        await city_typed(update, context, client)
-        return
-    if (client.awaiting or "").startswith("comment:"):
-        await comment_typed(update, context, client)
-        return
+async def menus(update: Update, context: PeerlineContext, client: ClientState) -> None:
+    """The last tier of the dispatcher: words that are no answer to anything we asked. The
+    client is shown where they are (onboarding, or the menu) with a short note."""
     _ = translator(context, client)
+    message = update.effective_message
     if not client.onboarded:
         await next_step(update, context, client)
         return
-    note = _.gettext("I answer to buttons and commands. Choose what you need below.")
+    note = (
+        _.gettext("I answer to buttons and commands. Choose what you need below.")
+        if message is not None and message.text
+        else _.gettext("I can only read text and buttons here.")
+    )
     await next_step(update, context, client, note=note)
 
 
@@ -46,6 +44,9 @@ async def city_typed(update: Update, context: PeerlineContext, client: ClientSta
     runtime = context.runtime
     _ = translator(context, client)
     typed = (update.effective_message.text or "").strip()
+    if not typed:  # a photo or a sticker where a city name was asked for
+        await show(update, context, *screens.city_picker(_, runtime, client))
+        return
     language = client.language or runtime.i18n.default
     # Only an exact name is saved without asking: a typo match ("Орёл" -> Oral) may be wrong.
     exact = runtime.cities.resolve(typed, client.country) if len(typed) <= MAX_CITY_LENGTH else None
@@ -71,9 +72,11 @@ async def city_typed(update: Update, context: PeerlineContext, client: ClientSta
     await show(update, context, sorry + "\n\n" + text, keyboard)
 
 
-async def comment_typed(update: Update, context: PeerlineContext, client: ClientState) -> None:
+async def comment_typed(
+    update: Update, context: PeerlineContext, client: ClientState, value: awaiting.RatingComment
+) -> None:
     """The optional comment after rating a conversation."""
-    conversation_id = int(client.awaiting.removeprefix("comment:"))
+    conversation_id = value.conversation_id
     runtime = context.runtime
     async with runtime.transaction() as session:
         await queue.add_rating_comment(
@@ -86,7 +89,3 @@ async def comment_typed(update: Update, context: PeerlineContext, client: Client
     client = await set_client(update, context, awaiting=None)
     _ = translator(context, client)
     await next_step(update, context, client, note=_.gettext("Thank you, we will read it."))
-
-
-def register(app: Application) -> None:
-    app.add_handler(MessageHandler(PRIVATE_MESSAGE & filters.TEXT & ~filters.COMMAND, on_text))

@@ -28,6 +28,8 @@ class Sent:
     message_id: int
     text: str
     buttons: list[list[dict[str, Any]]] = field(default_factory=list)
+    # The user's message this one replied to (as Telegram would quote it), if any.
+    reply_to: dict[str, Any] | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -58,6 +60,8 @@ class FakeTelegram(BaseRequest):
         # votes Telegram would count for them (set by tests).
         self.polls: dict[str, tuple[int, int, str, list[str]]] = {}
         self.poll_votes: dict[str, list[int]] = {}
+        # What users sent (by chat id and message id), so a reply can quote it.
+        self.user_messages: dict[tuple[int, int], dict[str, Any]] = {}
 
     def add_channel(
         self,
@@ -112,6 +116,9 @@ class FakeTelegram(BaseRequest):
         if name == "sendMessage":
             chat_id = int(p["chat_id"])
             sent = Sent(chat_id, next(self._ids), p["text"], _rows(p))
+            reply = _json(p.get("reply_parameters")) or {}
+            if "message_id" in reply:
+                sent.reply_to = self.user_messages.get((chat_id, int(reply["message_id"])))
             self.messages[(chat_id, sent.message_id)] = self.last[chat_id] = sent
             return self._message(sent)
         if name in ("sendPhoto", "sendDocument"):
@@ -234,6 +241,8 @@ class FakeTelegram(BaseRequest):
         }
         if sent.buttons:
             message["reply_markup"] = {"inline_keyboard": sent.buttons}
+        if sent.reply_to is not None:
+            message["reply_to_message"] = sent.reply_to
         return message
 
     def sent_texts(self) -> list[str]:
@@ -343,13 +352,15 @@ class BotHarness:
 
     def _message(self, user: FakeUser, **content: Any) -> dict[str, Any]:
         self._last_user_message_id = next(self._message_ids)
-        return {
+        message = {
             "message_id": self._last_user_message_id,
             "date": int(time.time()),
             "chat": user.chat(),
             "from": user.as_dict(),
             **content,
         }
+        self.telegram.user_messages[(user.id, self._last_user_message_id)] = message
+        return message
 
     async def send(self, user: FakeUser, text: str) -> Sent:
         """The user types `text` (a "/command" gets its entity); returns the bot's last screen."""

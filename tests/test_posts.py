@@ -542,7 +542,7 @@ async def test_invite_link_makes_a_channel_admin(harness: BotHarness, settings) 
     duty = await harness.send(newcomer, "/duty on")
     assert "take no conversations" in duty.text
     queue = await harness.send(newcomer, "/queue")
-    assert "Nobody is waiting" in queue.text
+    assert queue.text == "Channel admins write posts (/post) and take no conversations."
 
 
 async def test_the_log_says_who_posted_what_where_and_when(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import awaiting as awaiting_
 from bot.crypto import Keys
 from bot.models import Client, Conversation, Message
 from bot.services import outbox
@@ -25,9 +26,12 @@ class ClientState:
     privacy_seen: bool
     country: str | None
     city: str | None
-    awaiting: str | None
+    # What their next plain message means, while it has not lapsed (bot/awaiting.py); `lapsed`
+    # is one that ran out unfinished: the front door clears it and says so.
+    awaiting: awaiting_.ClientInput | None
     subscribed: bool = False
     start_node: str | None = None  # where a deep link wanted to go, until onboarding is done
+    lapsed: awaiting_.ClientInput | None = None
 
     @property
     def onboarded(self) -> bool:
@@ -36,6 +40,7 @@ class ClientState:
 
 
 def _state(row: Client) -> ClientState:
+    value, lapsed = awaiting_.current(row.awaiting, row.awaiting_until, datetime.now(UTC))
     return ClientState(
         id=row.id,
         key=row.key,
@@ -43,9 +48,10 @@ def _state(row: Client) -> ClientState:
         privacy_seen=row.privacy_seen,
         country=row.country,
         city=row.city,
-        awaiting=row.awaiting,
+        awaiting=awaiting_.as_client(value),
         subscribed=row.subscribed_at is not None,
         start_node=row.start_node,
+        lapsed=awaiting_.as_client(lapsed),
     )
 
 
@@ -67,10 +73,20 @@ async def get_or_create(
 
 
 async def update_client(session: AsyncSession, key: str, **changes: object) -> ClientState | None:
-    """Set language / privacy_seen / country / city / awaiting; the new state, if any."""
+    """Set language / privacy_seen / country / city / awaiting / start_node; the new state,
+    if any. `awaiting` is a typed input (bot/awaiting.py) or None; it lapses by itself."""
     allowed = {"language", "privacy_seen", "country", "city", "awaiting", "start_node"}
     if not changes.keys() <= allowed:
         raise ValueError(f"cannot change {sorted(changes.keys() - allowed)}")
+    if "awaiting" in changes:
+        raw = changes["awaiting"]
+        value = awaiting_.as_client(raw) if isinstance(raw, awaiting_.Input) else None
+        if raw is not None and value is None:
+            raise ValueError(f"not a client input: {raw!r}")
+        changes["awaiting"] = awaiting_.encode(value) if value else None
+        changes["awaiting_until"] = (
+            awaiting_.expires_at(value, datetime.now(UTC)) if value else None
+        )
     await session.execute(update(Client).where(Client.key == key).values(**changes))
     return await get(session, key)
 

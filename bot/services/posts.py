@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
@@ -449,6 +449,19 @@ def send_params(version: Version, keyboard: dict[str, Any] | None) -> tuple[str,
     return SEND_METHODS[version.kind], params
 
 
+# A gap left in a ready-made template ("[CITY]", "[ГОРОД]"): never published.
+TEMPLATE_GAP = re.compile(r"\[[^\]\n]{1,60}\]")
+
+
+def check_template(view: PostView, template_slugs: Collection[str]) -> None:
+    """PostError("template") if the post was started from a template and a gap is left in
+    any language. Checked by `publish` itself, so the scheduled path cannot skip it."""
+    if view.ready_slug not in template_slugs:
+        return
+    if any(TEMPLATE_GAP.search(version.text or "") for version in view.versions.values()):
+        raise PostError("template")
+
+
 async def publish(
     session: AsyncSession,
     keys: Keys,
@@ -456,18 +469,21 @@ async def publish(
     *,
     now: datetime,
     keyboards: Mapping[str, dict[str, Any] | None],
+    template_slugs: Collection[str],
     scheduled: bool = False,
     by: int | None = None,
 ) -> Published | None:
     """Publish now (a draft or scheduled post) or, with `scheduled`, a scheduled post that
     is due. Returns None when it is not (any more) in that state: someone else published it.
 
-    `keyboards` maps a language to its `reply_markup` (the button in that language).
+    `keyboards` maps a language to its `reply_markup` (the button in that language);
+    `template_slugs` names the ready-made posts that are templates (see `check_template`).
     """
     now = _utc(now)
     view = await get(session, post_id)
     if view is None:
         raise PostError("not_found")
+    check_template(view, template_slugs)
     await _check_publishable(session, view)
     condition = [Post.id == post_id]
     if scheduled:

@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot import permissions
 from bot.crypto import Keys
 from bot.models import AuditEntry, Client, Conversation, Message, Staff
 from bot.services.relay import MESSAGE_PURPOSE
@@ -236,8 +237,11 @@ def _held_by(member: _Member) -> list[ColumnElement[bool]]:
     return conditions
 
 
-async def _member(session: AsyncSession, staff_id: int, *, lock: bool = False) -> _Member:
-    """An active staff member; NotAllowed otherwise.
+async def _member(
+    session: AsyncSession, staff_id: int, *, lock: bool = False, action: str = "answer"
+) -> _Member:
+    """An active staff member whose role may do `action` (bot/permissions.py: the second
+    check, behind the front door's); NotAllowed otherwise.
 
     `lock` serialises this member's takes until commit, so `max_active` holds even when they
     press two "take" buttons at once. PostgreSQL: a row lock (NO KEY, so rows that merely
@@ -259,6 +263,8 @@ async def _member(session: AsyncSession, staff_id: int, *, lock: bool = False) -
     row = (await session.execute(query)).one_or_none()
     if row is None or not row.active:
         raise NotAllowed(f"no active staff member {staff_id}")
+    if not permissions.allowed(permissions.roles_of(row.role), action):
+        raise NotAllowed(f"a {row.role} may not {action}")
     return _Member(
         id=row.id,
         role=row.role,
@@ -487,7 +493,7 @@ async def waiting_for(
     session: AsyncSession, staff_id: int, limit: int = 20
 ) -> list[ConversationView]:
     """Waiting conversations this member may take, urgent first, then oldest."""
-    member = await _member(session, staff_id)
+    member = await _member(session, staff_id, action="queue")
     rows = await session.execute(
         _views()
         .where(*_takeable(Conversation, member))
@@ -505,7 +511,7 @@ async def take(
     None if someone else got it first or nothing fits; AtCapacity if the member already has
     `max_active` active conversations. The claimed one becomes their current conversation.
     """
-    member = await _member(session, staff_id, lock=True)
+    member = await _member(session, staff_id, lock=True, action="take")
     if await _active_count(session, staff_id) >= member.max_active:
         raise AtCapacity(staff_id, member.max_active)
     now = _now()

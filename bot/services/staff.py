@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import not_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import awaiting as awaiting_
 from bot.crypto import Keys
 from bot.models import AuditEntry, Invite, Staff
 from bot.services import queue
@@ -55,7 +56,10 @@ class StaffView:
     max_active: int
     active: bool
     current_conversation_id: int | None
-    awaiting: str | None = None  # what their next plain message means (e.g. a post's text)
+    # What their next plain message means (e.g. a post's text), while it has not lapsed;
+    # `lapsed` is one that ran out unfinished (the front door clears it and says so).
+    awaiting: awaiting_.StaffInput | None = None
+    lapsed: awaiting_.StaffInput | None = None
 
     @property
     def can_supervise(self) -> bool:
@@ -63,6 +67,7 @@ class StaffView:
 
 
 def _view(row: Staff) -> StaffView:
+    value, lapsed = awaiting_.current(row.awaiting, row.awaiting_until, datetime.now(UTC))
     return StaffView(
         id=row.id,
         display_name=row.display_name,
@@ -73,7 +78,8 @@ def _view(row: Staff) -> StaffView:
         max_active=row.max_active,
         active=row.active,
         current_conversation_id=row.current_conversation_id,
-        awaiting=row.awaiting,
+        awaiting=awaiting_.as_staff(value),
+        lapsed=awaiting_.as_staff(lapsed),
     )
 
 
@@ -308,10 +314,15 @@ async def remove_staff(session: AsyncSession, staff_id: int, *, by: int | None =
     return True
 
 
-async def set_awaiting(session: AsyncSession, staff_id: int, awaiting: str | None) -> None:
-    """What the member's next plain message means (None: an answer to a client, as usual)."""
+async def set_awaiting(
+    session: AsyncSession, staff_id: int, value: awaiting_.StaffInput | None
+) -> None:
+    """What the member's next plain message means, until it lapses (None: an answer to a
+    client, as usual)."""
+    until = awaiting_.expires_at(value, datetime.now(UTC)) if value is not None else None
+    raw = awaiting_.encode(value) if value is not None else None
     await session.execute(
-        update(Staff).where(Staff.id == staff_id).values(awaiting=awaiting),
+        update(Staff).where(Staff.id == staff_id).values(awaiting=raw, awaiting_until=until),
         execution_options={"synchronize_session": False},
     )
 

@@ -1,0 +1,79 @@
+"""Who is writing: resolved once per update by the front door (handlers/door.py).
+
+One short transaction answers everything the flows used to look up again and again: the
+client row, the staff row, the client's open conversation and what their next message
+means. Nothing here creates a client: a first contact gets its row when a flow needs one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import awaiting, permissions
+from bot.crypto import Keys
+from bot.models import Client, Staff
+from bot.services import clients, queue, staff
+from bot.services.clients import ClientState
+from bot.services.queue import ConversationView
+from bot.services.staff import StaffView
+
+
+@dataclass(frozen=True)
+class Visitor:
+    client: ClientState | None  # None: no client row yet (first contact, or staff only)
+    staff: StaffView | None  # None: not (active) staff
+    conversation: ConversationView | None  # the client's waiting or active conversation
+    roles: frozenset[permissions.Role]
+
+    @property
+    def awaiting(self) -> awaiting.Input | None:
+        """The input they started and that has not lapsed; a staff input wins, since staff
+        start theirs on purpose from a staff screen."""
+        if self.staff is not None and self.staff.awaiting is not None:
+            return self.staff.awaiting
+        return self.client.awaiting if self.client is not None else None
+
+    @property
+    def lapsed(self) -> awaiting.Input | None:
+        """An input that ran out unfinished (cleared by `clear_lapsed`; the person is told)."""
+        if self.staff is not None and self.staff.lapsed is not None:
+            return self.staff.lapsed
+        return self.client.lapsed if self.client is not None else None
+
+    def with_client(self, client: ClientState | None) -> Visitor:
+        return replace(self, client=client)
+
+
+async def resolve(
+    session: AsyncSession, keys: Keys, telegram_id: int, *, bootstrap_admin: bool = False
+) -> Visitor:
+    member = await staff.find_by_telegram(session, keys, telegram_id)
+    client = await clients.get(session, keys.client_key(telegram_id))
+    conversation = await queue.open_for_client(session, client.id) if client else None
+    roles = permissions.roles_of(member.role if member else None, bootstrap_admin=bootstrap_admin)
+    return Visitor(client=client, staff=member, conversation=conversation, roles=roles)
+
+
+async def clear_input(session: AsyncSession, visitor: Visitor) -> Visitor:
+    """Forget any input the person started or let lapse (taking a conversation, /start,
+    /cancel, a lapse): their next message means what it says again."""
+    no_input = {"awaiting": None, "awaiting_until": None}
+    options = {"synchronize_session": False}
+    if visitor.client is not None:
+        await session.execute(
+            update(Client).where(Client.id == visitor.client.id).values(**no_input),
+            execution_options=options,
+        )
+    if visitor.staff is not None:
+        await session.execute(
+            update(Staff).where(Staff.id == visitor.staff.id).values(**no_input),
+            execution_options=options,
+        )
+    return replace(
+        visitor,
+        client=replace(visitor.client, awaiting=None, lapsed=None) if visitor.client else None,
+        staff=replace(visitor.staff, awaiting=None, lapsed=None) if visitor.staff else None,
+    )

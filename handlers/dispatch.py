@@ -1,0 +1,170 @@
+"""What a plain message means: one dispatcher for every non-command private message.
+
+Before, seven handlers in seven groups each re-read the sender and parsed their own "awaiting"
+string, and whatever mode a person was stuck in decided what their words meant (issue 8). Now
+the front door (handlers/door.py) resolves the sender once and this module decides, in this
+order, and nowhere else:
+
+1. **A crisis signal** in the words: life-saving help is answered first, whatever the state
+   (the crisis reader fills `crisis_slot`); then the message goes on as below.
+2. **A conversation the person is in**: a consultant's message goes to their client (never to
+   a guess: by reply, current or only conversation, else they are asked); a client's goes to
+   their request or consultant. A consultant who also started an input is asked which it is.
+3. **A staff input they started** (a post's text, a survey question), if their role may.
+4. **A client form** they are filling in: city, rating comment, aid details, story.
+5. **The menus**: a polite note and where they are.
+
+An input that lapsed (bot/awaiting.py) is closed first and the person is told.
+"""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
+from bot import awaiting, permissions
+from bot.callbacks import parse, pattern_for
+from bot.services import queue
+from bot.services.staff import StaffView
+from bot.services.visitors import Visitor
+from handlers import (
+    consult,
+    consultant_relay,
+    handover,
+    humanitarian,
+    post_compose,
+    screens,
+    stories,
+    surveys,
+    text_input,
+)
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, incoming_from, load_client
+from handlers.door import describe, drop_input, visitor
+from handlers.staff_common import require_staff, staff_translator
+
+# After the front door (-100) and the commands that end an update early; before group 0.
+GROUP = -1
+
+
+async def on_message(update: Update, context: PeerlineContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    person = await visitor(update, context)
+    if person.lapsed is not None and person.awaiting is None:
+        person = await drop_input(update, context, person, lapsed=True)
+    # 1. Danger in their words comes before anything else they may be doing.
+    await crisis_slot(update, context, person, message)
+    # 2. A conversation.
+    member = person.staff
+    consulting = member is not None and permissions.allowed(person.roles, "answer")
+    if (
+        member is not None
+        and consulting
+        and await consultant_relay.answer(update, context, member, message)
+    ):
+        return
+    if person.conversation is not None and person.client is not None:
+        await consult.client_message(update, context, person)
+        if person.awaiting is not None:  # it went to the consultant instead: say so
+            await drop_input(update, context, person)
+        return
+    # 3. A staff input.
+    pending = person.awaiting
+    staff_pending = awaiting.as_staff(pending)
+    if member is not None and staff_pending is not None:
+        if permissions.allowed(person.roles, f"in:{staff_pending.kind}"):
+            await take_staff_input(update, context, member, staff_pending, message)
+        else:  # their role changed since they started it
+            await drop_input(update, context, person)
+        return
+    if member is not None and consulting:
+        _ = staff_translator(context, member)
+        text, keyboard = consultant_relay.choose_conversation(_, [])
+        await message.reply_text(text, reply_markup=keyboard)
+        return
+    # 4. A client form, 5. the menus.
+    client = person.client or await load_client(update, context)
+    match awaiting.as_client(pending):
+        case awaiting.CityName():
+            await text_input.city_typed(update, context, client)
+        case awaiting.RatingComment() as comment:
+            await text_input.comment_typed(update, context, client, comment)
+        case awaiting.AidDetails() as aid:
+            await humanitarian.details_typed(update, context, client, aid)
+        case awaiting.StoryText():
+            await stories.story_text(update, context, client)
+        case None:
+            await text_input.menus(update, context, client)
+
+
+async def crisis_slot(
+    update: Update, context: PeerlineContext, person: Visitor, message: Message
+) -> None:
+    """First in line for every plain message: the crisis reader (issue 9) answers danger in
+    a person's words with life-saving help before anything else, then lets the message go on
+    to wherever it was going. Empty until that reader lands."""
+    return None
+
+
+async def take_staff_input(
+    update: Update,
+    context: PeerlineContext,
+    member: StaffView,
+    value: awaiting.StaffInput,
+    message: Message,
+) -> None:
+    match value:
+        case awaiting.SurveyQuestion():
+            await surveys.admin_input(update, context, member, value, message)
+        case _:
+            await post_compose.admin_input(update, context, member, value, message)
+
+
+async def resolve_which(update: Update, context: PeerlineContext) -> None:
+    """The answer to "who is this message for?" (consultant_relay.which_is_it). The message
+    asked about is the one the question replied to, so nothing is kept meanwhile."""
+    query = update.callback_query
+    member = await require_staff(update, context)
+    if member is None or query is None:
+        return
+    _ = staff_translator(context, member)
+    callback = parse(query.data)
+    question = query.message if isinstance(query.message, Message) else None
+    original = question.reply_to_message if question is not None else None
+    if callback is None or original is None:
+        await query.answer(_.gettext("Please send it again."), show_alert=True)
+        return
+    if callback.args[0] == "i":
+        pending = member.awaiting
+        if pending is None:
+            await query.answer(_.gettext("Please send it again."), show_alert=True)
+            return
+        await query.edit_message_text("✏️ " + describe(_, pending))
+        await take_staff_input(update, context, member, pending, original)
+        if not context.answered:  # the input refused the message and said why
+            await query.answer()
+        return
+    conversation_id = int(callback.args[1])
+    incoming = incoming_from(update, original)
+    async with context.runtime.transaction() as session:
+        active = await queue.active_for_staff(session, member.id)
+        conversation = next((c for c in active if c.id == conversation_id), None)
+        if conversation is not None and incoming is not None:
+            await handover.answer_client(context, session, conversation, member, incoming)
+    if conversation is None or incoming is None:
+        await query.answer(_.gettext("That conversation is no longer yours."), show_alert=True)
+        return
+    context.runtime.outbox_ready()
+    await query.answer()
+    await query.edit_message_text(
+        _.gettext("Sent to %(who)s.", who=screens.client_name(_, conversation.pseudonym))
+    )
+
+
+def register(app: Application) -> None:
+    app.add_handler(
+        MessageHandler(PRIVATE_MESSAGE & ~filters.COMMAND & ~filters.StatusUpdate.ALL, on_message),
+        group=GROUP,
+    )
+    app.add_handler(CallbackQueryHandler(resolve_which, pattern=pattern_for("for")))
