@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import event
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -46,8 +48,31 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True)
 
 
-def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+# Set by bot/services/outbox.py on a session that queued Bot API calls; read after commit.
+OUTBOX_ENQUEUED = "peerline_outbox_enqueued"
+
+
+def make_session_factory(
+    engine: AsyncEngine, *, on_outbox_commit: Callable[[], None] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for this engine. `on_outbox_commit` runs after every commit of a transaction
+    that queued outbox rows (the delivery worker's wake-up), so no flow has to remember it."""
+    if on_outbox_commit is None:
+        return async_sessionmaker(engine, expire_on_commit=False)
+
+    class OutboxAwareSession(Session):
+        """A class of its own, so the events below belong to this runtime's sessions only."""
+
+    def committed(session: Session) -> None:
+        if session.info.pop(OUTBOX_ENQUEUED, False):
+            on_outbox_commit()
+
+    def rolled_back(session: Session) -> None:
+        session.info.pop(OUTBOX_ENQUEUED, None)
+
+    event.listen(OutboxAwareSession, "after_commit", committed)
+    event.listen(OutboxAwareSession, "after_rollback", rolled_back)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=OutboxAwareSession)
 
 
 def upgrade_to_head(url: str) -> None:

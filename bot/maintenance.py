@@ -97,8 +97,6 @@ async def run_once(runtime: Runtime) -> int:
                     buttons=take,
                 )
                 queued += 1
-    if queued:
-        runtime.outbox_ready()
     return queued
 
 

@@ -109,8 +109,6 @@ async def publish(
         )
         if result is not None and scheduled and post.author_id is not None:
             await _tell_author(runtime, session, post.author_id, result)
-    if result is not None:
-        runtime.outbox_ready()
     return result
 
 
@@ -131,7 +129,6 @@ async def publish_due(runtime: Runtime, now: datetime) -> int:
             async with runtime.transaction() as session:
                 await posts.unschedule(session, post_id, by=None)
                 await _tell_author_unpublished(runtime, session, post_id)
-            runtime.outbox_ready()
     return published
 
 
@@ -238,8 +235,6 @@ async def send_due_reminders(runtime: Runtime, now: datetime) -> int:
                 text=reminder_text(runtime, post, item.language),
                 protect_content=runtime.settings.protect_content,
             )
-    if due:
-        runtime.outbox_ready()
     return len(due)
 
 

@@ -38,16 +38,22 @@ class Runtime:
     def create(cls, settings: Settings) -> Runtime:
         engine = make_engine(settings.effective_database_url)
         content = Content()
-        return cls(
+        # After any commit that queued outbox rows, wake the delivery worker (whatever
+        # `outbox_ready` points at by then), so no flow has to remember to.
+        holder: list[Runtime] = []
+        sessions = make_session_factory(engine, on_outbox_commit=lambda: holder[0].outbox_ready())
+        runtime = cls(
             settings=settings,
             keys=Keys(settings.resolve_secret_key()),
             engine=engine,
-            sessions=make_session_factory(engine),
+            sessions=sessions,
             content=content,
             i18n=I18n(settings.default_language),
             cities=load_cities(),
             ready_posts=load_ready_posts(CONTENT_DIR / "posts", node_ids=content.nodes.keys()),
         )
+        holder.append(runtime)
+        return runtime
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -289,7 +289,6 @@ async def membership_changed(update: Update, context: PeerlineContext) -> None:
             await _tell_posters(runtime, session, known)
         else:
             return
-    runtime.outbox_ready()
 
 
 async def _tell_posters(runtime, session, channel: ChannelView) -> None:  # type: ignore[no-untyped-def]

@@ -143,7 +143,6 @@ async def client_message(update: Update, context: PeerlineContext, person: Visit
                 header=screens.client_header(staff_, conversation.pseudonym),
                 protect_content=context.runtime.settings.protect_content,
             )
-    runtime.outbox_ready()
     if conversation is None:
         await next_step(
             update,
@@ -187,7 +186,6 @@ async def end(update: Update, context: PeerlineContext) -> None:
     if conversation is None:
         await next_step(update, context, client)
         return
-    runtime.outbox_ready()
     if was_active:
         await show(update, context, *screens.rating_request(_, conversation.id))
     else:

@@ -110,7 +110,6 @@ async def take(
         )
         await update.effective_message.reply_text(text)
         return
-    runtime.outbox_ready()
     if member.awaiting is not None:
         # What they write now is for the client: an input left open (a post's text) must not
         # swallow it. Closed, and said so, before the "you took" note.

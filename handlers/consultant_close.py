@@ -69,7 +69,6 @@ async def close_button(update: Update, context: PeerlineContext) -> None:
     if conversation is None or outcome not in queue.OUTCOMES:
         await update.callback_query.edit_message_text(_.gettext("This conversation is not open."))
         return
-    runtime.outbox_ready()
     await update.callback_query.edit_message_text(
         _.gettext(
             "Closed: %(who)s (%(outcome)s).",
@@ -109,7 +108,6 @@ async def release_command(update: Update, context: PeerlineContext) -> None:
                 "the next consultant will see everything you wrote."
             ),
         )
-    runtime.outbox_ready()
     await update.effective_message.reply_text(
         _.gettext(
             "%(who)s is back in the queue.", who=screens.client_name(_, conversation.pseudonym)

@@ -51,14 +51,12 @@ async def answer(
         await message.reply_text(
             _.gettext("This kind of message cannot be passed on. Please send text or a photo.")
         )
-    elif conversation is not None:
-        runtime.outbox_ready()
-    elif pending is not None:
+    elif conversation is None and pending is not None:
         text, keyboard = which_is_it(_, active, pending)
         await message.reply_text(
             text, reply_markup=keyboard, reply_to_message_id=message.message_id
         )
-    else:
+    elif conversation is None:
         text, keyboard = choose_conversation(_, active)
         await message.reply_text(text, reply_markup=keyboard)
     return True

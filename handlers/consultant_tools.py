@@ -216,7 +216,6 @@ async def transfer_to_role(update: Update, context: PeerlineContext) -> None:
     if conversation is None:
         await _edit(update, escape(_.gettext("This conversation is not open.")))
         return
-    runtime.outbox_ready()
     who = screens.client_name(_, conversation.pseudonym)
     text = _.gettext(
         "%(who)s is back in the queue, only for: %(role)s.", who=who, role=_role_name(_, role)
@@ -258,7 +257,6 @@ async def transfer_to_person(update: Update, context: PeerlineContext) -> None:
     if conversation is None:
         await _edit(update, escape(problem or ""))
         return
-    runtime.outbox_ready()
     await _edit(
         update,
         escape(
@@ -422,7 +420,6 @@ async def refer_button(update: Update, context: PeerlineContext) -> None:
         text = _.gettext("The directory has no services for this client's country yet.")
         await _edit(update, escape(text))
         return
-    runtime.outbox_ready()
     lines = [
         escape(
             _.gettext(

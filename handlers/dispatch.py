@@ -155,7 +155,6 @@ async def resolve_which(update: Update, context: PeerlineContext) -> None:
     if conversation is None or incoming is None:
         await query.answer(_.gettext("That conversation is no longer yours."), show_alert=True)
         return
-    context.runtime.outbox_ready()
     await query.answer()
     await query.edit_message_text(
         _.gettext("Sent to %(who)s.", who=screens.client_name(_, conversation.pseudonym))

@@ -50,8 +50,6 @@ async def edited(update: Update, context: PeerlineContext) -> None:
                     incoming=incoming,
                     header=screens.client_header(_, conversation.pseudonym) + " ✏️",
                 )
-    if queued:
-        runtime.outbox_ready()
 
 
 def register(app: Application) -> None:

@@ -55,7 +55,6 @@ async def topic_message(update: Update, context: PeerlineContext) -> None:
             )
         )
         return
-    runtime.outbox_ready()
 
 
 async def close_in_topic(update: Update, context: PeerlineContext) -> None:

@@ -66,7 +66,6 @@ async def open_topic(context: PeerlineContext, conversation: ConversationView) -
             session, runtime.keys, conversation.id, client_chat
         ):
             await mirror(context, session, conversation, message_id, incoming, thread=thread)
-    runtime.outbox_ready()
 
 
 async def mirror(

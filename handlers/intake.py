@@ -80,7 +80,6 @@ async def open_request(
             bool(on_duty),
             hours,
         )
-    runtime.outbox_ready()
     await forum_common.open_topic(context, conversation)
     return opened
 

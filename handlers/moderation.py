@@ -98,7 +98,6 @@ async def block_command(update: Update, context: PeerlineContext) -> None:
             _.gettext("Which conversation? Reply to a client's message, or choose one first.")
         )
         return
-    runtime.outbox_ready()
     await reply(
         _.gettext(
             "%(who)s is blocked and the conversation is closed. "

@@ -386,7 +386,6 @@ async def _preview(
                 ]
             ],
         )
-    runtime.outbox_ready()
     await update.callback_query.answer()
 
 
@@ -487,7 +486,6 @@ async def admin_input(
                         by=member.id,
                     )
                     await staff.set_awaiting(session, member.id, None)
-                runtime.outbox_ready()
                 note = _.ngettext(
                     "✅ %(language)s changed; %(n)s channel message is being edited.",
                     "✅ %(language)s changed; %(n)s channel messages are being edited.",

@@ -117,7 +117,6 @@ async def publishing_action(update: Update, context: PeerlineContext) -> None:
         elif action == "delete_ok":
             async with runtime.transaction() as session:
                 removed = await posts.delete_published(session, runtime.keys, post_id, by=member.id)
-            runtime.outbox_ready()
             note = _.ngettext(
                 "The post is being deleted from %(n)s channel message.",
                 "The post is being deleted from %(n)s channel messages.",

@@ -105,7 +105,6 @@ async def confirm_forget(update: Update, context: PeerlineContext) -> None:
                 ),
             )
         forgotten = await clients.forget(session, client_key(update, context))
-    runtime.outbox_ready()
     # After the commit, never inside it: wipe what Telegram still lets us delete (48 hours),
     # this confirmation screen included, so a seized phone shows only the final message.
     if forgotten is not None:

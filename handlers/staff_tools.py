@@ -133,7 +133,6 @@ async def canned_button(update: Update, context: PeerlineContext) -> None:
         await update.callback_query.answer(problem, show_alert=True)
         return
     await update.callback_query.answer()
-    runtime.outbox_ready()
     await update.effective_message.reply_text(
         _.gettext(
             "Sent to %(who)s: %(title)s",

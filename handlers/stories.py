@@ -97,7 +97,6 @@ async def story_action(update: Update, context: PeerlineContext) -> None:
     if not sent:
         await update.callback_query.answer(_.gettext("This story was already sent."))
         return
-    runtime.outbox_ready()
     await show(
         update,
         context,

@@ -142,7 +142,6 @@ async def _approve(
     if approved is None:
         await _decided(update, context, _)
         return
-    runtime.outbox_ready()
     note = _.gettext("A draft post was made from story #%(id)s.", id=story_id)
     screen = await editor_screen(context, member, approved[0], note=note)
     if screen is not None:
@@ -161,7 +160,6 @@ async def _reject(
     if rejected is None:
         await _decided(update, context, _)
         return
-    runtime.outbox_ready()
     await show(
         update,
         context,

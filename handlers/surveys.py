@@ -270,7 +270,6 @@ async def _send(
             messages=lambda view, language: subscriber_messages(context, view, language),
             by=member.id,
         )
-    runtime.outbox_ready()
     counts = ", ".join(f"{code.upper()} {n}" for code, n in sorted(sent.items())) or "0"
     note = _.gettext("📨 Sent to subscribers: %(counts)s.", counts=counts)
     await _show_survey(update, context, member, survey_id, note=note)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -59,14 +60,23 @@ def _postgres_migrated() -> Iterator[str]:
     asyncio.run(admin.dispose())
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to the latest revision per test run; each test gets a copy
+    (copying a file is ~100x faster than running every migration again)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade_to_head(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database at the latest revision: a fresh SQLite file, or this run's PostgreSQL one."""
     if request.param == "postgres":
         return request.getfixturevalue("_postgres_migrated")
-    url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-    upgrade_to_head(url)
-    return url
+    path = tmp_path / "test.db"
+    shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+    return f"sqlite+aiosqlite:///{path}"
 
 
 @pytest.fixture
@@ -95,6 +105,35 @@ async def session(
 
 
 # --- The bot, offline --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _content_once() -> Iterator[None]:
+    """Menu texts, translations, cities and ready-made posts are read-only data: parsed once
+    per test run instead of once per test (`Runtime.create` would reload them each time)."""
+    import bot.runtime as runtime_module
+
+    content = runtime_module.Content()
+    cities = runtime_module.load_cities()
+    translations: dict[str, object] = {}
+    ready = runtime_module.load_ready_posts(
+        runtime_module.CONTENT_DIR / "posts", node_ids=content.nodes.keys()
+    )
+
+    def i18n(default_language: str):  # type: ignore[no-untyped-def]
+        if default_language not in translations:
+            translations[default_language] = original_i18n(default_language)
+        return translations[default_language]
+
+    original_i18n = runtime_module.I18n
+    patch = pytest.MonkeyPatch()
+    patch.setattr(runtime_module, "Content", lambda: content)
+    patch.setattr(runtime_module, "load_cities", lambda: cities)
+    patch.setattr(runtime_module, "I18n", i18n)
+    patch.setattr(runtime_module, "load_ready_posts", lambda *_a, **_k: list(ready))
+    yield
+    patch.undo()
+
 
 TEST_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"

@@ -276,3 +276,44 @@ async def test_a_channel_admin_cannot_take_even_past_the_door(harness: BotHarnes
             await queue.take(session, member)
         with pytest.raises(queue.NotAllowed):
             await queue.waiting_for(session, member)
+
+
+async def test_the_delivery_worker_is_woken_by_any_commit_that_queued_a_message(
+    harness: BotHarness,
+) -> None:
+    from bot.services import outbox
+
+    runtime = harness.app.bot_data.runtime
+    woken: list[int] = []
+    runtime.outbox_ready = lambda: woken.append(1)
+    params = {"text": "hi"}
+    async with runtime.transaction() as session:
+        await outbox.enqueue(
+            session,
+            runtime.keys,
+            chat_ref=b"x",
+            recipient="client:1",
+            method="sendMessage",
+            params=params,
+        )
+        assert woken == []  # not before the rows are visible to the worker
+    assert woken == [1]
+    async with runtime.transaction() as session:
+        await session.scalar(select(Client.id))
+    assert woken == [1]  # a commit that queued nothing wakes nobody
+    try:
+        async with runtime.transaction() as session:
+            await outbox.enqueue(
+                session,
+                runtime.keys,
+                chat_ref=b"x",
+                recipient="client:1",
+                method="sendMessage",
+                params=params,
+            )
+            raise RuntimeError("rolled back")
+    except RuntimeError:
+        pass
+    async with runtime.transaction() as session:
+        await session.scalar(select(Client.id))
+    assert woken == [1]  # rolled back: nothing to deliver

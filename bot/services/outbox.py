@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.crypto import Keys
+from bot.db import OUTBOX_ENQUEUED
 from bot.models import Outbox
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
@@ -112,7 +113,7 @@ async def enqueue(
 
     `params` are the call's parameters except `chat_id` (JSON-serialisable: `reply_markup`
     as a dict, not a PTB object); `chat_ref` is the encrypted chat id (e.g. `Client.chat_ref`);
-    `recipient` is "client:<id>" / "staff:<id>". Call `DeliveryWorker.wake()` after commit.
+    `recipient` is "client:<id>" / "staff:<id>". The worker is woken after commit by itself.
     """
     if "chat_id" in params:
         raise ValueError("pass the chat as chat_ref, not in params")
@@ -134,6 +135,7 @@ async def enqueue(
     )
     session.add(row)
     await session.flush()
+    session.info[OUTBOX_ENQUEUED] = True  # the worker is woken after commit (bot/db.py)
     return row.id
 
 
@@ -167,6 +169,7 @@ async def enqueue_many(
     ]
     if values:
         await session.execute(insert(Outbox), values)
+        session.info[OUTBOX_ENQUEUED] = True
     return len(values)
 
 
