@@ -27,6 +27,7 @@ _SCHEMA: dict[str, re.Pattern[str]] = {
     "ask": re.compile(r"([a-z]{2,16})"),  # a client asks for a consultant on a topic
     "urg": re.compile(r"([a-z]{2,16}):([01])"),  # topic, urgent or not
     "end": re.compile(r"(\d{1,10})"),  # the client ends / cancels a conversation
+    "esc": re.compile(r"(\d{1,10})"),  # the client makes their waiting request urgent
     "rate": re.compile(r"(\d{1,10}):([1-5])"),  # the client rates a closed conversation
     "take": re.compile(r"(\d{1,10})"),  # a consultant takes a waiting conversation
     "close": re.compile(r"(\d{1,10}):([a-z_]{2,24})"),  # close with an outcome

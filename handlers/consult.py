@@ -76,18 +76,48 @@ async def open_request(update: Update, context: PeerlineContext) -> None:
         return
     text, keyboard = intake.queued_screen(_, context, opened)
     if urgent:
-        text = emergency_text(_, context, client) + "\n\n" + text
+        text = emergency_text(_, context, client, staffed=opened.staffed) + "\n\n" + text
     await show(update, context, text, keyboard)
 
 
-def emergency_text(_: Translator, context: PeerlineContext, client: ClientState) -> str:
+def emergency_text(
+    _: Translator, context: PeerlineContext, client: ClientState, *, staffed: bool = True
+) -> str:
+    """The ambulance first, never the police (fear of the police stops people calling for an
+    overdose); with nobody on duty, the country's crisis lines too."""
     numbers = context.runtime.content.numbers
     country = numbers.get(client.country or "other", numbers["other"])
-    return _.gettext(
-        "🚨 <b>If a life is in danger, call now: %(ambulance)s or %(unified)s.</b> "
-        "Police: %(police)s. Overdose first aid: /overdose. Do not wait for a consultant.",
-        **country,
+    text = _.gettext(
+        "🚨 <b>If a life is in danger, call an ambulance now: %(ambulance)s or %(unified)s."
+        "</b> Overdose first aid: /overdose. Do not wait for a consultant.",
+        ambulance=country["ambulance"],
+        unified=country["unified"],
     )
+    if not staffed:
+        text += "\n" + _.gettext(
+            "Thoughts of suicide: %(crisis_line)s. Violence: %(violence_line)s. "
+            "These lines answer now.",
+            crisis_line=country["crisis_line"],
+            violence_line=country["violence_line"],
+        )
+    return text
+
+
+async def make_urgent(update: Update, context: PeerlineContext) -> None:
+    """ "It is urgent now" under a waiting request: consultants on duty and supervisors are
+    alerted again, and the client sees the emergency numbers at once."""
+    conversation_id = int(parse(update.callback_query.data).arg)
+    client = await load_client(update, context)
+    _ = translator(context, client)
+    async with context.runtime.transaction() as session:
+        conversation = await queue.open_for_client(session, client.id)
+    if conversation is None or conversation.id != conversation_id:
+        await next_step(update, context, client)
+        return
+    await intake.escalate(context, conversation_id)
+    note = _.gettext("Your request is now urgent: the consultants on duty are alerted again.")
+    text = emergency_text(_, context, client, staffed=False) + "\n\n" + note
+    await show(update, context, text, Keyboard([[screens.first_aid_button(_)]]))
 
 
 async def client_message(update: Update, context: PeerlineContext, person: Visitor) -> None:
@@ -216,4 +246,5 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(ask, pattern=pattern_for("ask")))
     app.add_handler(CallbackQueryHandler(open_request, pattern=pattern_for("urg")))
     app.add_handler(CallbackQueryHandler(end, pattern=pattern_for("end")))
+    app.add_handler(CallbackQueryHandler(make_urgent, pattern=pattern_for("esc")))
     app.add_handler(CallbackQueryHandler(rate, pattern=pattern_for("rate")))

@@ -5,8 +5,9 @@ string, and whatever mode a person was stuck in decided what their words meant (
 the front door (handlers/door.py) resolves the sender once and this module decides, in this
 order, and nowhere else:
 
-1. **A crisis signal** in the words: life-saving help is answered first, whatever the state
-   (the crisis reader fills `crisis_slot`); then the message goes on as below.
+1. **A crisis signal** in the words (bot/services/crisis.py): life-saving help is answered
+   first, whatever the state; in a conversation the message is still relayed and the request
+   turns urgent. A form the person was filling in stays open.
 2. **A conversation the person is in**: a consultant's message goes to their client (never to
    a guess: by reply, current or only conversation, else they are asked); a client's goes to
    their request or consultant. A consultant who also started an input is asked which it is.
@@ -19,12 +20,17 @@ An input that lapsed (bot/awaiting.py) is closed first and the person is told.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot import awaiting, permissions
-from bot.callbacks import parse, pattern_for
-from bot.services import queue
+from bot.callbacks import encode, parse, pattern_for
+from bot.services import crisis, queue
+from bot.services.clients import ClientState
 from bot.services.staff import StaffView
 from bot.services.visitors import Visitor
 from handlers import (
@@ -32,13 +38,14 @@ from handlers import (
     consultant_relay,
     handover,
     humanitarian,
+    intake,
     post_compose,
     screens,
     stories,
     surveys,
     text_input,
 )
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, incoming_from, load_client
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, incoming_from, load_client, show
 from handlers.door import describe, drop_input, visitor
 from handlers.staff_common import require_staff, staff_translator
 
@@ -53,11 +60,20 @@ async def on_message(update: Update, context: PeerlineContext) -> None:
     person = await visitor(update, context)
     if person.lapsed is not None and person.awaiting is None:
         person = await drop_input(update, context, person, lapsed=True)
-    # 1. Danger in their words comes before anything else they may be doing.
-    await crisis_slot(update, context, person, message)
-    # 2. A conversation.
     member = person.staff
     consulting = member is not None and permissions.allowed(person.roles, "answer")
+    # 1. Danger in their words comes before anything else they may be doing: help first,
+    # then the message still reaches their consultant (and turns the request urgent). A
+    # form they were filling in stays open: these words were not its answer.
+    if not consulting and awaiting.as_staff(person.awaiting) is None:
+        kind = crisis.detect(message.text or message.caption or "")
+        if kind is not None:
+            await crisis_help(update, context, person, kind)
+            if person.conversation is not None and person.client is not None:
+                await consult.client_message(update, context, person)
+                await intake.escalate(context, person.conversation.id)
+            return
+    # 2. A conversation.
     if (
         member is not None
         and consulting
@@ -98,13 +114,45 @@ async def on_message(update: Update, context: PeerlineContext) -> None:
             await text_input.menus(update, context, client)
 
 
-async def crisis_slot(
-    update: Update, context: PeerlineContext, person: Visitor, message: Message
+# Who an urgent request from a crisis screen goes to.
+CRISIS_TOPIC = {
+    crisis.CrisisKind.OVERDOSE: "general",
+    crisis.CrisisKind.SUICIDE: "psychologist",
+    crisis.CrisisKind.VIOLENCE: "legal",
+}
+
+
+async def crisis_help(
+    update: Update, context: PeerlineContext, person: Visitor, kind: crisis.CrisisKind
 ) -> None:
-    """First in line for every plain message: the crisis reader (issue 9) answers danger in
-    a person's words with life-saving help before anything else, then lets the message go on
-    to wherever it was going. Empty until that reader lands."""
-    return None
+    """The help for this danger (first aid, or the crisis lines and emergency numbers) as a
+    new message, whatever the person was doing; set up or not, in their language (before set
+    up, their Telegram app's, never stored). An onboarded client not yet talking to anyone is
+    offered an urgent consultant at once."""
+    runtime = context.runtime
+    node = runtime.content.node(crisis.HELP_NODE[kind])
+    assert node is not None
+    client = person.client
+    if client is None or client.language is None:
+        user = update.effective_user
+        language = runtime.i18n.suggest(user.language_code if user else None)
+        client = replace(client or NOBODY, language=language)
+    _ = runtime.i18n.get(client.language)
+    text, keyboard = screens.node_screen(_, runtime, node, client)
+    rows = list(keyboard.inline_keyboard)
+    if client.onboarded and person.conversation is None:
+        urgent = Button(
+            "🚨 " + _.gettext("Talk to a consultant now"),
+            callback_data=encode("urg", CRISIS_TOPIC[kind], 1),
+        )
+        rows.insert(0, [urgent])
+    await show(update, context, text, Keyboard(rows), new=True)
+
+
+# Someone with no client row yet (a first message): rendered, never stored.
+NOBODY = ClientState(
+    id=0, key="", language=None, privacy_seen=False, country=None, city=None, awaiting=None
+)
 
 
 async def take_staff_input(

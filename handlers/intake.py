@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 
@@ -13,6 +14,7 @@ from bot.services import queue, relay, rota, staff
 from bot.services.clients import ClientState
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
+from bot.services.staff import StaffView
 from handlers import forum_common, screens
 from handlers.common import PeerlineContext
 
@@ -102,6 +104,64 @@ async def notify_staff(context, session, conversation, on_duty) -> None:  # type
         )
 
 
+async def escalate(context: PeerlineContext, conversation_id: int) -> bool:
+    """Make a client's open request urgent: a waiting one re-alerts every consultant on duty
+    for it and the supervisors on duty; an active one alerts the consultant who holds it.
+    False if it was urgent already (nobody is alerted twice)."""
+    runtime = context.runtime
+    async with runtime.transaction() as session:
+        conversation = await queue.escalate(session, conversation_id)
+        if conversation is None:
+            return False
+        if conversation.staff_id is not None:
+            member = await staff.get(session, conversation.staff_id)
+            if member is not None:
+                await _urgent_notice(context, session, conversation, member, take=False)
+            return True
+        on_duty = await staff.on_duty_for(
+            session, language=conversation.language, topic=conversation.topic, urgent=True
+        )
+        supervisors = [
+            m
+            for m in await staff.list_staff(session)
+            if m.can_supervise and m.on_duty and m.id not in {o.id for o in on_duty}
+        ]
+        for member in [*on_duty, *supervisors]:
+            await _urgent_notice(context, session, conversation, member, take=True)
+    return True
+
+
+async def _urgent_notice(
+    context: PeerlineContext,
+    session: AsyncSession,
+    conversation: ConversationView,
+    member: StaffView,
+    *,
+    take: bool,
+) -> None:
+    runtime = context.runtime
+    _ = runtime.i18n.get(member.languages[0] if member.languages else None)
+    text = (
+        "<b>"
+        + _.gettext("🚨 Now URGENT: danger in the client's words")
+        + "</b>: "
+        + screens.conversation_line(_, conversation)
+    )
+    buttons = (
+        [[{"text": _.gettext("Take it"), "callback_data": encode("take", conversation.id)}]]
+        if take
+        else None
+    )
+    await relay.notice(
+        session,
+        runtime.keys,
+        chat_ref=await staff.chat_ref(session, member.id),
+        recipient=f"staff:{member.id}",
+        text=text,
+        buttons=buttons,
+    )
+
+
 def already_open(_: Translator, conversation_id: int) -> screens.Screen:
     text = _.gettext("You already have an open request. Write here to add to it, or end it below.")
     end = Button(_.gettext("End the conversation"), callback_data=encode("end", conversation_id))
@@ -110,8 +170,22 @@ def already_open(_: Translator, conversation_id: int) -> screens.Screen:
 
 def queued_screen(_: Translator, context: PeerlineContext, opened: Opened) -> screens.Screen:
     text = queued_text(_, opened.position, opened.estimate, opened.staffed, opened.hours)
-    cancel = encode("end", opened.conversation.id)
-    return text, Keyboard([[Button(_.gettext("Cancel the request"), callback_data=cancel)]])
+    conversation = opened.conversation
+    assert conversation is not None
+    rows = [[screens.first_aid_button(_)]]
+    if not conversation.urgent:
+        rows.append(
+            [
+                Button(
+                    "🚨 " + _.gettext("It is urgent now"),
+                    callback_data=encode("esc", conversation.id),
+                )
+            ]
+        )
+    rows.append(
+        [Button(_.gettext("Cancel the request"), callback_data=encode("end", conversation.id))]
+    )
+    return text, Keyboard(rows)
 
 
 def queued_text(

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telegram import Update
 
 from bot import awaiting
+from bot.services import crisis
 from bot.services.clients import ClientState
 from handlers import screens
 from handlers.common import PeerlineContext, load_client, set_client, show, translator
 
 OVERDOSE = "overdose"
+# Besides the overdose section, the crisis screens open for anyone, before any setting.
+OPEN_BEFORE_SETUP = frozenset(crisis.HELP_NODE.values())
 
 
 async def next_step(
@@ -48,11 +53,20 @@ async def open_node(
     node = context.runtime.content.node(node_id)
     if node is None or node.kind not in ("menu", "text"):
         node = None
-    if node is None or (not client.onboarded and node_id != OVERDOSE):
+    first_aid = node is not None and (
+        context.runtime.content.within(node_id, OVERDOSE) or node_id in OPEN_BEFORE_SETUP
+    )
+    if node is None or (not client.onboarded and not first_aid):
         if node is not None and node_id != context.runtime.content.root:
             # First the language, privacy notice and country; then this topic (next_step).
             client = await set_client(update, context, start_node=node_id)
         await next_step(update, context, client)
         return
+    if client.language is None:
+        # Overdose help before anything is set up: in the language of their Telegram app
+        # (only for this screen, never stored), numbers for every country.
+        user = update.effective_user
+        language = context.runtime.i18n.suggest(user.language_code if user else None)
+        client = replace(client, language=language)
     _ = translator(context, client)
     await show(update, context, *screens.node_screen(_, context.runtime, node, client), new=new)

@@ -121,10 +121,25 @@ def node_screen(_: Translator, runtime: Runtime, node: Node, client: ClientState
     elif node.consult and client.onboarded:
         label = "💬 " + _.gettext("Ask a consultant anonymously")
         rows.append([Button(label, callback_data=encode("ask", node.consult))])
-    rows.append(nav_row(_, node.parent if node.parent not in (None, "main") else None))
+    nav = nav_row(_, node.parent if node.parent not in (None, "main") else None)
+    if not client.onboarded:
+        # Overdose help opens before any setting is chosen: the way on is to set up the bot,
+        # offered after the first aid, never instead of it.
+        nav[-1] = Button("⚙️ " + _.gettext("Set up the bot"), callback_data=encode("menu", "main"))
+    elif not runtime.content.within(node.id, FIRST_AID):
+        # First aid one tap away from every screen.
+        nav.append(first_aid_button(_))
+    rows.append(nav)
     if node.id == runtime.content.root:
         rows.pop()  # the main menu needs no way back to itself
     return screen.text + sources_line(_, screen.sources), Keyboard(rows)
+
+
+FIRST_AID = "overdose"
+
+
+def first_aid_button(_: Translator) -> Button:
+    return Button("🆘 " + _.gettext("Overdose"), callback_data=encode("menu", FIRST_AID))
 
 
 def settings_screen(_: Translator, runtime: Runtime, client: ClientState, note: str = "") -> Screen:

@@ -57,6 +57,16 @@ class Content:
         }
         self._check()
 
+    def within(self, node_id: str, ancestor: str) -> bool:
+        """Whether the node is `ancestor` or one of its descendants (e.g. the overdose
+        section, which opens for anyone, before any setting is chosen)."""
+        node = self.nodes.get(node_id)
+        while node is not None:
+            if node.id == ancestor:
+                return True
+            node = self.nodes.get(node.parent) if node.parent else None
+        return False
+
     def node(self, node_id: str) -> Node | None:
         return self.nodes.get(node_id)
 

@@ -424,6 +424,18 @@ async def open_conversation(
     return await _get_view(session, row.id)
 
 
+async def escalate(session: AsyncSession, conversation_id: int) -> ConversationView | None:
+    """Make an open conversation urgent (a crisis in the client's words, or their own
+    button); the conversation if it changed, None if it was urgent already or is closed."""
+    changed = await _transition(
+        session,
+        conversation_id,
+        [Conversation.status.in_(OPEN_STATUSES), Conversation.urgent.is_(False)],
+        {"urgent": True},
+    )
+    return await _get_view(session, conversation_id) if changed else None
+
+
 async def open_for_client(session: AsyncSession, client_id: int) -> ConversationView | None:
     """The client's waiting or active conversation, if any."""
     row = (
