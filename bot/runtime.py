@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.crypto import Keys
 from bot.db import make_engine, make_session_factory
 from bot.i18n import I18n
+from bot.metrics import Metrics
 from bot.services.cities import CityIndex, load_cities
 from bot.services.content import CONTENT_DIR, Content
 from bot.services.ready_posts import ReadyPost, load_ready_posts
@@ -33,6 +34,8 @@ class Runtime:
     ready_posts: list[ReadyPost] = field(default_factory=list)
     # For deep links in posts (t.me/<bot>?start=...): from settings, else Telegram's getMe.
     bot_username: str | None = None
+    # Per-process counters and periodic jobs' state, for /metrics (bot/metrics.py).
+    metrics: Metrics = field(default_factory=Metrics)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
