@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -16,6 +17,9 @@ from bot.metrics import Metrics
 from bot.services.cities import CityIndex, load_cities
 from bot.services.content import CONTENT_DIR, Content
 from bot.services.ready_posts import ReadyPost, load_ready_posts
+
+if TYPE_CHECKING:
+    from tornado.httpserver import HTTPServer
 
 
 @dataclass
@@ -36,6 +40,8 @@ class Runtime:
     bot_username: str | None = None
     # Per-process counters and periodic jobs' state, for /metrics (bot/metrics.py).
     metrics: Metrics = field(default_factory=Metrics)
+    # The /healthz and /metrics server, when PEERLINE_METRICS_PORT is set (bot/ops_http.py).
+    ops_server: HTTPServer | None = None
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
