@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,19 @@ def test_the_lock_is_held_across_processes_and_freed_when_the_holder_dies(tmp_pa
 
 def test_postgresql_takes_no_lock() -> None:
     assert instance_lock.acquire("postgresql+asyncpg://u@localhost/peerline") is None
+
+
+def test_a_busy_webhook_port_is_one_clear_line(env: Path, monkeypatch, capsys) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        monkeypatch.setenv("PEERLINE_WEBHOOK_URL", "https://bot.example.org/hook")
+        monkeypatch.setenv("PEERLINE_WEBHOOK_PORT", str(busy.getsockname()[1]))
+        assert main(["run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("peerline: cannot listen on 127.0.0.1:") and "port is in use" in err
+    assert "Traceback" not in err
+    # The lock went with the process's attempt: a next start is not refused.
+    lock = instance_lock.acquire(f"sqlite+aiosqlite:///{env / 'data' / 'peerline.db'}")
+    assert lock is not None
+    lock.release()
