@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
-from bot import maintenance, publishing
+from bot import maintenance, ops_http, publishing
 from bot.config import LANGUAGES, Settings
 from bot.delivery import DeliveryWorker
 from bot.i18n import N_
@@ -59,7 +59,21 @@ def build_application(
     app = builder.build()
     app.bot_data.runtime = runtime
     register(app)
+    # Counters for /metrics: a group of its own before every other, so nothing stops it.
+    app.add_handler(TypeHandler(Update, _count_update), group=METRICS_GROUP)
+    app.add_error_handler(_count_error)
     return app
+
+
+METRICS_GROUP = -100
+
+
+async def _count_update(update: Update, context: PeerlineContext) -> None:
+    context.runtime.metrics.updates_total += 1
+
+
+async def _count_error(update: object, context: PeerlineContext) -> None:
+    context.runtime.metrics.handler_errors_total += 1
 
 
 async def _post_init(app: Application) -> None:
@@ -75,6 +89,7 @@ async def _post_init(app: Application) -> None:
     runtime.outbox_ready = worker.wake
     worker.start()
     app.bot_data.maintenance = maintenance.start(runtime)
+    runtime.ops_server = ops_http.start(runtime)
     await publish_commands(app)
 
 
@@ -110,6 +125,8 @@ async def publish_commands(app: Application) -> None:
 async def _post_shutdown(app: Application) -> None:
     runtime: Runtime = app.bot_data.runtime
     await maintenance.stop(app.bot_data.maintenance)
+    await ops_http.stop(runtime.ops_server)
+    runtime.ops_server = None
     if app.bot_data.delivery is not None:
         await app.bot_data.delivery.stop()
     await runtime.engine.dispose()

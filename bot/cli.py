@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot import instance_lock
 from bot.cli_posts import register as register_posts
 from bot.cli_purge import register as register_purge
 from bot.cli_staff import register as register_consultants
@@ -29,8 +31,19 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     settings.require_token()  # before anything slow, so a missing token is one clear line
+    # Before migrating: a second process must not touch a database another one is using.
+    lock = instance_lock.acquire(settings.effective_database_url)
+    try:
+        return _run(settings, args)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
     from telegram import Update
 
+    from bot import webhook
     from bot.app import build_application
 
     cmd_migrate(settings, args)
@@ -42,14 +55,30 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         # unguessable last segment, so the endpoint cannot be found by scanning.
         secret_segment = keys.webhook_path()
         base_path = urlsplit(settings.webhook_url).path.strip("/")
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path="/".join(part for part in (base_path, secret_segment) if part),
-            secret_token=secret or keys.webhook_secret(),
-            webhook_url=f"{settings.webhook_url}/{secret_segment}",
-            allowed_updates=Update.ALL_TYPES,
-        )
+        # Our own server, not app.run_webhook: see bot/webhook.py for why.
+        try:
+            serving = webhook.run(
+                app,
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                path="/".join(part for part in (base_path, secret_segment) if part),
+                secret=secret or keys.webhook_secret(),
+                webhook_url=f"{settings.webhook_url}/{secret_segment}",
+                max_body=settings.webhook_max_body,
+                allowed_updates=Update.ALL_TYPES,
+                metrics=app.bot_data.runtime.metrics,
+            )
+            asyncio.run(serving)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            where = f"{settings.webhook_listen}:{settings.webhook_port}"
+            print(
+                f"peerline: cannot listen on {where}: the port is in use (is another peerline "
+                "running? set PEERLINE_WEBHOOK_PORT to run several on one machine)",
+                file=sys.stderr,
+            )
+            return 2
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
@@ -114,6 +143,6 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         configure_logging(settings.log_level)
         return args.func(settings, args)
-    except (ConfigError, ContentError) as exc:
+    except (ConfigError, ContentError, instance_lock.AlreadyRunning) as exc:
         print(f"peerline: {exc}", file=sys.stderr)
         return 2

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
+    # Largest webhook request body accepted, in bytes (Telegram's updates are a few KiB).
+    webhook_max_body: int = Field(default=1024 * 1024, ge=16 * 1024, le=64 * 1024 * 1024)
+
+    # --- Operations ---------------------------------------------------------------------------
+    # A port for GET /healthz and GET /metrics (Prometheus text); unset: no such server.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_listen: str = "127.0.0.1"
 
     # --- Storage and privacy ----------------------------------------------------------------
     data_dir: Path = Path("./data")

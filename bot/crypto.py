@@ -56,6 +56,12 @@ class Keys:
         message = f"{client_key}:{question_id}".encode()
         return hmac.new(self._vote_hmac_key, message, hashlib.sha256).hexdigest()
 
+    def recipient_token(self, client_key: str, survey_id: int) -> str:
+        """That a survey was sent to someone, so only they may answer it; like `voter_token`,
+        unlinkable to the client row without the secret key, and different per survey."""
+        message = f"recipient:{client_key}:{survey_id}".encode()
+        return hmac.new(self._vote_hmac_key, message, hashlib.sha256).hexdigest()
+
     def encrypt(self, plaintext: bytes, *, purpose: bytes) -> bytes:
         """Encrypt; `purpose` is bound as associated data so a value cannot be moved elsewhere."""
         nonce = os.urandom(12)

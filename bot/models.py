@@ -18,14 +18,14 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     SmallInteger,
-    String,
-    Text,
     UniqueConstraint,
     false,
     func,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.dbtypes import CleanString, CleanText, Id
 
 # Named constraints keep Alembic batch migrations on SQLite and PostgreSQL in step.
 NAMING = {
@@ -46,20 +46,21 @@ class Client(Base):
 
     __tablename__ = "clients"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)  # HMAC-SHA256 of the Telegram id
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(CleanString(64), unique=True)  # HMAC-SHA256 of the Telegram id
     chat_ref: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted chat id, to write back
-    language: Mapped[str | None] = mapped_column(String(2))  # chosen in the bot, not Telegram's
+    # Chosen in the bot, not Telegram's
+    language: Mapped[str | None] = mapped_column(CleanString(2))
     privacy_seen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    country: Mapped[str | None] = mapped_column(String(8))  # RU, UA, KZ, other
-    city: Mapped[str | None] = mapped_column(String(64))  # a key from content/cities.yaml
+    country: Mapped[str | None] = mapped_column(CleanString(8))  # RU, UA, KZ, other
+    city: Mapped[str | None] = mapped_column(CleanString(64))  # a key from content/cities.yaml
     # What free text from this client means right now (e.g. "city"); in the database so a
     # restart or a second bot process keeps the conversation where it was.
-    awaiting: Mapped[str | None] = mapped_column(String(32))
+    awaiting: Mapped[str | None] = mapped_column(CleanString(32))
     # When that input lapses (bot/awaiting.py): a forgotten question never captures words later.
     awaiting_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # What consultants call this person ("Client 482113"); given at the first conversation.
-    pseudonym: Mapped[str | None] = mapped_column(String(16), unique=True)
+    pseudonym: Mapped[str | None] = mapped_column(CleanString(16), unique=True)
     # Flood limit, in the database so every bot process counts the same messages.
     flood_window_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     flood_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -68,7 +69,7 @@ class Client(Base):
     subscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The menu topic a deep link (e.g. a channel post's button) asked for before onboarding
     # was done: opened when it is, then cleared.
-    start_node: Mapped[str | None] = mapped_column(String(24))
+    start_node: Mapped[str | None] = mapped_column(CleanString(24))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -78,19 +79,19 @@ class Service(Base):
     __tablename__ = "services"
     __table_args__ = (UniqueConstraint("slug"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    slug: Mapped[str] = mapped_column(String(80))  # stable id for import/export round trips
-    type: Mapped[str] = mapped_column(String(24), index=True)
-    country: Mapped[str] = mapped_column(String(8), index=True)
-    city: Mapped[str | None] = mapped_column(String(64))  # None: serves the whole country
-    name: Mapped[str] = mapped_column(String(200))
-    address: Mapped[str | None] = mapped_column(String(300))
-    phone: Mapped[str | None] = mapped_column(String(100))
-    website: Mapped[str | None] = mapped_column(String(300))
-    hours: Mapped[str | None] = mapped_column(String(200))
-    languages: Mapped[str | None] = mapped_column(String(40))  # comma-separated: ru,uk
-    notes: Mapped[str | None] = mapped_column(Text)
-    source: Mapped[str | None] = mapped_column(String(500))
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    slug: Mapped[str] = mapped_column(CleanString(80))  # stable id for import/export round trips
+    type: Mapped[str] = mapped_column(CleanString(24), index=True)
+    country: Mapped[str] = mapped_column(CleanString(8), index=True)
+    city: Mapped[str | None] = mapped_column(CleanString(64))  # None: serves the whole country
+    name: Mapped[str] = mapped_column(CleanString(200))
+    address: Mapped[str | None] = mapped_column(CleanString(300))
+    phone: Mapped[str | None] = mapped_column(CleanString(100))
+    website: Mapped[str | None] = mapped_column(CleanString(300))
+    hours: Mapped[str | None] = mapped_column(CleanString(200))
+    languages: Mapped[str | None] = mapped_column(CleanString(40))  # comma-separated: ru,uk
+    notes: Mapped[str | None] = mapped_column(CleanText)
+    source: Mapped[str | None] = mapped_column(CleanString(500))
     verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -109,21 +110,22 @@ class Staff(Base):
 
     __tablename__ = "staff"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(CleanString(64), unique=True)
     chat_ref: Mapped[bytes] = mapped_column(LargeBinary)
-    display_name: Mapped[str] = mapped_column(String(64))  # what clients see
-    role: Mapped[str] = mapped_column(String(16))  # peer|lawyer|psychologist|medic|supervisor|admin
-    languages: Mapped[str] = mapped_column(String(40))  # comma-separated: ru,uk
-    topics: Mapped[str] = mapped_column(String(300))  # comma-separated topics they take
+    display_name: Mapped[str] = mapped_column(CleanString(64))  # what clients see
+    # Peer|lawyer|psychologist|medic|supervisor|admin
+    role: Mapped[str] = mapped_column(CleanString(16))
+    languages: Mapped[str] = mapped_column(CleanString(40))  # comma-separated: ru,uk
+    topics: Mapped[str] = mapped_column(CleanString(300))  # comma-separated topics they take
     on_duty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     max_active: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="3")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # The conversation their next plain message goes to (kept here to survive restarts).
-    current_conversation_id: Mapped[int | None] = mapped_column(Integer)
+    current_conversation_id: Mapped[int | None] = mapped_column(Id)
     # What their next plain message means, when it is not an answer to a client (e.g. the
     # text of a post being written: "post_text:12:uk"); in the database like everything else.
-    awaiting: Mapped[str | None] = mapped_column(String(40))
+    awaiting: Mapped[str | None] = mapped_column(CleanString(40))
     # When that input lapses (bot/awaiting.py): a half-written post never captures an answer
     # meant for a client hours later.
     awaiting_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -135,9 +137,10 @@ class Invite(Base):
 
     __tablename__ = "invites"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # the token is never stored
-    role: Mapped[str] = mapped_column(String(16))
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    # The token is never stored
+    token_hash: Mapped[str] = mapped_column(CleanString(64), unique=True)
+    role: Mapped[str] = mapped_column(CleanString(16))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -149,32 +152,32 @@ class Conversation(Base):
     __tablename__ = "conversations"
     __table_args__ = (Index("ix_conversations_queue", "status", "urgent", "created_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16), default="consult")  # consult | humanitarian
-    status: Mapped[str] = mapped_column(String(12), default="waiting")
-    topic: Mapped[str] = mapped_column(String(24))
-    language: Mapped[str] = mapped_column(String(2))
-    country: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(CleanString(16), default="consult")  # consult | humanitarian
+    status: Mapped[str] = mapped_column(CleanString(12), default="waiting")
+    topic: Mapped[str] = mapped_column(CleanString(24))
+    language: Mapped[str] = mapped_column(CleanString(2))
+    country: Mapped[str] = mapped_column(CleanString(8))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     staff_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff.id", ondelete="SET NULL"), index=True
     )
-    previous_id: Mapped[int | None] = mapped_column(Integer)  # the client's earlier conversation
+    previous_id: Mapped[int | None] = mapped_column(Id)  # the client's earlier conversation
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    outcome: Mapped[str | None] = mapped_column(String(32))  # for reports
-    outcome_detail: Mapped[str | None] = mapped_column(String(24))  # e.g. the service type
+    outcome: Mapped[str | None] = mapped_column(CleanString(32))  # for reports
+    outcome_detail: Mapped[str | None] = mapped_column(CleanString(24))  # e.g. the service type
     rating: Mapped[int | None] = mapped_column(SmallInteger)
     rating_comment: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted; purged
     # Staff forum mode: the conversation's topic in the staff supergroup.
     forum_topic_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     # Transferred to a role (e.g. "lawyer"): only staff of that role may take it.
-    wanted_role: Mapped[str | None] = mapped_column(String(16))
+    wanted_role: Mapped[str | None] = mapped_column(CleanString(16))
     # "Did you get there?" after a referral: when to ask, and the answer.
     follow_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
-    follow_up_answer: Mapped[str | None] = mapped_column(String(16))
+    follow_up_answer: Mapped[str | None] = mapped_column(CleanString(16))
 
 
 class Message(Base):
@@ -182,14 +185,14 @@ class Message(Base):
 
     __tablename__ = "messages"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
     update_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # dedup of redelivery
-    author: Mapped[str] = mapped_column(String(8))  # client | staff | note | system
+    author: Mapped[str] = mapped_column(CleanString(8))  # client | staff | note | system
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
-    kind: Mapped[str] = mapped_column(String(16))  # text, photo, document, voice, sticker, ...
+    kind: Mapped[str] = mapped_column(CleanString(16))  # text, photo, document, voice, sticker, ...
     body: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted text or caption
     source_message_id: Mapped[int | None] = mapped_column(BigInteger)  # in the sender's chat
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -207,14 +210,14 @@ class Outbox(Base):
         Index("ix_outbox_recipient_pending", "recipient", "status", "priority"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | dead
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    status: Mapped[str] = mapped_column(CleanString(8), default="pending")  # pending | sent | dead
     priority: Mapped[int] = mapped_column(SmallInteger, default=0)  # 0 first; broadcasts later
-    method: Mapped[str] = mapped_column(String(32))  # a Bot API method, e.g. copyMessage
+    method: Mapped[str] = mapped_column(CleanString(32))  # a Bot API method, e.g. copyMessage
     chat_ref: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted recipient chat id
     # "client:<id>" / "staff:<id>" (database ids): finds what a reply or an edit refers to,
     # and what /forget must delete, without decrypting every chat_ref.
-    recipient: Mapped[str] = mapped_column(String(24))
+    recipient: Mapped[str] = mapped_column(CleanString(24))
     payload: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted JSON parameters
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     # A channel post or news to a subscriber: its delivery is that post's progress.
@@ -223,7 +226,7 @@ class Outbox(Base):
     )
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    last_error: Mapped[str | None] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(CleanString(200))
     sent_message_id: Mapped[int | None] = mapped_column(BigInteger)  # in the recipient's chat
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -234,11 +237,11 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_log"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
-    action: Mapped[str] = mapped_column(String(24))
-    conversation_id: Mapped[int | None] = mapped_column(Integer)
-    detail: Mapped[str | None] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(CleanString(24))
+    conversation_id: Mapped[int | None] = mapped_column(Id)
+    detail: Mapped[str | None] = mapped_column(CleanString(200))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -247,7 +250,7 @@ class Block(Base):
 
     __tablename__ = "blocks"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     reason: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted: it may quote the client
@@ -264,10 +267,10 @@ class CannedAnswer(Base):
 
     __tablename__ = "canned_answers"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    language: Mapped[str] = mapped_column(String(2), index=True)
-    title: Mapped[str] = mapped_column(String(60))
-    body: Mapped[str] = mapped_column(Text)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    language: Mapped[str] = mapped_column(CleanString(2), index=True)
+    title: Mapped[str] = mapped_column(CleanString(60))
+    body: Mapped[str] = mapped_column(CleanText)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -277,7 +280,7 @@ class RotaSlot(Base):
 
     __tablename__ = "rota_slots"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
     weekday: Mapped[int] = mapped_column(SmallInteger)  # 0 Monday ... 6 Sunday
     start_minute: Mapped[int] = mapped_column(SmallInteger)
@@ -292,14 +295,15 @@ class Channel(Base):
 
     __tablename__ = "channels"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)  # Keys.channel_key of the chat id
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    # Keys.channel_key of the chat id
+    key: Mapped[str] = mapped_column(CleanString(64), unique=True)
     chat_ref: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted chat id, to post
-    title: Mapped[str] = mapped_column(String(128))
-    language: Mapped[str | None] = mapped_column(String(2))  # None until an admin chooses it
+    title: Mapped[str] = mapped_column(CleanString(128))
+    language: Mapped[str | None] = mapped_column(CleanString(2))  # None until an admin chooses it
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Why it is inactive, for the admin (e.g. "the bot was removed"); None while active.
-    problem: Mapped[str | None] = mapped_column(String(200))
+    problem: Mapped[str | None] = mapped_column(CleanString(200))
     added_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -313,17 +317,18 @@ class Post(Base):
     __tablename__ = "posts"
     __table_args__ = (Index("ix_posts_due", "status", "scheduled_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
-    status: Mapped[str] = mapped_column(String(12), default="draft")
+    status: Mapped[str] = mapped_column(CleanString(12), default="draft")
     # The button under the post: none | consult | node (a menu topic) | url.
-    button_kind: Mapped[str] = mapped_column(String(8), default="none", server_default="none")
-    button_target: Mapped[str | None] = mapped_column(String(300))  # a node id or a URL
-    button_label: Mapped[str | None] = mapped_column(String(64))  # for a url button only
+    button_kind: Mapped[str] = mapped_column(CleanString(8), default="none", server_default="none")
+    button_target: Mapped[str | None] = mapped_column(CleanString(300))  # a node id or a URL
+    button_label: Mapped[str | None] = mapped_column(CleanString(64))  # for a url button only
     to_subscribers: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    ready_slug: Mapped[str | None] = mapped_column(String(24))  # made from content/posts/<slug>
+    # Made from content/posts/<slug>
+    ready_slug: Mapped[str | None] = mapped_column(CleanString(24))
     # An invitation: the event's time; readers can ask for a reminder before it.
     event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -338,12 +343,12 @@ class PostVersion(Base):
     __tablename__ = "post_versions"
     __table_args__ = (UniqueConstraint("post_id", "language"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
-    language: Mapped[str] = mapped_column(String(2))
-    kind: Mapped[str] = mapped_column(String(8), default="text")  # text | photo | document
-    text: Mapped[str] = mapped_column(Text, default="")  # HTML (parse_mode HTML)
-    file_id: Mapped[str | None] = mapped_column(String(256))
+    language: Mapped[str] = mapped_column(CleanString(2))
+    kind: Mapped[str] = mapped_column(CleanString(8), default="text")  # text | photo | document
+    text: Mapped[str] = mapped_column(CleanText, default="")  # HTML (parse_mode HTML)
+    file_id: Mapped[str | None] = mapped_column(CleanString(256))
 
 
 class PostChannel(Base):
@@ -352,7 +357,7 @@ class PostChannel(Base):
     __tablename__ = "post_channels"
     __table_args__ = (UniqueConstraint("post_id", "channel_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
 
@@ -366,7 +371,7 @@ class Reminder(Base):
     __tablename__ = "reminders"
     __table_args__ = (UniqueConstraint("client_id", "post_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
     remind_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -384,16 +389,16 @@ class Story(Base):
 
     __tablename__ = "stories"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     client_id: Mapped[int | None] = mapped_column(
         ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
-    language: Mapped[str] = mapped_column(String(2))
+    language: Mapped[str] = mapped_column(CleanString(2))
     status: Mapped[str] = mapped_column(
-        String(10), default="draft"
+        CleanString(10), default="draft"
     )  # draft|pending|approved|rejected
     body: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted
-    reason: Mapped[str | None] = mapped_column(String(24))  # why it was rejected
+    reason: Mapped[str | None] = mapped_column(CleanString(24))  # why it was rejected
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -408,9 +413,9 @@ class Survey(Base):
 
     __tablename__ = "surveys"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
-    status: Mapped[str] = mapped_column(String(8), default="draft")
+    status: Mapped[str] = mapped_column(CleanString(8), default="draft")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -421,11 +426,11 @@ class SurveyQuestion(Base):
 
     __tablename__ = "survey_questions"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(SmallInteger)
     multiple: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    texts: Mapped[str] = mapped_column(Text)  # JSON
+    texts: Mapped[str] = mapped_column(CleanText)  # JSON
 
 
 class SurveyTally(Base):
@@ -434,7 +439,7 @@ class SurveyTally(Base):
     __tablename__ = "survey_tallies"
     __table_args__ = (UniqueConstraint("question_id", "option"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     question_id: Mapped[int] = mapped_column(
         ForeignKey("survey_questions.id", ondelete="CASCADE"), index=True
     )
@@ -449,11 +454,24 @@ class SurveyVote(Base):
     __tablename__ = "survey_votes"
     __table_args__ = (UniqueConstraint("question_id", "voter"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     question_id: Mapped[int] = mapped_column(
         ForeignKey("survey_questions.id", ondelete="CASCADE"), index=True
     )
-    voter: Mapped[str] = mapped_column(String(64))
+    voter: Mapped[str] = mapped_column(CleanString(64))
+
+
+class SurveyRecipient(Base):
+    """Someone a survey was sent to, so that only they can answer it (a forged button from
+    anyone else is refused): a keyed hash of the client and the survey, like `SurveyVote`,
+    unlinkable to the client row without the secret key."""
+
+    __tablename__ = "survey_recipients"
+    __table_args__ = (UniqueConstraint("survey_id", "recipient"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(CleanString(64))
 
 
 class SurveyPoll(Base):
@@ -461,11 +479,11 @@ class SurveyPoll(Base):
 
     __tablename__ = "survey_polls"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     question_id: Mapped[int] = mapped_column(
         ForeignKey("survey_questions.id", ondelete="CASCADE"), index=True
     )
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="SET NULL"))
-    poll_id: Mapped[str] = mapped_column(String(64), unique=True)
+    poll_id: Mapped[str] = mapped_column(CleanString(64), unique=True)
     message_id: Mapped[int] = mapped_column(BigInteger)
-    counts: Mapped[str] = mapped_column(Text, default="[]")  # JSON: votes per option
+    counts: Mapped[str] = mapped_column(CleanText, default="[]")  # JSON: votes per option

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -12,9 +13,13 @@ from bot.config import Settings
 from bot.crypto import Keys
 from bot.db import make_engine, make_session_factory
 from bot.i18n import I18n
+from bot.metrics import Metrics
 from bot.services.cities import CityIndex, load_cities
 from bot.services.content import CONTENT_DIR, Content
 from bot.services.ready_posts import ReadyPost, load_ready_posts
+
+if TYPE_CHECKING:
+    from tornado.httpserver import HTTPServer
 
 
 @dataclass
@@ -33,6 +38,10 @@ class Runtime:
     ready_posts: list[ReadyPost] = field(default_factory=list)
     # For deep links in posts (t.me/<bot>?start=...): from settings, else Telegram's getMe.
     bot_username: str | None = None
+    # Per-process counters and periodic jobs' state, for /metrics (bot/metrics.py).
+    metrics: Metrics = field(default_factory=Metrics)
+    # The /healthz and /metrics server, when PEERLINE_METRICS_PORT is set (bot/ops_http.py).
+    ops_server: HTTPServer | None = None
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

@@ -22,6 +22,7 @@ from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, C
 
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
+from bot.ids import parse_id
 from bot.publishing import POSTING_ROLES
 from bot.services import channels, relay, staff
 from bot.services.channels import ChannelView
@@ -107,8 +108,9 @@ async def add_channel(update: Update, context: PeerlineContext) -> None:
         )
         return
     chat_ref: int | str = reference
-    if reference.lstrip("-").isdigit():
-        chat_ref = int(reference)
+    numeric = parse_id(reference, negative=True)
+    if numeric is not None:
+        chat_ref = numeric
     elif not reference.startswith("@"):
         chat_ref = "@" + reference
     problem = await check_rights(context, chat_ref, update.effective_user.id)

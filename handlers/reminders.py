@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
+from bot.ids import parse_id
 from bot.publishing import REMIND_PREFIX
 from bot.services import posts, reminders
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, load_client, translator
@@ -20,7 +21,8 @@ REMIND_START = filters.Regex(rf"^/start {REMIND_PREFIX}\d{{1,10}}$")
 async def remind_me(update: Update, context: PeerlineContext) -> None:
     client = await load_client(update, context)
     _ = translator(context, client)
-    post_id = int(context.args[0].removeprefix(REMIND_PREFIX))
+    # REMIND_START lets 1-10 digits through: always a valid id, found or not.
+    post_id = parse_id(context.args[0].removeprefix(REMIND_PREFIX)) or 0
     runtime = context.runtime
     async with runtime.transaction() as session:
         added = await reminders.add(

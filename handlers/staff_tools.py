@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
+from bot.ids import parse_id
 from bot.services import canned, clients, relay, rota, staff
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
@@ -179,11 +180,12 @@ async def canned_delete_command(update: Update, context: PeerlineContext) -> Non
     if member is None or _ is None:
         return
     arg = _args_text(update).strip()
-    if not arg.isdigit() or len(arg) > 10:
+    canned_id = parse_id(arg)
+    if canned_id is None:
         await update.effective_message.reply_text(_.gettext("Usage: /canned_delete ID"))
         return
     async with context.runtime.transaction() as session:
-        deleted = await canned.delete_answer(session, int(arg))
+        deleted = await canned.delete_answer(session, canned_id)
     if deleted:
         text = _.gettext("Deleted canned answer %(id)s.", id=arg)
     else:
@@ -251,11 +253,12 @@ async def cap_command(update: Update, context: PeerlineContext) -> None:
         n=member.max_active,
         max=staff.MAX_ACTIVE_LIMIT,
     )
-    if not arg.isdigit() or not 1 <= int(arg) <= staff.MAX_ACTIVE_LIMIT:
+    cap = parse_id(arg)
+    if cap is None or not 1 <= cap <= staff.MAX_ACTIVE_LIMIT:
         await update.effective_message.reply_text(usage)
         return
     async with context.runtime.transaction() as session:
-        member = await staff.set_profile(session, member.id, max_active=int(arg))
+        member = await staff.set_profile(session, member.id, max_active=cap)
     await update.effective_message.reply_text(
         _.gettext("Saved. Conversations at once: %(n)s.", n=member.max_active)
     )

@@ -442,3 +442,11 @@ async def delete_for_recipient(session: AsyncSession, recipient: str) -> int:
         delete(Outbox).where(Outbox.recipient == recipient), execution_options=_NO_SYNC
     )
     return result.rowcount
+
+
+async def counts_by_status(session: AsyncSession) -> dict[str, int]:
+    """Rows per status (pending: the backlog; dead: dead letters), for /metrics."""
+    rows = await session.execute(select(Outbox.status, func.count()).group_by(Outbox.status))
+    counts = {PENDING: 0, DEAD: 0}
+    counts.update({status: int(count) for status, count in rows})
+    return counts

@@ -3,7 +3,9 @@ subscribers in the bot and as Telegram polls in channels; results only as aggreg
 
 Privacy: an answer in the bot adds one to a counter (`SurveyTally`); what is kept per person is
 only a keyed hash of (client, question) (`SurveyVote`), to refuse a second answer, with no
-answer in it. Channel polls are anonymous Telegram polls: Telegram counts, we copy its totals.
+answer in it, and a keyed hash of (client, survey) for each person it was sent to
+(`SurveyRecipient`), so that a forged button from anyone else is not counted. Channel polls
+are anonymous Telegram polls: Telegram counts, we copy its totals.
 Results show any count under `SMALL` as "<5", so that a small group cannot be singled out.
 """
 
@@ -27,6 +29,7 @@ from bot.models import (
     Survey,
     SurveyPoll,
     SurveyQuestion,
+    SurveyRecipient,
     SurveyTally,
     SurveyVote,
 )
@@ -231,14 +234,23 @@ async def send_to_subscribers(
     if not view.languages:
         raise SurveyError("no_common_language")
     readers = await session.execute(
-        select(Client.id, Client.chat_ref, Client.language)
+        select(Client.id, Client.key, Client.chat_ref, Client.language)
         .where(Client.subscribed_at.is_not(None), Client.language.in_(view.languages))
         .order_by(Client.id)
     )
     rendered = {language: messages(view, language) for language in view.languages}
     sent: dict[str, int] = {}
     rows = []
-    for client_id, chat_ref, language in readers:
+    already = set(
+        await session.scalars(
+            select(SurveyRecipient.recipient).where(SurveyRecipient.survey_id == survey_id)
+        )
+    )
+    for client_id, client_key, chat_ref, language in readers:
+        token = keys.recipient_token(client_key, survey_id)
+        if token not in already:  # sent again: those who had it already keep one row
+            session.add(SurveyRecipient(survey_id=survey_id, recipient=token))
+            already.add(token)
         rows.extend(
             (chat_ref, f"client:{client_id}", "sendMessage", params)
             for params in rendered[language]
@@ -320,13 +332,26 @@ async def answer(
     session: AsyncSession, keys: Keys, *, client_key: str, question_id: int, options: list[int]
 ) -> str:
     """Count a client's answer once: "counted", "again" (already answered), "closed" or
-    "unknown". Only the counters change; the vote row says that someone answered, not what."""
+    "unknown" (no such question, or the survey was not sent to this client: a forged or
+    forwarded button). Only the counters change; the vote row says that someone answered,
+    not what."""
     found = await question(session, question_id)
     if found is None:
         return "unknown"
     q, status = found
     if status != OPEN:
         return "closed"
+    survey_id = await session.scalar(
+        select(SurveyQuestion.survey_id).where(SurveyQuestion.id == question_id)
+    )
+    sent_to = await session.scalar(
+        select(SurveyRecipient.id).where(
+            SurveyRecipient.survey_id == survey_id,
+            SurveyRecipient.recipient == keys.recipient_token(client_key, survey_id or 0),
+        )
+    )
+    if sent_to is None:
+        return "unknown"
     count = len(next(iter(q.texts.values()))["options"])
     chosen = sorted({o for o in options if 0 <= o < count})
     if not chosen or (len(chosen) > 1 and not q.multiple):
