@@ -65,7 +65,7 @@ def build_application(
     return app
 
 
-METRICS_GROUP = -100
+METRICS_GROUP = -1000  # before the front door (handlers/door.py, -100), which may end an update
 
 
 async def _count_update(update: Update, context: PeerlineContext) -> None:
