@@ -16,6 +16,7 @@ from bot.delivery import DeliveryWorker
 from bot.i18n import N_
 from bot.runtime import Runtime
 from bot.services import directory
+from bot.trace_recorder import TraceRecorder
 from handlers import register
 from handlers.common import BotData, PeerlineContext
 
@@ -28,6 +29,7 @@ COMMANDS = (
     ("language", N_("Change the language")),
     ("subscribe", N_("News from the organisation")),
     ("story", N_("Share your experience anonymously")),
+    ("hide", N_("Clear this chat now")),
     ("forget", N_("Delete all my data")),
     ("help", N_("What this bot can do")),
 )
@@ -53,6 +55,8 @@ def build_application(
         .context_types(ContextTypes(context=PeerlineContext, bot_data=BotData))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
+        # Sees every Bot API call: records what the bot puts in private chats, for /hide.
+        .rate_limiter(TraceRecorder(runtime))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)

@@ -23,6 +23,7 @@ _SCHEMA: dict[str, re.Pattern[str]] = {
     "svc": re.compile(r"([a-z0-9_]{1,24}):(\d{1,3})"),  # a services node, page number
     "set": re.compile(r"(show|lang|country|city|forget)"),  # a settings action
     "forget": re.compile(r"(yes|no)"),  # confirm deleting all data
+    "hide": re.compile(r"(now)"),  # clear this chat (the last 48 hours), at once
     # Human consultation
     "ask": re.compile(r"([a-z]{2,16})"),  # a client asks for a consultant on a topic
     "urg": re.compile(r"([a-z]{2,16}):([01])"),  # topic, urgent or not

@@ -487,3 +487,18 @@ class SurveyPoll(Base):
     poll_id: Mapped[str] = mapped_column(CleanString(64), unique=True)
     message_id: Mapped[int] = mapped_column(BigInteger)
     counts: Mapped[str] = mapped_column(CleanText, default="[]")  # JSON: votes per option
+
+
+class ChatTrace(Base):
+    """A message in a private chat that /hide and /forget must be able to delete: every one
+    the bot sent and every one the person wrote, whatever path it went through. Only the
+    message id and the person's HMAC key (as `Client.key`), kept 48 hours: Telegram lets a
+    bot delete messages in a private chat for that long, and not longer."""
+
+    __tablename__ = "chat_traces"
+    __table_args__ = (Index("ix_chat_traces_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(CleanString(64))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -19,6 +19,7 @@ from handlers import (
     fallback,
     followup,
     forum,
+    hide,
     humanitarian,
     menu,
     moderation,
@@ -67,6 +68,7 @@ def register(app: Application) -> None:
     story_review.register(app)
     survey_answer.register(app)
     post_manage.register(app)
+    hide.register(app)
     onboarding.register(app)
     menu.register(app)
     directory.register(app)

@@ -26,17 +26,26 @@ GROUP = -100
 
 
 async def visitor(update: Update, context: PeerlineContext) -> Visitor:
-    """Who is writing, looked up once per update (one short transaction)."""
+    """Who is writing, looked up once per update (one short transaction); a new message in
+    their private chat is recorded in it, so /hide can delete it later."""
     if context.visitor is None:
         user = update.effective_user
         assert user is not None
         runtime = context.runtime
+        chat = update.effective_chat
+        message = update.message
+        incoming = (
+            message.message_id
+            if message is not None and chat is not None and chat.type == chat.PRIVATE
+            else None
+        )
         async with runtime.transaction() as session:
             context.visitor = await visitors.resolve(
                 session,
                 runtime.keys,
                 user.id,
                 bootstrap_admin=user.id in runtime.settings.admin_ids,
+                incoming_message_id=incoming,
             )
     return context.visitor
 

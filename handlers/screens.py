@@ -121,6 +121,8 @@ def node_screen(_: Translator, runtime: Runtime, node: Node, client: ClientState
     elif node.consult and client.onboarded:
         label = "💬 " + _.gettext("Ask a consultant anonymously")
         rows.append([Button(label, callback_data=encode("ask", node.consult))])
+    if node.id == runtime.content.root:
+        rows.append([clear_chat_button(_)])
     nav = nav_row(_, node.parent if node.parent not in (None, "main") else None)
     if not client.onboarded:
         # Overdose help opens before any setting is chosen: the way on is to set up the bot,
@@ -136,6 +138,11 @@ def node_screen(_: Translator, runtime: Runtime, node: Node, client: ClientState
 
 
 FIRST_AID = "overdose"
+
+
+def clear_chat_button(_: Translator) -> Button:
+    """Quick hide (handlers/hide.py): one tap, no confirmation, nothing left behind."""
+    return Button("🧹 " + _.gettext("Clear this chat"), callback_data=encode("hide", "now"))
 
 
 def first_aid_button(_: Translator) -> Button:
@@ -159,6 +166,12 @@ def settings_screen(_: Translator, runtime: Runtime, client: ClientState, note: 
         )
         + "\n"
         + (_.gettext("News: on") if client.subscribed else _.gettext("News: off"))
+        + "\n\n"
+        + _.gettext(
+            "🧹 Clear this chat (/hide) deletes every message of the last 48 hours here, ours "
+            "and yours, at once and without a trace. Telegram does not let a bot delete older "
+            "ones: to remove those, delete the chat in Telegram."
+        )
     )
     news = (
         Button(_.gettext("Unsubscribe from news"), callback_data=encode("news", "off"))
@@ -170,6 +183,7 @@ def settings_screen(_: Translator, runtime: Runtime, client: ClientState, note: 
         [Button(_.gettext("Change country"), callback_data=encode("set", "country"))],
         [Button(_.gettext("Change city"), callback_data=encode("set", "city"))],
         [news],
+        [clear_chat_button(_)],
         [Button(_.gettext("Delete all my data"), callback_data=encode("set", "forget"))],
         nav_row(_, None),
     ]
@@ -177,19 +191,26 @@ def settings_screen(_: Translator, runtime: Runtime, client: ClientState, note: 
 
 
 def help_text(_: Translator) -> str:
-    return _.gettext(
-        "<b>What this bot can do</b>\n"
-        "It helps people who use drugs, and those close to them, find help anonymously: "
-        "overdose first aid, opioid substitution therapy, HIV, TB and hepatitis care, testing, "
-        "legal help, humanitarian aid and services near you.\n\n"
-        "/menu – main menu\n"
-        "/overdose – overdose first aid, at once\n"
-        "/settings – language, country, city\n"
-        "/language – change the language\n"
-        "/subscribe – news from the organisation (/unsubscribe stops them)\n"
-        "/story – share your experience anonymously\n"
-        "/forget – delete everything we store about you\n"
-        "/help – this message"
+    return (
+        _.gettext(
+            "<b>What this bot can do</b>\n"
+            "It helps people who use drugs, and those close to them, find help anonymously: "
+            "overdose first aid, opioid substitution therapy, HIV, TB and hepatitis care, testing, "
+            "legal help, humanitarian aid and services near you.\n\n"
+            "/menu – main menu\n"
+            "/overdose – overdose first aid, at once\n"
+            "/settings – language, country, city\n"
+            "/language – change the language\n"
+            "/subscribe – news from the organisation (/unsubscribe stops them)\n"
+            "/story – share your experience anonymously\n"
+            "/forget – delete everything we store about you\n"
+            "/help – this message"
+        )
+        + "\n"
+        + _.gettext(
+            "/hide – clear this chat now: every message of the last 48 hours (Telegram does not "
+            "let a bot delete older ones)"
+        )
     )
 
 

@@ -197,6 +197,13 @@ class FakeTelegram(BaseRequest):
             sent = Sent(chat_id, message_id, f"{label} {p['caption']}".strip(), old.buttons)
             self.messages[(chat_id, message_id)] = self.last[chat_id] = sent
             return self._message(sent)
+        if name in ("deleteMessage", "deleteMessages"):
+            chat_id = int(p["chat_id"])
+            ids = _json(p["message_ids"]) if "message_ids" in p else [p["message_id"]]
+            for message_id in ids:
+                self.messages.pop((chat_id, int(message_id)), None)
+                self.user_messages.pop((chat_id, int(message_id)), None)
+            return True
         if name in {
             "answerCallbackQuery",
             "setMyCommands",

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from bot.models import Client, Conversation, Message, Outbox
+from bot.models import ChatTrace, Client, Conversation, Message, Outbox
 from bot.services import outbox
 from tests.harness import BotHarness, FakeUser
 from tests.test_client_journey import onboard
@@ -71,6 +71,11 @@ async def test_forget_deletes_rows_and_the_recent_chat_and_ends_the_conversation
             .where(Outbox.recipient == recipient, Outbox.sent_message_id == too_old)
             .values(sent_at=datetime.now(UTC) - timedelta(hours=49))
         )
+        await session.execute(
+            update(ChatTrace)
+            .where(ChatTrace.message_id == too_old)
+            .values(at=datetime.now(UTC) - timedelta(hours=49))
+        )
 
     confirm = await harness.send(client, "/forget")
     calls_before = len(harness.telegram.calls)
@@ -78,7 +83,11 @@ async def test_forget_deletes_rows_and_the_recent_chat_and_ends_the_conversation
 
     batches = deleted_in(harness, client.id)
     deleted = {i for batch in batches for i in batch}
-    assert deleted == (bot_messages - {too_old}) | own_messages | {confirm.message_id}
+    assert (bot_messages - {too_old}) | own_messages | {confirm.message_id} <= deleted
+    assert too_old not in deleted
+    # Every screen and reply of the last 48 hours went too, not only relays (issue 9).
+    left = {m for (chat, m) in harness.telegram.messages if chat == client.id}
+    assert left == {too_old, done.message_id}
     assert DELETED in done.text and done.message_id != confirm.message_id
     names = [name for name, _ in harness.telegram.calls[calls_before:]]
     assert names.index("sendMessage") > names.index("deleteMessages")  # the final one stays
@@ -118,10 +127,11 @@ async def test_forget_deletes_in_batches_of_at_most_100(
     confirm = await harness.send(client, "/forget")
     done = await harness.press(client, YES, confirm)
     batches = deleted_in(harness, client.id)
-    assert [len(batch) for batch in batches] == [100, 51]
-    assert {i for batch in batches for i in batch} == {
-        *range(50_000, 50_150),
-        confirm.message_id,
+    # The 150 notices, the confirmation, and the onboarding screens and commands before them.
+    deleted = [i for batch in batches for i in batch]
+    assert [len(batch) for batch in batches[:-1]] == [100] * (len(batches) - 1)
+    assert len(deleted) == len(set(deleted)) and {*range(50_000, 50_150), confirm.message_id} <= {
+        *deleted
     }
     assert DELETED in done.text
 
@@ -148,7 +158,8 @@ async def test_messages_already_gone_do_not_stop_the_forget(
     monkeypatch.setattr(telegram, "do_request", refuse_deletes)
     confirm = await harness.send(client, "/forget")
     done = await harness.press(client, YES, confirm)
-    assert deleted_in(harness, client.id) == [[confirm.message_id]]
+    (batch,) = deleted_in(harness, client.id)  # refused, and nothing else stopped
+    assert confirm.message_id in batch
     assert DELETED in done.text
     async with session_factory() as session:
         assert await count(session, Client) == 0

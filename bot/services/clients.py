@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import awaiting as awaiting_
 from bot.crypto import Keys
 from bot.models import Client, Conversation, Message
-from bot.services import outbox
+from bot.services import outbox, traces
 
 # Telegram lets a bot delete messages in a private chat for 48 hours after they were sent.
 FORGET_WINDOW = timedelta(hours=48)
@@ -132,9 +132,13 @@ async def forget(
             Message.created_at >= since,
         )
     )
+    # Every other message of the chat (screens, replies, notices: bot/services/traces.py).
+    traced = await traces.recent(session, key, now=moment)
+    await traces.forget(session, key)
     await outbox.delete_for_recipient(session, recipient)
     await session.execute(delete(Client).where(Client.id == row.id))
-    return Forgotten(chat_ref=row.chat_ref, message_ids=tuple(sorted({*sent, *own.all()})))
+    ids = {*sent, *own.all(), *traced}
+    return Forgotten(chat_ref=row.chat_ref, message_ids=tuple(sorted(ids)))
 
 
 async def language_of(session: AsyncSession, client_id: int) -> str | None:

@@ -26,7 +26,7 @@ from sqlalchemy import delete, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.models import Conversation, Message, Outbox, Reminder, Story
-from bot.services import outbox
+from bot.services import outbox, traces
 from bot.services.clients import FORGET_WINDOW
 from bot.services.queue import CLOSED
 
@@ -120,6 +120,8 @@ async def purge_expired(
         delete(Story).where(Story.status == "draft", Story.created_at < cutoff),
         execution_options=_NO_SYNC,
     )
+    # Which messages a chat held: useless once Telegram no longer lets us delete them.
+    await traces.purge(session, now=now)
     return PurgeReport(
         conversations=conversations or 0,
         messages=messages.rowcount,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import awaiting, permissions
 from bot.crypto import Keys
 from bot.models import Client, Staff
-from bot.services import clients, queue, staff
+from bot.services import clients, queue, staff, traces
 from bot.services.clients import ClientState
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
@@ -48,8 +48,17 @@ class Visitor:
 
 
 async def resolve(
-    session: AsyncSession, keys: Keys, telegram_id: int, *, bootstrap_admin: bool = False
+    session: AsyncSession,
+    keys: Keys,
+    telegram_id: int,
+    *,
+    bootstrap_admin: bool = False,
+    incoming_message_id: int | None = None,
 ) -> Visitor:
+    """Who is writing; `incoming_message_id` (a message in their private chat) is recorded
+    for /hide in the same transaction (bot/services/traces.py)."""
+    if incoming_message_id is not None:
+        await traces.record(session, keys.client_key(telegram_id), [incoming_message_id])
     member = await staff.find_by_telegram(session, keys, telegram_id)
     client = await clients.get(session, keys.client_key(telegram_id))
     conversation = await queue.open_for_client(session, client.id) if client else None
