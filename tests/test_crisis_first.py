@@ -115,3 +115,15 @@ async def test_a_waiting_request_can_be_made_urgent_by_its_button(harness: BotHa
     assert any("Now URGENT" in m.text for m in harness.inbox(CONSULTANT.id))
     async with harness.app.bot_data.runtime.transaction() as session:
         assert await session.scalar(select(Conversation.urgent)) is True
+
+
+async def test_danger_in_the_aid_form_is_not_filed_as_a_request(harness: BotHarness) -> None:
+    await onboard(harness, CLIENT, "en", "UA")
+    form = await harness.press_data(CLIENT, "1hreq:housing", await harness.send(CLIENT, "/menu"))
+    assert "Write the details" in form.text
+    reply = await harness.send(CLIENT, "help my friend is not breathing")
+    assert "103" in reply.text
+    async with harness.app.bot_data.runtime.transaction() as session:
+        assert await session.scalar(select(Conversation.id)) is None
+        stored = await session.scalar(select(Client.awaiting))
+    assert awaiting.decode(stored) == awaiting.AidDetails("housing")  # still theirs to fill
