@@ -150,7 +150,9 @@ class Conversation(Base):
     """A client's request to a human: waiting -> active -> closed (or released/transferred)."""
 
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_queue", "status", "urgent", "created_at"),)
+    # Serves "the next waiting one, urgent first, then oldest" without sorting the queue: a
+    # take looks at urgent = true, then urgent = false, each in index order (queue.take).
+    __table_args__ = (Index("ix_conversations_queue", "status", "urgent", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)

@@ -28,10 +28,12 @@ from sqlalchemy import (
     Row,
     and_,
     exists,
+    false,
     func,
     literal,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -210,6 +212,16 @@ async def _get_view(session: AsyncSession, conversation_id: int) -> Conversation
 def _queue_order(c: Any) -> tuple[ColumnElement[Any], ...]:
     """Urgent first, then oldest; the id breaks ties. Shared by take, lists and positions."""
     return (c.urgent.desc(), c.created_at, c.id)
+
+
+def _next_waiting(c: Any, member: _Member, urgent: bool, conversation_id: int | None) -> Any:
+    """The first takeable conversation with this urgency, oldest first. Asking per urgency
+    (urgent first) walks ix_conversations_queue in order and stops at the first fit; one
+    query ordered by `urgent DESC` made every take sort every waiting row (issue 12)."""
+    pick = select(c.id).where(*_takeable(c, member), c.urgent == (true() if urgent else false()))
+    if conversation_id is not None:
+        pick = pick.where(c.id == conversation_id)
+    return pick.order_by(c.created_at, c.id).limit(1)
 
 
 def _takeable(c: Any, member: _Member) -> list[ColumnElement[bool]]:
@@ -527,18 +539,16 @@ async def take(
     if await _active_count(session, staff_id) >= member.max_active:
         raise AtCapacity(staff_id, member.max_active)
     now = _now()
+    target: Any
     if _is_postgres(session):
         # Lock the row we want; a row another taker holds is skipped, not waited for. NO KEY
         # UPDATE still lets a client's message (a row referencing this one) be recorded.
-        pick = select(Conversation.id).where(*_takeable(Conversation, member))
-        if conversation_id is not None:
-            pick = pick.where(Conversation.id == conversation_id)
-        pick = (
-            pick.order_by(*_queue_order(Conversation))
-            .limit(1)
-            .with_for_update(skip_locked=True, key_share=True)
-        )
-        target = await session.scalar(pick)
+        target = None
+        for urgent in (True, False):
+            pick = _next_waiting(Conversation, member, urgent, conversation_id)
+            target = await session.scalar(pick.with_for_update(skip_locked=True, key_share=True))
+            if target is not None:
+                break
         if target is None:
             return None
         conditions: list[ColumnElement[bool]] = [Conversation.status == WAITING]
@@ -547,13 +557,10 @@ async def take(
         conditions = _takeable(Conversation, member)
     else:
         # SQLite: choose and claim in one statement; the write lock makes it atomic.
-        other = aliased(Conversation)
-        target = (
-            select(other.id)
-            .where(*_takeable(other, member))
-            .order_by(*_queue_order(other))
-            .limit(1)
-            .scalar_subquery()
+        urgent_first, then_oldest = aliased(Conversation), aliased(Conversation)
+        target = func.coalesce(
+            _next_waiting(urgent_first, member, True, None).scalar_subquery(),
+            _next_waiting(then_oldest, member, False, None).scalar_subquery(),
         )
         conditions = [Conversation.status == WAITING]
     result = await session.execute(
