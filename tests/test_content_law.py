@@ -92,3 +92,19 @@ def test_ready_posts_have_no_where_field_or_buying_terms() -> None:
 
 def test_the_law_file_lives_with_the_content() -> None:
     assert Path(CONTENT_DIR / "law" / "ru_forbidden.yaml").is_file()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_help_names_no_ost_for_a_client_in_russia(harness, language: str) -> None:
+    """/help (and an unknown command) list OST everywhere except in Russia."""
+    from tests.harness import FakeUser
+    from tests.test_client_journey import onboard
+
+    ost = {"ru": "заместительн", "uk": "замісн", "kk": "алмастыру", "en": "substitution"}[language]
+    in_russia, in_ukraine = FakeUser(id=9101, language_code=language), FakeUser(id=9102)
+    await onboard(harness, in_russia, language, "RU")
+    await onboard(harness, in_ukraine, language, "UA")
+    for command in ("/help", "/nosuchcommand"):
+        russia = (await harness.send(in_russia, command)).text
+        assert ost not in russia.lower() and "/menu" in russia
+        assert ost in (await harness.send(in_ukraine, command)).text.lower()
