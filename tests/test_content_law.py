@@ -70,6 +70,12 @@ def test_ost_is_not_offered_in_russia() -> None:
     assert not [n for n in CONTENT.nodes if n.startswith("ost_") and _visible_in_russia(n)]
 
 
+def test_injecting_advice_is_not_offered_in_russia() -> None:
+    """Safer-injecting and wound-care advice reads as "propaganda" in Russia: hidden there."""
+    assert not _visible_in_russia("safe_inject")
+    assert _visible_in_russia("srh") and _visible_in_russia("violence")
+
+
 def test_the_forbidden_list_is_well_formed() -> None:
     assert FORBIDDEN["domains"] and FORBIDDEN["terms"] and FORBIDDEN["places"]
     assert all(isinstance(item, str) and item.strip() for item in RISKY)
