@@ -20,7 +20,8 @@ async def unknown_command(update: Update, context: PeerlineContext) -> None:
     """A command we do not have: say so and list the ones we do."""
     client = await load_client(update, context)
     _ = translator(context, client)
-    text = _.gettext("I do not know this command.") + "\n\n" + screens.help_text(_)
+    help_text = screens.help_text(_, client.country)
+    text = _.gettext("I do not know this command.") + "\n\n" + help_text
     await show(update, context, text, screens.main_menu_button(_))
 
 

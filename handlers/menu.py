@@ -34,7 +34,7 @@ async def help_command(update: Update, context: PeerlineContext) -> None:
     """/help: what the bot can do and its commands."""
     client = await load_client(update, context)
     _ = translator(context, client)
-    await show(update, context, screens.help_text(_), screens.main_menu_button(_))
+    await show(update, context, screens.help_text(_, client.country), screens.main_menu_button(_))
 
 
 def register(app: Application) -> None:

@@ -190,9 +190,25 @@ def settings_screen(_: Translator, runtime: Runtime, client: ClientState, note: 
     return text, Keyboard(rows)
 
 
-def help_text(_: Translator) -> str:
-    return (
-        _.gettext(
+def help_text(_: Translator, country: str | None = None) -> str:
+    """/help. Clients in Russia get a list without OST: it is banned there (3-FZ Art. 46)."""
+    if country == "RU":
+        body = _.gettext(
+            "<b>What this bot can do</b>\n"
+            "It helps people who use drugs, and those close to them, find help anonymously: "
+            "overdose first aid, HIV, TB and hepatitis care, testing, legal help, "
+            "humanitarian aid and services near you.\n\n"
+            "/menu – main menu\n"
+            "/overdose – overdose first aid, at once\n"
+            "/settings – language, country, city\n"
+            "/language – change the language\n"
+            "/subscribe – news from the organisation (/unsubscribe stops them)\n"
+            "/story – share your experience anonymously\n"
+            "/forget – delete everything we store about you\n"
+            "/help – this message"
+        )
+    else:
+        body = _.gettext(
             "<b>What this bot can do</b>\n"
             "It helps people who use drugs, and those close to them, find help anonymously: "
             "overdose first aid, opioid substitution therapy, HIV, TB and hepatitis care, testing, "
@@ -206,6 +222,8 @@ def help_text(_: Translator) -> str:
             "/forget – delete everything we store about you\n"
             "/help – this message"
         )
+    return (
+        body
         + "\n"
         + _.gettext(
             "/hide – clear this chat now: every message of the last 48 hours (Telegram does not "
