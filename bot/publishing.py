@@ -59,6 +59,21 @@ def button_label(runtime: Runtime, post: PostView, language: str) -> str | None:
     return None
 
 
+def button_url(runtime: Runtime, post: PostView) -> str | None:
+    """Where the post's own button leads: its link, or a deep link into the bot. "Ask a
+    consultant" goes straight to the request on the post's topic (after onboarding for new
+    readers), not to a topic menu that needs a second tap."""
+    if not post.button_target:
+        return None
+    if post.button_kind == "url":
+        return post.button_target
+    if post.button_kind == "consult":
+        node = runtime.content.node(post.button_target)
+        topic = node.consult if node is not None and node.consult else "general"
+        return deep_link(runtime, f"ask_{topic}")
+    return deep_link(runtime, post.button_target)
+
+
 def keyboard(
     runtime: Runtime, post: PostView, language: str, *, now: datetime | None = None
 ) -> dict[str, Any] | None:
@@ -66,12 +81,8 @@ def keyboard(
     and "remind me" under an invitation to an event still ahead."""
     rows = []
     label = button_label(runtime, post, language)
-    if label is not None and post.button_target:
-        url = (
-            post.button_target
-            if post.button_kind == "url"
-            else deep_link(runtime, post.button_target)
-        )
+    url = button_url(runtime, post)
+    if label is not None and url is not None:
         rows.append([{"text": label, "url": url}])
     if post.event_at is not None and post.event_at > (now or posts.utcnow()):
         _ = runtime.i18n.get(language)

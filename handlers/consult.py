@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import (
@@ -11,7 +10,7 @@ from telegram.ext import (
 )
 
 from bot import awaiting
-from bot.callbacks import encode, parse, pattern_for
+from bot.callbacks import parse, pattern_for
 from bot.i18n import Translator
 from bot.services import queue, relay, staff
 from bot.services.clients import ClientState
@@ -25,38 +24,12 @@ from handlers.common import (
     show,
     translator,
 )
-from handlers.navigation import next_step
-
-
-def topic_node(topic: str) -> str:
-    return "main" if topic == "general" else topic
+from handlers.navigation import next_step, open_ask
 
 
 async def ask(update: Update, context: PeerlineContext) -> None:
     """ "Ask a consultant" on a topic screen: explain, and ask whether it is urgent."""
-    topic = parse(update.callback_query.data).arg
-    client = await load_client(update, context)
-    if not client.onboarded or topic not in queue.TOPICS:
-        await next_step(update, context, client)
-        return
-    _ = translator(context, client)
-    async with context.runtime.transaction() as session:
-        existing = await queue.open_for_client(session, client.id)
-    if existing is not None:
-        await show(update, context, *intake.already_open(_, existing.id))
-        return
-    text = _.gettext(
-        "<b>Talk to a consultant</b>\n"
-        "A peer consultant will answer here, in this chat. They will not see your name, "
-        "username or phone number.\n\n"
-        "Is it urgent: an overdose now, violence, or thoughts of suicide?"
-    )
-    rows = [
-        [Button(_.gettext("Yes, it is urgent"), callback_data=encode("urg", topic, 1))],
-        [Button(_.gettext("No, not urgent"), callback_data=encode("urg", topic, 0))],
-        [Button("‹ " + _.gettext("Back"), callback_data=encode("menu", topic_node(topic)))],
-    ]
-    await show(update, context, text, Keyboard(rows))
+    await open_ask(update, context, parse(update.callback_query.data).arg)
 
 
 async def open_request(update: Update, context: PeerlineContext) -> None:

@@ -7,12 +7,14 @@ from dataclasses import replace
 from telegram import Update
 
 from bot import awaiting
-from bot.services import crisis
+from bot.services import crisis, queue
 from bot.services.clients import ClientState
-from handlers import screens
+from handlers import intake, screens
 from handlers.common import PeerlineContext, load_client, set_client, show, translator
 
 OVERDOSE = "overdose"
+# A deep link that asks a consultant on a topic: t.me/<bot>?start=ask_ost
+ASK_PREFIX = "ask_"
 # Besides the overdose section, the crisis screens open for anyone, before any setting.
 OPEN_BEFORE_SETUP = frozenset(crisis.HELP_NODE.values())
 
@@ -38,11 +40,37 @@ async def next_step(
     else:
         # Onboarding is done: the topic a deep link asked for at the start, else the menu.
         node = runtime.content.nodes["main"]
+        if client.start_node and client.start_node.startswith(ASK_PREFIX):
+            # A post's "Ask a consultant anonymously": the request itself, not a topic menu.
+            topic = client.start_node.removeprefix(ASK_PREFIX)
+            await set_client(update, context, start_node=None)
+            await open_ask(update, context, topic)
+            return
         if client.start_node:
             node = runtime.content.node(client.start_node) or node
             client = await set_client(update, context, start_node=None)
         text, keyboard = screens.node_screen(_, runtime, node, client)
         await show(update, context, (note + "\n\n" if note else "") + text, keyboard)
+
+
+async def open_ask(update: Update, context: PeerlineContext, topic: str) -> None:
+    """Start a request to a consultant on a topic (a button, or a post's deep link
+    `ask_<topic>`); before onboarding, the request comes right after it."""
+    client = await load_client(update, context)
+    if topic not in queue.TOPICS:
+        await next_step(update, context, client)
+        return
+    if not client.onboarded:
+        client = await set_client(update, context, start_node=ASK_PREFIX + topic)
+        await next_step(update, context, client)
+        return
+    _ = translator(context, client)
+    async with context.runtime.transaction() as session:
+        existing = await queue.open_for_client(session, client.id)
+    if existing is not None:
+        await show(update, context, *intake.already_open(_, existing.id))
+        return
+    await show(update, context, *screens.ask_screen(_, topic))
 
 
 async def open_node(

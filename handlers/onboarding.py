@@ -20,14 +20,16 @@ from handlers.common import (
     show,
     translator,
 )
-from handlers.navigation import next_step, open_node
+from handlers.navigation import ASK_PREFIX, next_step, open_ask, open_node
 
 PRIVATE = PRIVATE_MESSAGE
 
 
 async def start(update: Update, context: PeerlineContext) -> None:
     """/start: continue onboarding; a deep link (/start <node>) opens that menu node."""
-    if context.args:
+    if context.args and context.args[0].startswith(ASK_PREFIX):
+        await open_ask(update, context, context.args[0].removeprefix(ASK_PREFIX))
+    elif context.args:
         await open_node(update, context, context.args[0])
     else:
         await next_step(update, context)

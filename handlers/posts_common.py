@@ -15,7 +15,7 @@ from telegram import Update
 from bot import publishing
 from bot.callbacks import encode
 from bot.i18n import Translator
-from bot.publishing import POSTING_ROLES, button_label
+from bot.publishing import POSTING_ROLES, button_label, button_url
 from bot.runtime import Runtime
 from bot.services import channels, posts, staff
 from bot.services.channels import ChannelView
@@ -110,7 +110,8 @@ def _button_line(_: Translator, runtime: Runtime, post: PostView, language: str)
     label = button_label(runtime, post, language) or "?"
     target = post.button_target or ""
     if post.button_kind in ("consult", "node"):
-        target = f"t.me/…?start={target}"
+        url = button_url(runtime, post) or ""
+        target = "t.me/…?start=" + url.partition("?start=")[2]
     return _.gettext(
         "Button: %(label)s → %(target)s", label=html.escape(label), target=html.escape(target)
     )

@@ -190,6 +190,27 @@ def settings_screen(_: Translator, runtime: Runtime, client: ClientState, note: 
     return text, Keyboard(rows)
 
 
+def topic_node(topic: str) -> str:
+    """The menu screen of a consultation topic ("general" is asked from the main menu)."""
+    return "main" if topic == "general" else topic
+
+
+def ask_screen(_: Translator, topic: str) -> Screen:
+    """ "Talk to a consultant": what happens, and whether it is urgent (the next step)."""
+    text = _.gettext(
+        "<b>Talk to a consultant</b>\n"
+        "A peer consultant will answer here, in this chat. They will not see your name, "
+        "username or phone number.\n\n"
+        "Is it urgent: an overdose now, violence, or thoughts of suicide?"
+    )
+    rows = [
+        [Button(_.gettext("Yes, it is urgent"), callback_data=encode("urg", topic, 1))],
+        [Button(_.gettext("No, not urgent"), callback_data=encode("urg", topic, 0))],
+        [Button("‹ " + _.gettext("Back"), callback_data=encode("menu", topic_node(topic)))],
+    ]
+    return text, Keyboard(rows)
+
+
 def help_text(_: Translator, country: str | None = None) -> str:
     """/help. Clients in Russia get a list without OST: it is banned there (3-FZ Art. 46)."""
     if country == "RU":

@@ -204,3 +204,25 @@ async def test_a_deep_link_opens_its_topic_also_after_onboarding_first(
     assert direct.text.splitlines()[0] == ost
     unknown = await harness.send(onboarded, "/start no_such_topic")
     assert unknown.text.splitlines()[0] != ost
+
+
+async def test_a_posts_ask_button_opens_the_request_itself(
+    harness: BotHarness, session_factory
+) -> None:
+    """A post's "Ask a consultant anonymously" (t.me/<bot>?start=ask_ost): a new reader is
+    onboarded and then asked "is it urgent?" for that topic; an onboarded one at once."""
+    newcomer = FakeUser(id=5559000011, language_code="en")
+    picker = await harness.send(newcomer, "/start ask_ost")
+    assert "English" in picker.labels
+    for data in ("1lang:en", "1priv:ok", "1ctry:UA"):
+        await harness.press_data(newcomer, data)
+    arrived = await harness.press_data(newcomer, "1city:-")
+    assert arrived.text.startswith("<b>Talk to a consultant</b>")
+    assert arrived.data_of("No, not urgent") == "1urg:ost:0"
+
+    onboarded = FakeUser(id=5559000012, language_code="en")
+    await onboard(harness, onboarded, "en")
+    direct = await harness.send(onboarded, "/start ask_legal")
+    assert direct.data_of("Yes, it is urgent") == "1urg:legal:1"
+    forged = await harness.send(onboarded, "/start ask_nonsense")
+    assert "Talk to a consultant" not in forged.text

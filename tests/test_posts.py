@@ -83,7 +83,7 @@ async def write_post(harness: BotHarness) -> int:
     topics = await harness.press(ADMIN, "💬 Ask a consultant anonymously", menu)
     ost = next(label for label in topics.labels if "OST" in label or "substitution" in label)
     editor = await harness.press(ADMIN, ost, topics)
-    assert "Button: 💬 " in editor.text and "?start=ost" in editor.text
+    assert "Button: 💬 " in editor.text and "?start=ask_ost" in editor.text
     return post_id
 
 
@@ -108,7 +108,7 @@ async def test_compose_preview_and_publish_to_two_channels_in_two_languages(
     preview = harness.inbox(ADMIN.id)[-3:]
     assert preview[0].text == RU_TEXT and preview[1].text == UK_TEXT
     link = preview[0].buttons[0][0]
-    assert link["url"] == "https://t.me/peerline_bot?start=ost"
+    assert link["url"] == "https://t.me/peerline_bot?start=ask_ost"  # straight to the request
     assert link["text"] == "💬 Спросить консультанта анонимно"  # the reader's language
     assert "preview of post" in preview[2].text
 
@@ -123,7 +123,7 @@ async def test_compose_preview_and_publish_to_two_channels_in_two_languages(
     (ru_post,) = channel_posts(harness, RU_CHANNEL)
     (uk_post,) = channel_posts(harness, UK_CHANNEL)
     assert ru_post.text == RU_TEXT and uk_post.text == UK_TEXT
-    assert ru_post.buttons[0][0]["url"].endswith("?start=ost")
+    assert ru_post.buttons[0][0]["url"].endswith("?start=ask_ost")
     assert harness.inbox(ru_reader.id)[-1].text == RU_TEXT
     assert harness.inbox(uk_reader.id)[-1].text == UK_TEXT
     assert all(m.text not in (RU_TEXT, UK_TEXT) for m in harness.inbox(en_reader.id))
