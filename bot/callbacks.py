@@ -68,6 +68,8 @@ _SCHEMA: dict[str, re.Pattern[str]] = {
     "svm": re.compile(r"(\d{1,10}):(\d{1,4})"),
     "svs": re.compile(r"(\d{1,10}):(\d{1,4})"),
     "pls": re.compile(r"(draft|scheduled|published)"),  # /posts: which list
+    # Which version subscribers get whose language a post lacks (or none)
+    "pf": re.compile(r"(\d{1,10}):(ru|uk|kk|en|none)"),
     "rdy": re.compile(r"(\d{1,10}):([a-z0-9_]{1,24})"),  # post, ready-made post to start from
 }
 

@@ -327,6 +327,9 @@ class Post(Base):
     button_target: Mapped[str | None] = mapped_column(CleanString(300))  # a node id or a URL
     button_label: Mapped[str | None] = mapped_column(CleanString(64))  # for a url button only
     to_subscribers: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Subscribers whose language the post has no version in get this language's version
+    # (e.g. a Kazakhstan NGO writing in Russian: Kazakh readers get Russian); None: nothing.
+    others_get: Mapped[str | None] = mapped_column(CleanString(2))
     scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Made from content/posts/<slug>

@@ -95,6 +95,7 @@ TABLE: dict[str, frozenset[Role]] = {
     "cb:pb": POSTING,
     "cb:pc": POSTING,
     "cb:pls": POSTING,
+    "cb:pf": POSTING,
     "cb:rdy": POSTING,
     "cb:stv": POSTING,
     "cb:svy": POSTING,

@@ -29,6 +29,7 @@ from handlers.posts_common import (
     editor_screen,
     error_text,
     local_time,
+    others_line,
     require_poster,
     snippet,
     status_label,
@@ -148,11 +149,14 @@ async def _confirm_publish(
         if not post.channel_ids and not post.to_subscribers:
             raise PostError("no_audience")
         await check_template(context, session, post_id)
+        subscribers = await posts.subscribers_by_language(session)
     text = _.gettext(
         "Publish post #%(id)s now, as it is (%(status)s)? It goes out at once.",
         id=post_id,
         status=status_label(_, post.status),
     )
+    if post.to_subscribers and (others := others_line(_, post, subscribers)):
+        text += "\n\n" + others
     rows = [
         [
             Button(
@@ -232,7 +236,26 @@ async def _confirm_delete(
     await show(update, context, text, Keyboard(rows))
 
 
+async def others_get(update: Update, context: PeerlineContext) -> None:
+    """ "👥 → RU": subscribers whose language the post lacks get the RU version (or none)."""
+    member = await require_poster(update, context)
+    if member is None:
+        return
+    _ = staff_translator(context, member)
+    callback = parse(update.callback_query.data)
+    assert callback is not None
+    post_id, choice = int(callback.args[0]), callback.args[1]
+    try:
+        async with context.runtime.transaction() as session:
+            await posts.set_others_get(session, post_id, None if choice == "none" else choice)
+    except PostError as exc:
+        await update.callback_query.answer(error_text(_, exc.code), show_alert=True)
+        return
+    await _editor(update, context, member, post_id, "")
+
+
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("posts", list_posts, filters=PRIVATE_MESSAGE))
     app.add_handler(CallbackQueryHandler(list_posts, pattern=pattern_for("pls")))
     app.add_handler(CallbackQueryHandler(publishing_action, pattern=pattern_for("pp")))
+    app.add_handler(CallbackQueryHandler(others_get, pattern=pattern_for("pf")))

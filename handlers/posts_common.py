@@ -137,6 +137,43 @@ def _delivery_lines(_: Translator, delivery: Delivery) -> list[str]:
     return lines
 
 
+def others_line(_: Translator, post: PostView, subscribers: dict[str, int]) -> str:
+    """Subscribers this post has no version for, and what they get: never a silent nothing."""
+    missing = posts.without_version(post, subscribers)
+    if not missing:
+        return ""
+    who = ", ".join(f"{code.upper()} {n}" for code, n in sorted(missing.items()))
+    if post.others_get in post.versions:
+        assert post.others_get is not None
+        return _.gettext(
+            "👥 No version for some subscribers (%(who)s): they get the %(language)s version.",
+            who=who,
+            language=post.others_get.upper(),
+        )
+    return _.gettext(
+        "⚠️ No version for some subscribers (%(who)s): they get nothing. Write their version, "
+        "or send them another one (buttons below).",
+        who=who,
+    )
+
+
+def others_buttons(_: Translator, post: PostView, subscribers: dict[str, int]) -> list[Button]:
+    """ "Send them RU" for each version the post has; "send them nothing" once one is set."""
+    if not post.to_subscribers or not posts.without_version(post, subscribers):
+        return []
+    buttons = [
+        Button(
+            "👥 → " + code.upper(),
+            callback_data=encode("pf", post.id, code),
+        )
+        for code in post.languages
+        if code != post.others_get
+    ]
+    if post.others_get is not None:
+        buttons.append(Button("👥 ✖", callback_data=encode("pf", post.id, "none")))
+    return buttons
+
+
 def editor(
     _: Translator,
     runtime: Runtime,
@@ -176,6 +213,8 @@ def editor(
     if post.to_subscribers:
         counts = ", ".join(f"{code.upper()} {subscribers.get(code, 0)}" for code in post.languages)
         lines.append(_.gettext("Subscribers: yes (%(counts)s)", counts=counts or "—"))
+        if post.versions and (line := others_line(_, post, subscribers)):
+            lines.append(line)
     else:
         lines.append(_.gettext("Subscribers: no"))
     if post.event_at is not None:
@@ -210,6 +249,8 @@ def editor(
                 for code in LANGUAGE_NAMES
             ]
         )
+        if others := others_buttons(_, post, subscribers):
+            rows.append(others)
         rows.append(
             [
                 Button("🔘 " + _.gettext("Button"), callback_data=encode("pe", pid, "button")),

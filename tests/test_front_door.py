@@ -175,6 +175,7 @@ BUTTONS = {
     "pb": "1pb:1:none",
     "pc": "1pc:1:2",
     "pls": "1pls:draft",
+    "pf": "1pf:1:ru",
     "rdy": "1rdy:1:naloxone",
     "stv": "1stv:1:show",
     "svy": "1svy:1:show",

@@ -565,3 +565,27 @@ async def test_the_log_says_who_posted_what_where_and_when(
     assert "channels=Снижение вреда, Зменшення шкоди" in published_line
     assert "channel_add" in out and "post_create" in out
     assert str(ADMIN.id) not in out  # staff are named by their display name only
+
+
+async def test_subscribers_without_a_version_are_shown_and_can_get_another(
+    harness: BotHarness,
+) -> None:
+    """A Kazakhstan NGO writes only in Russian: its Kazakh readers are not silently skipped."""
+    await add_member(harness)
+    kk_readers = [await subscriber(harness, 5550001100 + n, "kk") for n in range(2)]
+    ru_reader = await subscriber(harness, 5550001110, "ru")
+    editor = await harness.send(ADMIN, "/post")
+    post_id = int(re.search(r"#(\d+)", editor.text).group(1))
+    await harness.press(ADMIN, "✏️ RU", editor)
+    editor = await harness.send(ADMIN, RU_TEXT)
+    assert "No version for some subscribers (KK 2): they get nothing." in editor.text
+    editor = await harness.press(ADMIN, "👥 → RU", editor)
+    assert "No version for some subscribers (KK 2): they get the RU version." in editor.text
+    confirm = await harness.press(ADMIN, "🚀 Publish now", editor)
+    assert "they get the RU version" in confirm.text
+    await harness.press(ADMIN, "✅ Yes, publish now", confirm)
+    await harness.deliver()
+    for reader in (*kk_readers, ru_reader):
+        assert harness.screen(reader).text.startswith("Налоксон спасает жизни.")
+    async with harness.app.bot_data.runtime.transaction() as session:
+        assert (await posts.get(session, post_id)).others_get == "ru"

@@ -85,6 +85,7 @@ class PostView:
     ready_slug: str | None
     created_at: datetime
     event_at: datetime | None = None  # an invitation: when the event is
+    others_get: str | None = None  # the version readers of a language it lacks get
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -148,6 +149,7 @@ async def get(session: AsyncSession, post_id: int) -> PostView | None:
         scheduled_at=_utc(row.scheduled_at) if row.scheduled_at else None,
         published_at=_utc(row.published_at) if row.published_at else None,
         ready_slug=row.ready_slug,
+        others_get=row.others_get,
         created_at=_utc(row.created_at),
         event_at=_utc(row.event_at) if row.event_at else None,
     )
@@ -356,6 +358,15 @@ async def mark_ready(session: AsyncSession, post_id: int, slug: str) -> None:
     await session.flush()
 
 
+async def set_others_get(session: AsyncSession, post_id: int, language: str | None) -> None:
+    """Which version subscribers get whose language the post lacks (None: nothing)."""
+    post = await _require(session, post_id, EDITABLE)
+    if language is not None and language not in LANGUAGES:
+        raise PostError("not_found")
+    post.others_get = language
+    await session.flush()
+
+
 async def set_subscribers(session: AsyncSession, post_id: int, on: bool) -> None:
     post = await _require(session, post_id, EDITABLE)
     post.to_subscribers = on
@@ -453,6 +464,16 @@ def send_params(version: Version, keyboard: dict[str, Any] | None) -> tuple[str,
 TEMPLATE_GAP = re.compile(r"\[[^\]\n]{1,60}\]")
 
 
+def without_version(view: PostView, subscribers: Mapping[str, int]) -> dict[str, int]:
+    """Subscribers by language that this post has no version for (they get `others_get`'s
+    version, or nothing)."""
+    return {
+        language: count
+        for language, count in subscribers.items()
+        if count and language not in view.versions
+    }
+
+
 def check_template(view: PostView, template_slugs: Collection[str]) -> None:
     """PostError("template") if the post was started from a template and a gap is left in
     any language. Checked by `publish` itself, so the scheduled path cannot skip it."""
@@ -526,13 +547,17 @@ async def publish(
             sent_to.append((channel.id, channel.title, channel.language))
     subscribers: dict[str, int] = {}
     if view.to_subscribers:
+        others = view.others_get if view.others_get in view.versions else None
+        wanted = Client.language.is_not(None) if others else Client.language.in_(view.languages)
         readers = await session.execute(
             select(Client.id, Client.chat_ref, Client.language)
-            .where(Client.subscribed_at.is_not(None), Client.language.in_(view.languages))
+            .where(Client.subscribed_at.is_not(None), wanted)
             .order_by(Client.id)
         )
         for client_id, chat_ref, language in readers:
-            rows.append(row(f"client:{client_id}", chat_ref, language))
+            version = language if language in view.versions else others
+            assert version is not None
+            rows.append(row(f"client:{client_id}", chat_ref, version))
             subscribers[language] = subscribers.get(language, 0) + 1
     await outbox.enqueue_many(session, keys, rows, post_id=post_id)
     channel_list = ",".join(str(c[0]) for c in sent_to) or "-"
