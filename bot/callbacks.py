@@ -59,7 +59,7 @@ _SCHEMA: dict[str, re.Pattern[str]] = {
     "sto": re.compile(r"(write|send|cancel)(?::(\d{1,10}))?"),  # a client's story
     # A channel admin reviews a story: read, approve, or reject with one of the reasons.
     "stv": re.compile(
-        r"(\d{1,10}):(show|approve|reject|identifying|risk|off_topic|duplicate|other)"
+        r"(\d{1,10}):(show|approve|reject|identifying|risk|off_topic|duplicate|russia|other)"
     ),
     # Surveys: a channel admin's action on a survey (some on one of its questions); a client's
     # answer (one option), a toggle of a multiple-choice answer (bit mask), sending it.

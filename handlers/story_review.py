@@ -23,6 +23,8 @@ REASONS = {
     "risk": N_("It could put someone at risk."),
     "off_topic": N_("It is not a story about lived experience."),
     "duplicate": N_("We have just published a very similar story."),
+    # Russian law (3-FZ Art. 46, "propaganda" of drugs): no how or where to use or get them.
+    "russia": N_("It cannot be published in Russia: it tells how or where to use or get drugs."),
     "other": N_("The channel admins decided not to publish it."),
 }
 SNIPPET = 40

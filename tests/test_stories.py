@@ -175,3 +175,22 @@ async def test_retention_removes_unsent_drafts_and_sent_reminders(
     async with session_factory() as session:
         assert (await session.scalars(select(Story))).all() == []
         assert (await session.scalars(select(Reminder))).all() == []
+
+
+async def test_a_story_can_be_rejected_as_unpublishable_in_russia(
+    harness: BotHarness, session_factory
+) -> None:
+    await add_member(harness)
+    client = FakeUser(id=5552000009, first_name="Oleg", username="oleg_sto", language_code="en")
+    await onboard(harness, client, "en", "RU")
+    confirm = await write_story(harness, client, STORY)
+    await harness.press_data(client, confirm.buttons[0][0]["callback_data"], confirm)
+    listing = await harness.send(ADMIN, "/stories")
+    story = await harness.press(ADMIN, listing.labels[0], listing)
+    reasons = await harness.press(ADMIN, "❌ Reject", story)
+    label = "It cannot be published in Russia: it tells how or where to use or get drugs."
+    await harness.press(ADMIN, label, reasons)
+    await harness.deliver()
+    assert label in harness.inbox(client.id)[-1].text
+    async with session_factory() as session:
+        assert (await session.scalar(select(Story))).reason == "russia"

@@ -24,7 +24,7 @@ PURPOSE = b"story"
 TEXT_MAX = 3500  # leaves room in a 4096-character post for a line from the organisation
 TEXT_MIN = 40
 DRAFT, PENDING, APPROVED, REJECTED = "draft", "pending", "approved", "rejected"
-REASONS = ("identifying", "risk", "off_topic", "duplicate", "other")
+REASONS = ("identifying", "risk", "off_topic", "duplicate", "russia", "other")
 _NO_SYNC = {"synchronize_session": False}
 
 # What may identify someone: phone numbers, @usernames, e-mail addresses, links.
