@@ -83,13 +83,23 @@ class Service(Base):
     type: Mapped[str] = mapped_column(String(24), index=True)
     country: Mapped[str] = mapped_column(String(8), index=True)
     city: Mapped[str | None] = mapped_column(String(64))  # None: serves the whole country
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))  # shown when no version in a language exists
+    # The name and notes in each client language (bot/services/directory.py LANGUAGES); empty
+    # ones fall back (kk to ru, then any language to `name`/`notes`).
+    name_ru: Mapped[str | None] = mapped_column(String(200))
+    name_uk: Mapped[str | None] = mapped_column(String(200))
+    name_kk: Mapped[str | None] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
     address: Mapped[str | None] = mapped_column(String(300))
     phone: Mapped[str | None] = mapped_column(String(100))
     website: Mapped[str | None] = mapped_column(String(300))
     hours: Mapped[str | None] = mapped_column(String(200))
     languages: Mapped[str | None] = mapped_column(String(40))  # comma-separated: ru,uk
     notes: Mapped[str | None] = mapped_column(Text)
+    notes_ru: Mapped[str | None] = mapped_column(Text)
+    notes_uk: Mapped[str | None] = mapped_column(Text)
+    notes_kk: Mapped[str | None] = mapped_column(Text)
+    notes_en: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(500))
     verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(
