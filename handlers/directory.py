@@ -10,8 +10,9 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
 from bot.runtime import Runtime
-from bot.services import directory
+from bot.services import directory, queue
 from bot.services.clients import ClientState
+from bot.services.content import Node
 from handlers import screens
 from handlers.common import PeerlineContext, load_client, show, translator
 from handlers.navigation import next_step
@@ -40,7 +41,10 @@ async def services_page(update: Update, context: PeerlineContext) -> None:
             limit=PAGE_SIZE,
             offset=page * PAGE_SIZE,
         )
-    text, keyboard = render(_, runtime, client, node_id, page, result)
+        hotlines = ()
+        if not result.total:
+            hotlines = await directory.national_hotlines(session, client.country)
+    text, keyboard = render(_, runtime, client, node_id, page, result, hotlines)
     await show(update, context, text, keyboard)
 
 
@@ -51,6 +55,7 @@ def render(
     node_id: str,
     page: int,
     result: directory.ServicePage,
+    hotlines: tuple[directory.ServiceCard, ...] = (),
 ) -> tuple[str, Keyboard]:
     language = client.language or runtime.i18n.default
     node = runtime.content.nodes[node_id]
@@ -61,6 +66,10 @@ def render(
         parts += [screens.card(_, runtime, item, language) for item in result.items]
     else:
         parts.append(_.gettext("We do not know such services in your area yet."))
+        if hotlines:
+            heading = _.gettext("National hotlines that can help or refer you:")
+            parts.append("<i>" + heading + "</i>")
+            parts += [screens.card(_, runtime, item, language) for item in hotlines]
     if client.city is None and client.country not in (None, "other"):
         parts.append("<i>" + _.gettext("Tip: set your city to see services near you.") + "</i>")
     pages = max(1, -(-result.total // PAGE_SIZE))
@@ -75,9 +84,20 @@ def render(
     if paging:
         rows.append(paging)
         parts.append(_.gettext("Page %(page)s of %(pages)s", page=page + 1, pages=pages))
+    if not result.items and client.onboarded:
+        # Nothing listed here: a person, not a dead end (the topic of the menu it came from).
+        label = "💬 " + _.gettext("Ask a consultant anonymously")
+        rows.append([Button(label, callback_data=encode("ask", _consult_topic(runtime, node)))])
     rows.append([Button(_.gettext("Change city"), callback_data=encode("set", "city"))])
     rows.append(screens.nav_row(_, node.parent if node.parent != "main" else None))
     return "\n\n".join(parts), Keyboard(rows)
+
+
+def _consult_topic(runtime: Runtime, node: Node) -> str:
+    """The consultation topic of the nearest menu above a services screen, else general."""
+    parent = runtime.content.node(node.parent) if node.parent else None
+    topic = parent.consult if parent is not None else None
+    return topic if topic in queue.TOPICS else "general"
 
 
 def register(app: Application) -> None:

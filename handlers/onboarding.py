@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import awaiting
 from bot.callbacks import parse, pattern_for
+from bot.services.directory import NATIONAL
 from handlers import screens
 from handlers.common import (
     PRIVATE_MESSAGE,
@@ -84,7 +85,8 @@ async def choose_city(update: Update, context: PeerlineContext) -> None:
         await next_step(update, context, await set_client(update, context, awaiting=None))
         return
     city = context.runtime.cities.get(callback.arg)
-    if city is None:
+    # A stale button from before a change of country: a city abroad would hide the services.
+    if city is None or (client.country in NATIONAL and city.country != client.country):
         await show(update, context, *screens.city_picker(_, context.runtime, client))
         return
     client = await set_client(update, context, city=city.key, awaiting=None)

@@ -11,6 +11,7 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from bot.callbacks import encode
 from bot.i18n import N_, Translator
 from bot.runtime import Runtime
+from bot.services import hours
 from bot.services.clients import ClientState
 from bot.services.content import Node
 from bot.services.directory import ServiceCard
@@ -314,17 +315,20 @@ def rating_request(_: Translator, conversation_id: int) -> Screen:
 
 
 def card(_: Translator, runtime: Runtime, service: ServiceCard, language: str) -> str:
-    """One directory entry as a few short lines; unverified entries say so."""
-    lines = [f"<b>{escape(service.name)}</b>"]
+    """One directory entry as a few short lines in the client's language; unverified entries
+    say so."""
+    lines = [f"<b>{escape(service.name_in(language))}</b>"]
     if not service.verified:
         lines[0] += " · <i>" + _.gettext("not verified, please check before you go") + "</i>"
     if service.city:
         lines.append("🏙 " + escape(runtime.cities.name(service.city, language)))
-    for icon, value in (("📍", service.address), ("📞", service.phone), ("🕒", service.hours)):
+    opening = hours.render(service.hours, language, always=_.gettext("open 24/7"))
+    for icon, value in (("📍", service.address), ("📞", service.phone), ("🕒", opening)):
         if value:
             lines.append(f"{icon} {escape(value)}")
     if service.website:
         lines.append(f'🌐 <a href="{escape(service.website)}">{escape(service.website)}</a>')
-    if service.notes:
-        lines.append(escape(service.notes))
+    notes = service.notes_in(language)
+    if notes:
+        lines.append(escape(notes))
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from bot.services.directory import (
     find_services,
     seed_if_empty,
 )
+from bot.services.directory import national_hotlines as directory_hotlines
 
 _numbers = itertools.count()
 
@@ -108,11 +109,25 @@ async def test_international_entries_only_when_the_country_has_none_of_that_type
     await add(session, "Alliance", type="ngo", country="UA")
 
     ukraine = await find_services(session, service_type="ngo", country="UA", city="kyiv")
-    russia = await find_services(session, service_type="ngo", country="RU", city="moscow")
+    kazakhstan = await find_services(session, service_type="ngo", country="KZ", city="almaty")
 
     assert names(ukraine.items) == ["Alliance"]
-    assert names(russia.items) == ["EHRA", "EuroNPUD"]
-    assert russia.total == 2
+    assert names(kazakhstan.items) == ["EHRA", "EuroNPUD"]
+    assert kazakhstan.total == 2
+
+
+async def test_a_client_in_russia_never_sees_international_organisations(
+    session: AsyncSession,
+) -> None:
+    """Foreign harm-reduction links are a legal risk there: national referral or nothing."""
+    await add(session, "EHRA", type="ngo", country="INT", verified=True)
+
+    page = await find_services(session, service_type="ngo", country="RU", city="moscow")
+    counts = await count_by_type(session, "RU", "moscow")
+
+    assert page.items == ()
+    assert page.total == 0
+    assert counts["ngo"] == 0
 
 
 @pytest.mark.parametrize("country", ["other", None])
@@ -185,6 +200,45 @@ async def test_a_card_is_a_plain_frozen_copy_with_all_display_fields(
         card.name = "changed"  # type: ignore[misc]
 
 
+async def test_names_and_notes_are_shown_in_the_clients_language_with_fallbacks(
+    session: AsyncSession,
+) -> None:
+    await add(
+        session,
+        "Union of crisis centres",
+        type="women_crisis",
+        country="KZ",
+        name_ru="Союз кризисных центров",
+        name_kk="Дағдарыс орталықтарының одағы",
+        notes="Helpline 150.",
+        notes_ru="Телефон доверия 150.",
+    )
+
+    (card,) = (await find_services(session, service_type="women_crisis", country="KZ")).items
+
+    assert card.name_in("kk") == "Дағдарыс орталықтарының одағы"
+    assert card.name_in("ru") == "Союз кризисных центров"
+    assert card.name_in("uk") == "Union of crisis centres"  # no Ukrainian: the default name
+    assert card.notes_in("kk") == "Телефон доверия 150."  # Kazakh readers get Russian first
+    assert card.notes_in("uk") == "Helpline 150."
+    assert card.notes_in("en") == "Helpline 150."
+
+
+async def test_national_hotlines_are_the_countrys_country_wide_phone_lines(
+    session: AsyncSession,
+) -> None:
+    await add(session, "Lifeline", type="hotline", verified=True)
+    await add(session, "Unverified line", type="hotline")
+    await add(session, "Kyiv line", type="hotline", city="kyiv")
+    await add(session, "Moscow line", type="hotline", country="RU")
+    await add(session, "Not a line", type="ngo")
+
+    lines = await directory_hotlines(session, "UA")
+
+    assert names(lines) == ["Lifeline", "Unverified line"]
+    assert await directory_hotlines(session, "other") == ()
+
+
 async def test_an_unknown_service_type_is_a_programming_error(session: AsyncSession) -> None:
     with pytest.raises(ValueError, match="unknown service type"):
         await find_services(session, service_type="bakery", country="UA")
@@ -208,3 +262,136 @@ async def test_the_seed_is_not_imported_when_the_directory_has_entries(
 
     assert await seed_if_empty(session) == 0
     assert await session.scalar(select(func.count()).select_from(Service)) == 1
+
+
+# --- What a client sees: "Services near me" through the whole bot -------------------------
+
+SERVICE_SCREENS = [
+    "svc_ost_site",
+    "svc_aids_centre",
+    "svc_tb_service",
+    "svc_hepatitis",
+    "svc_testing",
+    "svc_legal_aid",
+    "svc_shelter",
+    "svc_ngo",
+    "svc_hotline",
+    "svc_harm_reduction",
+    "svc_narcology",
+    "svc_sexual_health",
+    "svc_women_crisis",
+    "svc_self_help",
+]
+FOUND = {"ru": "найден", "uk": "знайдено", "kk": "табылды", "en": "found"}
+HOTLINES_HEADING = {
+    "ru": "Общенациональные горячие линии",
+    "uk": "Національні гарячі лінії",
+    "kk": "Ұлттық жедел желілер",
+}
+ASK = {
+    "ru": "💬 Спросить консультанта анонимно",
+    "uk": "💬 Запитати консультанта анонімно",
+    "kk": "💬 Кеңесшіге жасырын түрде сұрақ қою",
+}
+
+
+async def client_in(harness, language: str, country: str, city: str):  # type: ignore[no-untyped-def]
+    from tests.harness import FakeUser
+
+    user = FakeUser(language_code=language)
+    await harness.send(user, "/start")
+    await harness.press_data(user, f"1lang:{language}")
+    await harness.press_data(user, "1priv:ok")
+    await harness.press_data(user, f"1ctry:{country}")
+    await harness.press_data(user, f"1city:{city}")
+    return user
+
+
+@pytest.mark.parametrize(
+    ("language", "country", "city", "expected"),
+    [
+        # a real service from the seed in each city, named in the client's language
+        ("uk", "UA", "kyiv", {"svc_women_crisis": "Урядова гаряча лінія"}),
+        ("ru", "RU", "yekaterinburg", {"svc_tb_service": "Уральский НИИ фтизиопульмонологии"}),
+        ("kk", "KZ", "almaty", {"svc_aids_centre": "Алматы қаласының ЖИТС"}),
+    ],
+)
+async def test_services_near_me_shows_real_services_or_the_national_hotlines(
+    harness, language: str, country: str, city: str, expected: dict[str, str]
+) -> None:  # type: ignore[no-untyped-def]
+    user = await client_in(harness, language, country, city)
+    menu = await harness.press_data(user, "1menu:services")
+    shown = [data.split(":")[1] for data in (b["callback_data"] for r in menu.buttons for b in r)]
+    screens = [node for node in SERVICE_SCREENS if node in shown]
+    assert ("svc_harm_reduction" in screens) is (country != "RU")  # referral only in Russia
+
+    empty = []
+    for node in screens:
+        screen = await harness.press_data(user, f"1svc:{node}:0", menu)
+        if FOUND[language] not in screen.text:
+            empty.append(node)
+            assert HOTLINES_HEADING[language] in screen.text, node
+            assert ASK[language] in screen.labels, node
+        assert "Mon" not in screen.text and "not verified" not in screen.text, node
+        if node in expected:
+            assert expected[node] in screen.text
+    # Most kinds of help have a real entry; the rest offer the national lines and a person.
+    assert len(empty) <= len(screens) // 2, empty
+
+
+async def test_an_empty_list_in_russia_offers_national_lines_and_a_consultant(
+    harness,
+) -> None:  # type: ignore[no-untyped-def]
+    user = await client_in(harness, "ru", "RU", "yekaterinburg")
+
+    screen = await harness.press_data(user, "1svc:svc_sexual_health:0")
+
+    assert "Пока мы не знаем таких служб" in screen.text
+    assert "Единый консультационный центр Роспотребнадзора" in screen.text
+    assert "8 800 555 49 43" in screen.text
+    assert "круглосуточно" in screen.text  # "24/7" in the client's language
+    assert "harmreductioneurasia" not in screen.text  # never the international last resort
+    assert ASK["ru"] in screen.labels
+    assert screen.data_of(ASK["ru"]) == "1ask:general"
+    assert "Сменить город" in screen.labels or any("город" in label for label in screen.labels)
+
+
+async def test_office_hours_are_shown_in_the_clients_language(harness) -> None:  # type: ignore[no-untyped-def]
+    """Regression: "Mon-Fri 10:00-18:00" used to appear as written inside Russian text."""
+    user = await client_in(harness, "ru", "RU", "yekaterinburg")
+
+    screen = await harness.press_data(user, "1svc:svc_testing:0")
+
+    assert "Пн–Вс 08:30–17:00" in screen.text  # written "Mon-Sun 8:30-17:00" in the seed
+    assert "Mon" not in screen.text
+
+
+@pytest.mark.parametrize(
+    ("written", "language", "shown"),
+    [
+        ("Mon-Fri 10:00-18:00", "ru", "Пн–Пт 10:00–18:00"),
+        ("Mon-Fri 10:00-18:00", "uk", "Пн–Пт 10:00–18:00"),
+        ("Mon-Fri 10:00-18:00", "kk", "Дс–Жм 10:00–18:00"),
+        ("Mon-Fri 10:00-18:00", "en", "Mon–Fri 10:00–18:00"),
+        (
+            "Mon-Fri 9:00-13:00, 14:00-18:00; Sat 10:00-14:00",
+            "uk",
+            "Пн–Пт 09:00–13:00, 14:00–18:00; Сб 10:00–14:00",
+        ),
+        ("Пн-Пт 9.00-17.00; Вс 10:00-12:00", "en", "Mon–Fri 09:00–17:00; Sun 10:00–12:00"),
+        ("Sun 10:00-12:00", "uk", "Нд 10:00–12:00"),
+        ("24/7", "kk", "ALWAYS"),
+        ("by appointment", "ru", "by appointment"),  # not in the form: shown as written
+    ],
+)
+def test_hours_are_rendered_per_language(written: str, language: str, shown: str) -> None:
+    from bot.services import hours
+
+    assert hours.render(written, language, always="ALWAYS") == shown
+
+
+@pytest.mark.parametrize("written", ["Fri-Mon 10:00-18:00", "Mon 25:00-26:00", "Mon-Fri", "soon"])
+def test_hours_outside_the_form_are_not_parsed(written: str) -> None:
+    from bot.services import hours
+
+    assert hours.parse(written) is None

@@ -19,7 +19,7 @@ from bot.services.directory_io import (
 
 GOOD_CSV = """\
 slug,type,country,city,name,address,phone,website,hours,languages,notes,source,verified
-ua-kyiv-ost,ost_site,UA,Київ,OST Kyiv,"вул. Тиха, 1",0777,https://e.org,9-17,"uk, ru",,,yes
+ua-kyiv-ost,ost_site,UA,Київ,OST Kyiv,"вул. Тиха, 1",0777,https://e.org,24/7,"uk, ru",,,yes
 ,hotline,ua,,Гаряча лінія,,0 800 000 000,,,,"Two lines
 of notes",https://example.org/src,0
 
@@ -191,7 +191,7 @@ async def test_importing_again_updates_entries_instead_of_duplicating(
     session: AsyncSession, tmp_path: Path
 ) -> None:
     await import_file(session, write(tmp_path, "d.csv", GOOD_CSV))
-    changed = GOOD_CSV.replace("0777", "0 44 123 45 67").replace("9-17", "")
+    changed = GOOD_CSV.replace("0777", "0 44 123 45 67").replace(",24/7,", ",,")
 
     result = await import_file(session, write(tmp_path, "d.csv", changed))
 
@@ -238,9 +238,59 @@ def test_the_seed_keeps_unconfirmed_organisations_unverified() -> None:
     records = {record["slug"]: record for record in validate_file(SEED_FILE)}
     text = SEED_FILE.read_text(encoding="utf-8").lower()
 
-    assert records["ru-andrey-rylkov-foundation"]["verified"] is False
     assert records["kz-union-of-people-living-with-hiv"]["verified"] is False
     assert records["ua-hiv-hotline"]["verified"] is False
     assert records["ua-hope-and-trust-ost-hotline"]["phone"] == "0 800 507 727"
     assert "harmreductionforukrainians" not in text
     assert "treatment4ukraine" not in text
+
+
+def test_the_seed_has_sourced_entries_in_every_language_and_russia_only_refers() -> None:
+    records = validate_file(SEED_FILE)
+    national = [record for record in records if record["country"] in ("RU", "UA", "KZ")]
+    russia = [record for record in national if record["country"] == "RU"]
+
+    assert len(national) >= 40
+    assert all(record["source"] for record in records)
+    for record in records:
+        for language in ("ru", "uk", "kk"):
+            assert record[f"name_{language}"], (record["slug"], language)
+            if record["notes"]:
+                assert record[f"notes_{language}"], (record["slug"], language)
+    # Russia: referral only (state services, legal aid, lines), no harm-reduction entries.
+    assert {record["type"] for record in russia}.isdisjoint({"harm_reduction", "ost_site", "ngo"})
+    assert not any("rylkov" in str(record["website"] or "") for record in russia)
+
+
+async def test_names_and_notes_per_language_survive_a_csv_round_trip(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    text = (
+        "slug,type,country,name,name_ru,name_kk,notes,notes_uk,hours\n"
+        "kz-111,hotline,KZ,Contact centre 111,Контакт-центр 111,111 байланыс орталығы,"
+        "Free,Безоплатно,Пн-Пт 9:00-18:00; Сб 10:00-14:00\n"
+    )
+    await import_file(session, write(tmp_path, "in.csv", text))
+    await export_services(session, tmp_path / "out.csv")
+    await session.execute(delete(Service))
+
+    await import_file(session, tmp_path / "out.csv")
+
+    row = (await all_services(session))["kz-111"]
+    assert (row.name_ru, row.name_kk) == ("Контакт-центр 111", "111 байланыс орталығы")
+    assert row.name_uk is None
+    assert (row.notes, row.notes_uk) == ("Free", "Безоплатно")
+    assert row.hours == "Пн-Пт 9:00-18:00; Сб 10:00-14:00"
+
+
+async def test_hours_that_cannot_be_shown_in_every_language_are_refused(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "d.csv", "type,country,name,hours\nngo,UA,Name,weekdays till six\n")
+
+    with pytest.raises(DirectoryImportFailed) as failed:
+        await import_file(session, path)
+
+    (error,) = failed.value.errors
+    assert error.field == "hours"
+    assert "Mon-Fri 10:00-18:00" in error.message

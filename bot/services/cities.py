@@ -119,9 +119,12 @@ class CityIndex:
     def match(self, text: str, country: str | None) -> list[City]:
         """Cities a typed name may mean, best first, at most five.
 
+        A client in RU, UA or KZ is offered only their own country's cities: the directory
+        shows services of the client's country, so a city elsewhere would only hide them, and
+        a near-miss abroad is wrong ("Ніжин" is not "Нижній Новгород" for someone in Ukraine).
+        Clients elsewhere ("other"/None) may pick any known city.
         An exact spelling wins outright (only exact matches are returned, so the caller can
-        take a single one without asking); otherwise name prefixes come before typos. Within
-        each kind, the client's country comes first.
+        take a single one without asking); otherwise name prefixes come before typos.
         """
         if len(text) > MAX_INPUT:
             return []
@@ -130,6 +133,8 @@ class CityIndex:
             return []
         best: dict[str, tuple[int, int]] = {}  # key -> (kind: 0 exact, 1 prefix, 2 typo; typos)
         for spelling, city in self._spellings:
+            if country in COUNTRIES and city.country != country:
+                continue
             if spelling == typed:
                 found = (0, 0)
             elif len(typed) >= 3 and spelling.startswith(typed):
@@ -145,24 +150,26 @@ class CityIndex:
             best[city.key] = min(found, best.get(city.key, found))
         if any(kind == 0 for kind, _ in best.values()):
             best = {key: found for key, found in best.items() if found[0] == 0}
-        ranked = sorted(
-            best,
-            key=lambda key: (
-                best[key][0],
-                self._cities[key].country != country,
-                best[key][1],
-                _by_rank(self._cities[key]),
-            ),
-        )
+        ranked = sorted(best, key=lambda key: (*best[key], _by_rank(self._cities[key])))
         return [self._cities[key] for key in ranked[:MAX_MATCHES]]
 
-    def resolve(self, text: str, country: str | None) -> City | None:
-        """The city a key or an exactly spelled name means (preferring `country`), or None."""
+    def resolve(self, text: str, country: str | None, *, abroad: bool = False) -> City | None:
+        """The city a key or an exactly spelled name means, or None.
+
+        Only within `country` (when it is RU, UA or KZ), as for `match`; with abroad=True a
+        city elsewhere is returned too, after `country`'s (the directory import uses that to
+        tell an editor that a city is in another country)."""
+        only = country if country in COUNTRIES and not abroad else None
         key = text.strip().lower()
         if key in self._cities:
-            return self._cities[key]
+            city = self._cities[key]
+            return city if only is None or city.country == only else None
         typed = _skeleton(text)
-        exact = [city for spelling, city in self._spellings if spelling == typed and typed]
+        exact = [
+            city
+            for spelling, city in self._spellings
+            if spelling == typed and typed and (only is None or city.country == only)
+        ]
         exact.sort(key=lambda city: (city.country != country, _by_rank(city)))
         return exact[0] if exact else None
 

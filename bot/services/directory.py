@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,12 +22,24 @@ SERVICE_TYPES: tuple[str, ...] = (
     "shelter",
     "ngo",
     "hotline",
+    "harm_reduction",  # syringe services and naloxone points
+    "narcology",  # state drug treatment and rehabilitation
+    "sexual_health",  # STI clinics, gynaecology
+    "women_crisis",  # crisis centres and lines for women facing violence
+    "self_help",  # mutual-help groups (e.g. Narcotics Anonymous)
 )
 NATIONAL = ("RU", "UA", "KZ")
 # International organisations: the last resort, shown only where no national entry exists.
 INTERNATIONAL = "INT"
 COUNTRIES = (*NATIONAL, INTERNATIONAL)
+# Never offered the international last resort: in Russia, links to foreign harm-reduction
+# organisations put a client at legal risk (propaganda and "undesirable organisation" laws),
+# so a client there sees Russian referral services or, failing those, the national hotlines.
+NO_INTERNATIONAL = ("RU",)
 LANGUAGES = ("ru", "uk", "kk", "en")
+# A language without its own version of a name or note borrows another before the default
+# text: Kazakh readers in Kazakhstan read Russian; Ukrainian readers are not sent to Russian.
+FALLBACK = {"kk": ("ru",), "ru": (), "uk": (), "en": ()}
 SEED_FILE = Path(__file__).resolve().parents[2] / "content" / "directory" / "seed.yaml"
 
 
@@ -47,10 +61,21 @@ class ServiceCard:
     notes: str | None
     source: str | None
     verified: bool
+    names: Mapping[str, str] = field(default_factory=dict, compare=False)
+    notes_by_language: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def name_in(self, language: str) -> str:
+        """The name in a client's language, else its fallback, else the default name."""
+        return _localised(self.names, language) or self.name
+
+    def notes_in(self, language: str) -> str | None:
+        return _localised(self.notes_by_language, language) or self.notes
 
     @classmethod
     def of(cls, row: Service) -> ServiceCard:
         languages = tuple(filter(None, (row.languages or "").split(",")))
+        names = {lang: getattr(row, f"name_{lang}") for lang in LANGUAGES}
+        notes = {lang: getattr(row, f"notes_{lang}") for lang in LANGUAGES}
         return cls(
             id=row.id,
             slug=row.slug,
@@ -66,7 +91,16 @@ class ServiceCard:
             notes=row.notes,
             source=row.source,
             verified=row.verified,
+            names=MappingProxyType({k: v for k, v in names.items() if v}),
+            notes_by_language=MappingProxyType({k: v for k, v in notes.items() if v}),
         )
+
+
+def _localised(texts: Mapping[str, str], language: str) -> str | None:
+    for candidate in (language, *FALLBACK.get(language, ())):
+        if texts.get(candidate):
+            return texts[candidate]
+    return None
 
 
 @dataclass(frozen=True)
@@ -99,7 +133,8 @@ async def find_services(
 ) -> ServicePage:
     """One page of services of a type for a client: local first, then country-wide;
     verified before unverified, then by name. International entries only when the
-    client's country has none of this type, or the client is elsewhere ("other"/None)."""
+    client's country has none of this type (never in Russia: NO_INTERNATIONAL), or the
+    client is elsewhere ("other"/None)."""
     if service_type not in SERVICE_TYPES:
         raise ValueError(f"unknown service type: {service_type!r}")
     if limit < 1 or offset < 0:
@@ -108,8 +143,9 @@ async def find_services(
     if country in NATIONAL:
         where = and_(of_type, _national(country, city))
         total = await _count(session, where)
-        if total:
-            return ServicePage(await _page(session, where, limit, offset, city), total)
+        if total or country in NO_INTERNATIONAL:
+            items = await _page(session, where, limit, offset, city) if total else ()
+            return ServicePage(items, total)
     where = and_(of_type, Service.country == INTERNATIONAL)
     total = await _count(session, where)
     items = await _page(session, where, limit, offset, city) if total else ()
@@ -123,11 +159,24 @@ async def count_by_type(
     counts = dict.fromkeys(SERVICE_TYPES, 0)
     if country in NATIONAL:
         counts.update(await _counts(session, _national(country, city)))
+    if country in NO_INTERNATIONAL:
+        return counts
     international = await _counts(session, Service.country == INTERNATIONAL)
     for service_type, count in international.items():
         if counts.get(service_type) == 0:
             counts[service_type] = count
     return counts
+
+
+async def national_hotlines(
+    session: AsyncSession, country: str | None, limit: int = 5
+) -> tuple[ServiceCard, ...]:
+    """The country-wide phone lines of a client's country, verified first: what an empty
+    list of services offers instead. None for clients outside the three countries."""
+    if country not in NATIONAL:
+        return ()
+    where = and_(Service.type == "hotline", Service.country == country, Service.city.is_(None))
+    return await _page(session, where, limit, 0, None)
 
 
 async def seed_if_empty(session: AsyncSession, path: Path | None = None) -> int:

@@ -21,10 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.models import Service
 from bot.services.cities import CityIndex, load_cities, transliterate
 from bot.services.directory import COUNTRIES, INTERNATIONAL, LANGUAGES, SERVICE_TYPES
+from bot.services.hours import parse as parse_hours
 
 FIELDS = (
-    "slug", "type", "country", "city", "name", "address", "phone", "website", "hours",
-    "languages", "notes", "source", "verified",
+    "slug", "type", "country", "city", "name", "name_ru", "name_uk", "name_kk", "name_en",
+    "address", "phone", "website", "hours", "languages",
+    "notes", "notes_ru", "notes_uk", "notes_kk", "notes_en", "source", "verified",
 )  # fmt: skip
 REQUIRED = ("type", "country", "name")
 # Column widths come from the model so the two cannot drift apart; notes is unbounded in
@@ -237,6 +239,12 @@ def _field(name: str, value: object, record: Record, cities: CityIndex) -> str |
         return _city(text, record.get("country"), cities)
     if name == "website" and not text.lower().startswith(("http://", "https://")):
         raise _Bad("must start with https:// or http://")
+    if name == "hours" and parse_hours(text) is None:
+        # Free text would reach every client as written, e.g. English inside a Russian card.
+        raise _Bad(
+            "write it like 'Mon-Fri 10:00-18:00; Sat 10:00-14:00' or '24/7', "
+            "so that it can be shown in every language"
+        )
     if name == "languages":
         codes = [code.strip().lower() for code in text.split(",") if code.strip()]
         wrong = [code for code in codes if code not in LANGUAGES]
@@ -251,7 +259,7 @@ def _city(text: str, country: object, cities: CityIndex) -> str | None:
         return None  # the country is already reported as wrong; a city check would only guess
     if country == INTERNATIONAL:
         raise _Bad("international entries are shown everywhere: leave the city empty")
-    city = cities.resolve(text, str(country))
+    city = cities.resolve(text, str(country), abroad=True)
     if city is None:
         raise _Bad(f"unknown city {text!r}: use a key or a name from content/cities.yaml")
     if city.country != country:
