@@ -29,11 +29,15 @@ COUNTRY_NAMES = {
 }
 
 
-def nav_row(_: Translator, back_to: str | None) -> list[Button]:
+def nav_row(_: Translator, back_to: str | None, *, first_aid: bool = True) -> list[Button]:
+    """Back, the main menu and, from every screen outside the overdose section, first aid
+    in one tap."""
     row = []
     if back_to is not None:
         row.append(Button("‹ " + _.gettext("Back"), callback_data=encode("menu", back_to)))
     row.append(Button("☰ " + _.gettext("Main menu"), callback_data=encode("menu", "main")))
+    if first_aid:
+        row.append(first_aid_button(_))
     return row
 
 
@@ -124,14 +128,16 @@ def node_screen(_: Translator, runtime: Runtime, node: Node, client: ClientState
         rows.append([Button(label, callback_data=encode("ask", node.consult))])
     if node.id == runtime.content.root:
         rows.append([clear_chat_button(_)])
-    nav = nav_row(_, node.parent if node.parent not in (None, "main") else None)
+    in_first_aid = runtime.content.within(node.id, FIRST_AID)
+    nav = nav_row(
+        _,
+        node.parent if node.parent not in (None, "main") else None,
+        first_aid=client.onboarded and not in_first_aid,
+    )
     if not client.onboarded:
         # Overdose help opens before any setting is chosen: the way on is to set up the bot,
         # offered after the first aid, never instead of it.
         nav[-1] = Button("⚙️ " + _.gettext("Set up the bot"), callback_data=encode("menu", "main"))
-    elif not runtime.content.within(node.id, FIRST_AID):
-        # First aid one tap away from every screen.
-        nav.append(first_aid_button(_))
     rows.append(nav)
     if node.id == runtime.content.root:
         rows.pop()  # the main menu needs no way back to itself
