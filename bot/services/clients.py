@@ -55,6 +55,11 @@ def _state(row: Client) -> ClientState:
     )
 
 
+def state_of(row: Client) -> ClientState:
+    """The state of a client row loaded elsewhere (e.g. by the front door's one query)."""
+    return _state(row)
+
+
 async def get(session: AsyncSession, key: str) -> ClientState | None:
     row = await session.scalar(select(Client).where(Client.key == key))
     return _state(row) if row else None

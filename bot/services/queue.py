@@ -204,6 +204,18 @@ def _view(row: Row[Any]) -> ConversationView:
     return ConversationView(**values)
 
 
+def view_of(conversation: Conversation, pseudonym: str | None) -> ConversationView:
+    """The view of a conversation row loaded elsewhere (e.g. by the front door's one query)."""
+    values = {column.key: getattr(conversation, column.key) for column in _VIEW_COLUMNS[:2]}
+    values.update(
+        {column.key: getattr(conversation, column.key) for column in _VIEW_COLUMNS[3:]},
+        pseudonym=pseudonym,
+    )
+    for name in ("created_at", "taken_at", "closed_at"):
+        values[name] = _utc(values[name])
+    return ConversationView(**values)
+
+
 async def _get_view(session: AsyncSession, conversation_id: int) -> ConversationView:
     row = (await session.execute(_views().where(Conversation.id == conversation_id))).one()
     return _view(row)

@@ -276,6 +276,11 @@ async def add_staff(
     return _view(row)
 
 
+def view_of(row: Staff) -> StaffView:
+    """The view of a staff row loaded elsewhere (e.g. by the front door's one query)."""
+    return _view(row)
+
+
 async def find_by_telegram(session: AsyncSession, keys: Keys, telegram_id: int) -> StaffView | None:
     """The active member with this Telegram id, if any (removed members are not staff)."""
     row = await session.scalar(

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from sqlalchemy import update
+from sqlalchemy import and_, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import awaiting, permissions
 from bot.crypto import Keys
-from bot.models import Client, Staff
+from bot.models import Client, Conversation, Staff
 from bot.services import clients, queue, staff, traces
 from bot.services.clients import ClientState
 from bot.services.queue import ConversationView
@@ -57,11 +57,34 @@ async def resolve(
 ) -> Visitor:
     """Who is writing; `incoming_message_id` (a message in their private chat) is recorded
     for /hide in the same transaction (bot/services/traces.py)."""
+    client_key = keys.client_key(telegram_id)
     if incoming_message_id is not None:
-        await traces.record(session, keys.client_key(telegram_id), [incoming_message_id])
-    member = await staff.find_by_telegram(session, keys, telegram_id)
-    client = await clients.get(session, keys.client_key(telegram_id))
-    conversation = await queue.open_for_client(session, client.id) if client else None
+        await traces.record(session, client_key, [incoming_message_id])
+    # One statement for all three (this runs for every update): one row, each part NULL
+    # when the person is not staff, has no client row yet, or has no open conversation.
+    query = (
+        select(Staff, Client, Conversation)
+        .select_from(select(literal(1).label("one")).subquery())
+        .outerjoin(Staff, and_(Staff.key == keys.staff_key(telegram_id), Staff.active.is_(True)))
+        .outerjoin(Client, Client.key == client_key)
+        .outerjoin(
+            Conversation,
+            and_(
+                Conversation.client_id == Client.id,
+                Conversation.status.in_(queue.OPEN_STATUSES),
+            ),
+        )
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    staff_row, client_row, conversation_row = (await session.execute(query)).one()
+    member = staff.view_of(staff_row) if staff_row is not None else None
+    client = clients.state_of(client_row) if client_row is not None else None
+    conversation = (
+        queue.view_of(conversation_row, client_row.pseudonym)
+        if conversation_row is not None and client_row is not None
+        else None
+    )
     roles = permissions.roles_of(member.role if member else None, bootstrap_admin=bootstrap_admin)
     return Visitor(client=client, staff=member, conversation=conversation, roles=roles)
 
