@@ -280,8 +280,9 @@ def conversation_choice(_: Translator, conversation: Any, last_line: str | None)
     topic = _.gettext(TOPIC_NAMES.get(conversation.topic, TOPIC_NAMES["general"]))
     label = f"{client_name(_, conversation.pseudonym)} · {topic}"
     if last_line:
-        short = last_line if len(last_line) <= LAST_LINE_MAX else last_line[: LAST_LINE_MAX - 1]
-        label += " · “" + short + ("…" if short != last_line else "") + "”"
+        if len(last_line) > LAST_LINE_MAX:
+            last_line = last_line[: LAST_LINE_MAX - 1].rstrip() + "…"
+        label += " · “" + last_line + "”"
     return label
 
 
