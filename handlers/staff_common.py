@@ -1,4 +1,5 @@
-"""Shared by the consultant flows: who the staff member is, and their language."""
+"""Shared by the consultant flows: who the staff member is, their language, and which
+conversation a message or command of theirs is about (`find_target`, `ask_which`, `picked`)."""
 
 from __future__ import annotations
 
