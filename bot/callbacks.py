@@ -32,7 +32,11 @@ _SCHEMA: dict[str, re.Pattern[str]] = {
     "rate": re.compile(r"(\d{1,10}):([1-5])"),  # the client rates a closed conversation
     "take": re.compile(r"(\d{1,10})"),  # a consultant takes a waiting conversation
     "close": re.compile(r"(\d{1,10}):([a-z_]{2,24})"),  # close with an outcome
-    "cur": re.compile(r"(\d{1,10})"),  # a consultant switches the current conversation
+    "cur": re.compile(r"(\d{1,10})"),  # gone (no current conversation): explained if pressed
+    # "Which conversation?" for a command (handlers/staff_common.ask_which): action, id
+    "on": re.compile(
+        r"(close|release|release_ok|history|note|transfer|refer|canned|block):(\d{1,10})"
+    ),
     # "Who is this message for?": a conversation ("c", its id) or the input they started ("i")
     "for": re.compile(r"(c|i)(?::(\d{1,10}))?"),
     "hreq": re.compile(r"(start|food|hygiene|baby|housing|transport|other)"),  # aid form
@@ -44,7 +48,7 @@ _SCHEMA: dict[str, re.Pattern[str]] = {
     "xto": re.compile(r"(\d{1,10}):(\d{1,10})"),  # conversation id, colleague's staff id
     "ref": re.compile(r"(\d{1,10}):([a-z_]{2,24})"),  # conversation id, service type
     # Staff tools: send a canned answer, switch one of one's own topics on or off
-    "can": re.compile(r"(\d{1,10})"),  # canned answer id
+    "can": re.compile(r"(\d{1,10})(?::(\d{1,10}))?"),  # canned answer id, conversation id
     "tpc": re.compile(r"(ost|hiv|tb|hepatitis|testing|legal|psychologist|humanitarian|general)"),
     # Channel admins: channels and posts
     "chl": re.compile(r"(\d{1,10}):(ru|uk|kk|en|off)"),  # a channel's language, or pause it

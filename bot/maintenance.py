@@ -32,6 +32,7 @@ from bot.services import (
     followup,
     posts,
     privacy,
+    pseudonyms,
     relay,
     reminders,
     rota,
@@ -103,7 +104,7 @@ async def send_wait_alerts(runtime: Runtime) -> int:
                 text = _.gettext(
                     "⏰ Client %(pseudonym)s has waited %(minutes)s min (%(topic)s, %(language)s). "
                     "Nobody has taken it yet.",
-                    pseudonym=wait.pseudonym or "?",
+                    pseudonym=pseudonyms.render(wait.pseudonym or "?", _.language),
                     minutes=wait.minutes,
                     topic=wait.topic,
                     language=wait.language,

@@ -59,7 +59,9 @@ class Client(Base):
     awaiting: Mapped[str | None] = mapped_column(CleanString(32))
     # When that input lapses (bot/awaiting.py): a forgotten question never captures words later.
     awaiting_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # What consultants call this person ("Client 482113"); given at the first conversation.
+    # What consultants call this person: a random code shown as a name in their language
+    # ("a00n00-42" -> "Blue Fox 42", bot/services/pseudonyms.py; older rows: six digits).
+    # Given at the first conversation.
     pseudonym: Mapped[str | None] = mapped_column(CleanString(16), unique=True)
     # Flood limit, in the database so every bot process counts the same messages.
     flood_window_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -65,6 +65,7 @@ TABLE: dict[str, frozenset[Role]] = {
     "cb:close": CONSULTING,
     "cb:cur": CONSULTING,
     "cb:for": CONSULTING,
+    "cb:on": CONSULTING,
     "cb:xfr": CONSULTING,
     "cb:xto": CONSULTING,
     "cb:ref": CONSULTING,

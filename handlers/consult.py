@@ -12,7 +12,7 @@ from telegram.ext import (
 from bot import awaiting
 from bot.callbacks import parse, pattern_for
 from bot.i18n import Translator
-from bot.services import queue, relay, staff
+from bot.services import pseudonyms, queue, relay, staff
 from bot.services.clients import ClientState
 from bot.services.visitors import Visitor
 from handlers import forum_common, guard, handover, intake, screens
@@ -183,7 +183,7 @@ async def end(update: Update, context: PeerlineContext) -> None:
                     conversation,
                     lambda t: t.gettext(
                         "Client %(pseudonym)s ended the conversation.",
-                        pseudonym=conversation.pseudonym,
+                        pseudonym=pseudonyms.render(conversation.pseudonym or "?", t.language),
                     ),
                 )
     if conversation is None:

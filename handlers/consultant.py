@@ -19,7 +19,7 @@ from bot.callbacks import encode, parse, pattern_for
 from bot.services import queue, staff
 from bot.services.staff import StaffView
 from handlers import handover, screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape
 from handlers.door import drop_input, visitor
 from handlers.staff_common import require_staff, staff_translator
 
@@ -102,6 +102,7 @@ async def take(
             await handover.welcome_client(context, session, conversation, member)
             await handover.show_notes(context, session, conversation, member)
             await handover.relay_client_messages(context, session, conversation, member)
+            holding = await queue.active_for_staff(session, member.id)
     if conversation is None:
         text = (
             _.gettext("You already have as many open conversations as you set.")
@@ -114,10 +115,14 @@ async def take(
         # What they write now is for the client: an input left open (a post's text) must not
         # swallow it. Closed, and said so, before the "you took" note.
         await drop_input(update, context, await visitor(update, context))
-    text = _.gettext(
-        "You took %(who)s. What you write here now goes to them, anonymously. "
-        "/close when you are done, /release to put it back in the queue.",
-        who=screens.conversation_line(_, conversation),
+    # Where their next plain message goes: to this client only if it is their only one.
+    text = (
+        _.gettext(
+            "You took %(who)s. /close when you are done, /release to put it back in the queue.",
+            who=screens.conversation_line(_, conversation),
+        )
+        + "\n"
+        + escape(screens.holding_line(_, holding))
     )
     if conversation.previous_id:
         text += "\n" + _.gettext("This client wrote to us before: /history")

@@ -1,28 +1,31 @@
-"""What a consultant writes goes to their client: by reply, current choice, or only one.
+"""What a consultant writes goes to exactly the client they mean, or nowhere yet.
 
-A message that cannot be placed is never sent to a guess: the consultant is asked to choose.
-The same goes for a message that could be an answer to a client or the input they started
-(e.g. a post's text): the bot asks who it is for (buttons under a reply to it).
+The rule (issue 10), with no remembered "current" conversation to go wrong silently:
+1. a reply to a client's message goes to that client's conversation;
+2. otherwise, with exactly one open conversation, to it;
+3. otherwise the bot asks which, under a reply to the message itself: one button per
+   conversation (name, topic, the client's last line), and pressing one sends that very
+   message there (dispatch.resolve_which reads it from the question's `reply_to_message`,
+   so nothing is stored meanwhile). It is never "choose, then send again".
+The same question comes when the message could be an answer or the input the consultant
+started (e.g. a post's text).
 """
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot import awaiting
-from bot.callbacks import encode, parse, pattern_for
+from bot.callbacks import encode, pattern_for
 from bot.i18n import Translator
-from bot.services import outbox, queue, relay
-from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
-from handlers import handover, screens
+from handlers import handover
 from handlers.common import PeerlineContext, incoming_from
 from handlers.door import describe
-from handlers.staff_common import require_staff, staff_translator
+from handlers.staff_common import choices, find_target, require_staff, staff_translator
 
 
 async def answer(
@@ -33,17 +36,13 @@ async def answer(
     runtime = context.runtime
     _ = staff_translator(context, member)
     async with runtime.transaction() as session:
-        active = await queue.active_for_staff(session, member.id)
-        if not active:
+        target = await find_target(session, member, message.reply_to_message)
+        if not target.active:
             return False
-        replied = await replied_conversation(session, member, message.reply_to_message, active)
         pending = member.awaiting
-        if replied is None and pending is not None:
+        conversation = target.conversation
+        if pending is not None and not target.by_reply:
             conversation = None  # an answer, or the input? Asked below, never guessed.
-        elif replied is not None:
-            conversation = replied
-        else:
-            conversation = current_or_only(member, active)
         incoming = incoming_from(update, message)
         if conversation is not None and incoming is not None:
             await handover.answer_client(context, session, conversation, member, incoming)
@@ -51,95 +50,60 @@ async def answer(
         await message.reply_text(
             _.gettext("This kind of message cannot be passed on. Please send text or a photo.")
         )
-    elif conversation is None and pending is not None:
-        text, keyboard = which_is_it(_, active, pending)
+    elif conversation is None:
+        if pending is not None and not target.by_reply:
+            text = which_is_it_text(_, pending)
+            keyboard = await choices(context, _, target.active, "for", "c")
+            rows = [*keyboard.inline_keyboard, [input_button(_, pending)]]
+            keyboard = Keyboard(rows)
+        else:
+            text = _.gettext(
+                "Not sent yet. Who is this message for? Press a client and it goes to them at once."
+            )
+            if target.closed_reply:
+                text = (
+                    _.gettext("The conversation of the message you replied to is closed.")
+                    + "\n"
+                    + text
+                )
+            keyboard = await choices(context, _, target.active, "for", "c")
         await message.reply_text(
             text, reply_markup=keyboard, reply_to_message_id=message.message_id
         )
-    elif conversation is None:
-        text, keyboard = choose_conversation(_, active)
-        await message.reply_text(text, reply_markup=keyboard)
     return True
 
 
-async def replied_conversation(
-    session: AsyncSession,
-    member: StaffView,
-    reply_to: Message | None,
-    active: list[ConversationView],
-) -> ConversationView | None:
-    """The open conversation whose relayed message the consultant replied to, if any."""
-    if reply_to is None:
-        return None
-    message_id = await outbox.find_by_sent_message(
-        session, f"staff:{member.id}", reply_to.message_id
-    )
-    conversation_id = await relay.conversation_of(session, message_id) if message_id else None
-    return next((c for c in active if c.id == conversation_id), None)
-
-
-def current_or_only(member: StaffView, active: list[ConversationView]) -> ConversationView | None:
-    by_id = {c.id: c for c in active}
-    if member.current_conversation_id in by_id:
-        return by_id[member.current_conversation_id]
-    return active[0] if len(active) == 1 else None
-
-
-def which_is_it(
-    _: Translator, active: list[ConversationView], pending: awaiting.StaffInput
-) -> tuple[str, Keyboard]:
-    what = describe(_, pending)
-    rows = [
-        [
-            Button(
-                "→ " + screens.client_name(_, c.pseudonym),
-                callback_data=encode("for", "c", c.id),
-            )
-        ]
-        for c in active
-    ]
-    rows.append([Button("✏️ " + what[:48], callback_data=encode("for", "i"))])
-    text = _.gettext(
+def which_is_it_text(_: Translator, pending: awaiting.StaffInput) -> str:
+    return _.gettext(
         "Not sent yet. Who is this message for? You hold a conversation and you are also "
         "writing %(what)s.",
-        what=what,
+        what=describe(_, pending),
     )
-    return text, Keyboard(rows)
 
 
-def choose_conversation(
-    _: Translator, active: list[ConversationView]
-) -> tuple[str, Keyboard | None]:
-    if not active:
-        return _.gettext("This message was not sent: you have no open conversation. /queue"), None
-    rows = [
-        [Button(screens.client_name(_, c.pseudonym), callback_data=encode("cur", c.id))]
-        for c in active
-    ]
-    text = _.gettext(
-        "This message was not sent: you have several open conversations. Reply to a client's "
-        "message, or choose who gets your next messages, then send it again:"
-    )
-    return text, Keyboard(rows)
+def input_button(_: Translator, pending: awaiting.StaffInput) -> Button:
+    return Button("✏️ " + describe(_, pending)[:48], callback_data=encode("for", "i"))
 
 
-async def switch_current(update: Update, context: PeerlineContext) -> None:
-    """A "who gets my next messages" button."""
+def no_conversation(_: Translator) -> str:
+    """A consultant wrote while they hold no conversation (the dispatcher's fallback)."""
+    return _.gettext("This message was not sent: you have no open conversation. /queue")
+
+
+async def old_switch_button(update: Update, context: PeerlineContext) -> None:
+    """A "write to …" button from before there was no current conversation: explain."""
     member = await require_staff(update, context)
-    if member is None:
+    if member is None or update.callback_query is None:
         return
     _ = staff_translator(context, member)
-    conversation_id = int(parse(update.callback_query.data).arg)
-    async with context.runtime.transaction() as session:
-        chosen = await queue.set_current(session, member.id, conversation_id)
-    await update.callback_query.answer()
-    text = (
-        _.gettext("Your messages now go to %(who)s.", who=screens.client_name(_, chosen.pseudonym))
-        if chosen
-        else _.gettext("That conversation is no longer yours.")
+    await update.callback_query.answer(
+        _.gettext(
+            "Reply to a client's message to answer them. With one open conversation, just "
+            "write; with several, I will ask who it is for."
+        ),
+        show_alert=True,
     )
-    await update.callback_query.edit_message_text(text)
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(switch_current, pattern=pattern_for("cur")))
+    app.add_handler(CallbackQueryHandler(old_switch_button, pattern=pattern_for("cur")))

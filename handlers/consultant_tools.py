@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import encode, parse, pattern_for
@@ -33,7 +33,7 @@ from bot.services.staff import StaffView
 from handlers import handover, screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape
 from handlers.intake import notify_staff
-from handlers.staff_common import ask_which, require_staff, staff_translator, target_conversation
+from handlers.staff_common import command_conversation, picked, require_staff, staff_translator
 
 PRIVATE = PRIVATE_MESSAGE
 # A note is shown under a header in one Telegram message (at most 4096 characters).
@@ -79,7 +79,18 @@ async def _tell_client(
     )
 
 
+async def _holding(context: PeerlineContext, member: StaffView, _: Translator) -> str:
+    """Where the member's next plain message goes, after a hand-over."""
+    async with context.runtime.transaction() as session:
+        return screens.holding_line(_, await queue.active_for_staff(session, member.id))
+
+
 # --- /note ---------------------------------------------------------------------------------
+
+
+def _note_text(message: Message) -> str:
+    parts = (message.text or "").split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
 
 
 async def note_command(update: Update, context: PeerlineContext) -> None:
@@ -89,8 +100,7 @@ async def note_command(update: Update, context: PeerlineContext) -> None:
         return
     _ = staff_translator(context, member)
     message = update.effective_message
-    parts = (message.text or "").split(maxsplit=1)
-    text = parts[1].strip() if len(parts) > 1 else ""
+    text = _note_text(message)
     if not text:
         await message.reply_text(
             _.gettext(
@@ -104,36 +114,67 @@ async def note_command(update: Update, context: PeerlineContext) -> None:
             _.gettext("This note is too long: at most %(max)s characters.", max=NOTE_MAX)
         )
         return
+    conversation = await command_conversation(update, context, member, _, "note")
+    if conversation is None:
+        return
+    await save_note(update, context, member, conversation, message)
+    await message.reply_text(_note_saved(_, conversation))
+
+
+async def note_picked(update: Update, context: PeerlineContext) -> None:
+    """/note with several conversations, then one chosen: the note is saved there."""
+    member = await require_staff(update, context)
+    if member is None:
+        return
+    _ = staff_translator(context, member)
+    chosen = await picked(update, context, member, _)
+    if chosen is None:
+        return
+    conversation, original = chosen
+    await save_note(update, context, member, conversation, original)
+    await _edit(update, escape(_note_saved(_, conversation)))
+
+
+def _note_saved(_: Translator, conversation: ConversationView) -> str:
+    return _.gettext(
+        "Note saved for %(who)s. The client does not see it; whoever gets the "
+        "conversation next will.",
+        who=screens.client_name(_, conversation.pseudonym),
+    )
+
+
+async def save_note(
+    update: Update,
+    context: PeerlineContext,
+    member: StaffView,
+    conversation: ConversationView,
+    message: Message,
+) -> None:
+    """Recorded like a message (encrypted; a redelivered update or a second press is not
+    stored twice), and never queued for the client."""
     runtime = context.runtime
     async with runtime.transaction() as session:
-        conversation, active = await target_conversation(session, member, message.reply_to_message)
-        if conversation is not None:
-            # Recorded like a message (encrypted; a redelivered update is not stored twice),
-            # and never queued for the client.
-            await relay.record(
-                session,
-                runtime.keys,
-                conversation_id=conversation.id,
-                author="note",
-                staff_id=member.id,
-                incoming=Incoming(
-                    update_id=update.update_id,
-                    kind="text",
-                    text=text,
-                    source_message_id=message.message_id,
-                    chat_id=update.effective_chat.id,
-                ),
-            )
-    if conversation is None:
-        await ask_which(update, _, active)
-        return
-    await message.reply_text(
-        _.gettext(
-            "Note saved for %(who)s. The client does not see it; whoever gets the "
-            "conversation next will.",
-            who=screens.client_name(_, conversation.pseudonym),
+        if await relay.find_recorded(
+            session,
+            author="note",
+            chat_source_message_id=message.message_id,
+            conversation_id=conversation.id,
+        ):
+            return
+        await relay.record(
+            session,
+            runtime.keys,
+            conversation_id=conversation.id,
+            author="note",
+            staff_id=member.id,
+            incoming=Incoming(
+                update_id=update.update_id,
+                kind="text",
+                text=_note_text(message),
+                source_message_id=message.message_id,
+                chat_id=message.chat.id,
+            ),
         )
-    )
 
 
 # --- /transfer -----------------------------------------------------------------------------
@@ -145,20 +186,35 @@ async def transfer_command(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    async with context.runtime.transaction() as session:
-        conversation, active = await target_conversation(
-            session, member, update.effective_message.reply_to_message
-        )
-        colleagues: list[StaffView] = []
-        if conversation is not None:
-            colleagues = [
-                s
-                for s in await staff.list_staff(session)
-                if s.on_duty and s.id != member.id and conversation.language in s.languages
-            ][:MAX_COLLEAGUE_BUTTONS]
+    conversation = await command_conversation(update, context, member, _, "transfer")
     if conversation is None:
-        await ask_which(update, _, active)
         return
+    text, keyboard = await transfer_screen(context, member, _, conversation)
+    await update.effective_message.reply_text(text, reply_markup=keyboard)
+
+
+async def transfer_picked(update: Update, context: PeerlineContext) -> None:
+    member = await require_staff(update, context)
+    if member is None:
+        return
+    _ = staff_translator(context, member)
+    chosen = await picked(update, context, member, _)
+    if chosen is None:
+        return
+    text, keyboard = await transfer_screen(context, member, _, chosen[0])
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_text(text, reply_markup=keyboard)
+
+
+async def transfer_screen(
+    context: PeerlineContext, member: StaffView, _: Translator, conversation: ConversationView
+) -> tuple[str, Keyboard]:
+    async with context.runtime.transaction() as session:
+        colleagues = [
+            s
+            for s in await staff.list_staff(session)
+            if s.on_duty and s.id != member.id and conversation.language in s.languages
+        ][:MAX_COLLEAGUE_BUTTONS]
     roles = [
         Button("→ " + _role_name(_, role), callback_data=encode("xfr", conversation.id, role))
         for role in TRANSFER_ROLES
@@ -173,7 +229,7 @@ async def transfer_command(update: Update, context: PeerlineContext) -> None:
         "They see your notes first: write a /note before, if they should know something.",
         who=screens.client_name(_, conversation.pseudonym),
     )
-    await update.effective_message.reply_text(text, reply_markup=Keyboard(rows))
+    return text, Keyboard(rows)
 
 
 async def transfer_to_role(update: Update, context: PeerlineContext) -> None:
@@ -222,7 +278,7 @@ async def transfer_to_role(update: Update, context: PeerlineContext) -> None:
     )
     if not wanted:
         text += "\n" + _.gettext("Nobody of this role is on duty now: it waits for the next one.")
-    await _edit(update, escape(text))
+    await _edit(update, escape("\n".join(filter(None, (text, await _holding(context, member, _))))))
 
 
 async def transfer_to_person(update: Update, context: PeerlineContext) -> None:
@@ -257,16 +313,12 @@ async def transfer_to_person(update: Update, context: PeerlineContext) -> None:
     if conversation is None:
         await _edit(update, escape(problem or ""))
         return
-    await _edit(
-        update,
-        escape(
-            _.gettext(
-                "%(who)s is now with %(name)s.",
-                who=screens.client_name(_, conversation.pseudonym),
-                name=target.display_name,
-            )
-        ),
+    text = _.gettext(
+        "%(who)s is now with %(name)s.",
+        who=screens.client_name(_, conversation.pseudonym),
+        name=target.display_name,
     )
+    await _edit(update, escape("\n".join(filter(None, (text, await _holding(context, member, _))))))
 
 
 async def _hand_over(
@@ -297,19 +349,14 @@ async def _hand_over(
         name=escape(member.display_name),
         conversation=screens.conversation_line(_, conversation),
     )
-    buttons = None
-    now = await staff.get(session, target.id)
-    if now is not None and now.current_conversation_id != conversation.id:
-        # They are in another conversation: their next message still goes there.
-        label = _.gettext("Write to %(who)s", who=screens.client_name(_, conversation.pseudonym))
-        buttons = [[{"text": label, "callback_data": encode("cur", conversation.id)}]]
+    # Where their next plain message goes now: never a silent switch.
+    holding = screens.holding_line(_, await queue.active_for_staff(session, target.id))
     await relay.notice(
         session,
         runtime.keys,
         chat_ref=await staff.chat_ref(session, target.id),
         recipient=f"staff:{target.id}",
-        text="↪️ " + text,
-        buttons=buttons,
+        text="↪️ " + text + "\n" + escape(holding),
     )
     await handover.show_notes(context, session, conversation, target)
     await handover.relay_client_messages(context, session, conversation, target)
@@ -324,25 +371,35 @@ async def refer_command(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
+    conversation = await command_conversation(update, context, member, _, "refer")
+    if conversation is None:
+        return
+    text, keyboard = await refer_screen(context, _, conversation)
+    await update.effective_message.reply_text(text, reply_markup=keyboard)
+
+
+async def refer_picked(update: Update, context: PeerlineContext) -> None:
+    member = await require_staff(update, context)
+    if member is None:
+        return
+    _ = staff_translator(context, member)
+    chosen = await picked(update, context, member, _)
+    if chosen is None:
+        return
+    text, keyboard = await refer_screen(context, _, chosen[0])
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_text(text, reply_markup=keyboard)
+
+
+async def refer_screen(
+    context: PeerlineContext, _: Translator, conversation: ConversationView
+) -> tuple[str, Keyboard | None]:
     runtime = context.runtime
     async with runtime.transaction() as session:
-        conversation, active = await target_conversation(
-            session, member, update.effective_message.reply_to_message
-        )
-        counts = (
-            await directory.count_by_type(session, conversation.country, None)
-            if conversation is not None
-            else {}
-        )
-    if conversation is None:
-        await ask_which(update, _, active)
-        return
+        counts = await directory.count_by_type(session, conversation.country, None)
     available = [(kind, n) for kind, n in counts.items() if n]
     if not available:
-        await update.effective_message.reply_text(
-            _.gettext("The directory has no services for this client's country yet.")
-        )
-        return
+        return _.gettext("The directory has no services for this client's country yet."), None
     rows = [
         [
             Button(
@@ -358,7 +415,7 @@ async def refer_command(update: Update, context: PeerlineContext) -> None:
         who=screens.client_name(_, conversation.pseudonym),
         n=REFER_CARDS,
     )
-    await update.effective_message.reply_text(text, reply_markup=Keyboard(rows))
+    return text, Keyboard(rows)
 
 
 def referral_text(
@@ -440,3 +497,6 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(transfer_to_role, pattern=pattern_for("xfr")))
     app.add_handler(CallbackQueryHandler(transfer_to_person, pattern=pattern_for("xto")))
     app.add_handler(CallbackQueryHandler(refer_button, pattern=pattern_for("ref")))
+    app.add_handler(CallbackQueryHandler(note_picked, pattern=pattern_for("on", "note")))
+    app.add_handler(CallbackQueryHandler(transfer_picked, pattern=pattern_for("on", "transfer")))
+    app.add_handler(CallbackQueryHandler(refer_picked, pattern=pattern_for("on", "refer")))

@@ -9,8 +9,9 @@ order, and nowhere else:
    first, whatever the state; in a conversation the message is still relayed and the request
    turns urgent. A form the person was filling in stays open.
 2. **A conversation the person is in**: a consultant's message goes to their client (never to
-   a guess: by reply, current or only conversation, else they are asked); a client's goes to
-   their request or consultant. A consultant who also started an input is asked which it is.
+   a guess: by reply, or their only conversation, else they are asked and the button they
+   press sends it); a client's goes to their request or consultant. A consultant who also
+   started an input is asked which it is.
 3. **A staff input they started** (a post's text, a survey question), if their role may.
 4. **A client form** they are filling in: city, rating comment, aid details, story.
 5. **The menus**: a polite note and where they are.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Message, Update
@@ -29,8 +31,9 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from bot import awaiting, permissions
 from bot.callbacks import encode, parse, pattern_for
-from bot.services import crisis, queue
+from bot.services import crisis, queue, relay
 from bot.services.clients import ClientState
+from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from bot.services.visitors import Visitor
 from handlers import (
@@ -96,8 +99,7 @@ async def on_message(update: Update, context: PeerlineContext) -> None:
         return
     if member is not None and consulting:
         _ = staff_translator(context, member)
-        text, keyboard = consultant_relay.choose_conversation(_, [])
-        await message.reply_text(text, reply_markup=keyboard)
+        await message.reply_text(consultant_relay.no_conversation(_))
         return
     # 4. A client form, 5. the menus.
     client = person.client or await load_client(update, context)
@@ -170,7 +172,7 @@ async def take_staff_input(
 
 
 async def resolve_which(update: Update, context: PeerlineContext) -> None:
-    """The answer to "who is this message for?" (consultant_relay.which_is_it). The message
+    """The answer to "who is this message for?" (consultant_relay.answer). The message
     asked about is the one the question replied to, so nothing is kept meanwhile."""
     query = update.callback_query
     member = await require_staff(update, context)
@@ -198,15 +200,36 @@ async def resolve_which(update: Update, context: PeerlineContext) -> None:
     async with context.runtime.transaction() as session:
         active = await queue.active_for_staff(session, member.id)
         conversation = next((c for c in active if c.id == conversation_id), None)
-        if conversation is not None and incoming is not None:
+        # A second press (the same or another button, before the first one's edit arrived)
+        # must not send the message twice.
+        earlier = await already_sent(session, active, original.message_id)
+        if earlier is None and conversation is not None and incoming is not None:
             await handover.answer_client(context, session, conversation, member, incoming)
-    if conversation is None or incoming is None:
+    if earlier is not None:
+        conversation = earlier
+    elif conversation is None or incoming is None:
         await query.answer(_.gettext("That conversation is no longer yours."), show_alert=True)
         return
     await query.answer()
     await query.edit_message_text(
         _.gettext("Sent to %(who)s.", who=screens.client_name(_, conversation.pseudonym))
     )
+
+
+async def already_sent(
+    session: AsyncSession, active: list[ConversationView], source_message_id: int
+) -> ConversationView | None:
+    """The open conversation this consultant's message was already sent to, if any."""
+    for conversation in active:
+        found = await relay.find_recorded(
+            session,
+            author="staff",
+            chat_source_message_id=source_message_id,
+            conversation_id=conversation.id,
+        )
+        if found is not None:
+            return conversation
+    return None
 
 
 def register(app: Application) -> None:

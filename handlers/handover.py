@@ -18,7 +18,7 @@ from handlers.staff_common import staff_translator
 
 
 def note_text(_: Translator, conversation: ConversationView, note: NoteView) -> str:
-    """ "📝 Note from Anna · Client 482113" and the note, for staff only."""
+    """ "📝 Note from Anna · Blue Fox 42" and the note, for staff only."""
     header = _.gettext("Note from %(name)s", name=note.author or "?")
     who = screens.client_name(_, conversation.pseudonym)
     return f"📝 <b>{escape(header)}</b> · {escape(who)}\n{escape(note.text)}"

@@ -8,14 +8,27 @@ from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from telegram import Message, Update
-from telegram.ext import Application, ApplicationHandlerStop, CommandHandler
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+)
 
-from bot.services import abuse, clients, outbox, queue, relay, staff
-from bot.services.queue import ConversationView
+from bot.callbacks import pattern_for
+from bot.i18n import Translator
+from bot.services import abuse, clients, pseudonyms, queue, relay, staff
 from bot.services.staff import StaffView
 from handlers import forum_common, guard, screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext
-from handlers.staff_common import require_staff, staff_translator
+from handlers.staff_common import (
+    Target,
+    ask_which,
+    find_target,
+    picked,
+    require_staff,
+    staff_translator,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,30 +43,26 @@ BLOCKED_LIST_MAX = 100  # lines in one /blocked answer (a message holds 4096 cha
 Callback = Callable[[Update, PeerlineContext], Awaitable[None]]
 
 
-async def _target(
-    session: AsyncSession, member_id: int, reply_to: Message | None
-) -> ConversationView | None:
-    """The conversation of the relayed message replied to; without a reply, the current one,
-    else the only one. A reply that leads nowhere is not replaced by a guess: blocking the
-    wrong person is worse than asking again."""
+async def _target(session: AsyncSession, member_id: int, reply_to: Message | None) -> Target:
+    """The conversation of the relayed message replied to; without a reply, the only one.
+    A reply that leads nowhere is not replaced by a guess: blocking the wrong person is
+    worse than asking again."""
     member = await staff.get(session, member_id)
     if member is None or not member.active:
-        return None
-    active = {c.id: c for c in await queue.active_for_staff(session, member.id)}
-    if reply_to is not None:
-        message_id = await outbox.find_by_sent_message(
-            session, f"staff:{member.id}", reply_to.message_id
-        )
-        conversation_id = await relay.conversation_of(session, message_id) if message_id else None
-        return active.get(conversation_id) if conversation_id is not None else None
-    if member.current_conversation_id in active:
-        return active[member.current_conversation_id]
-    return next(iter(active.values())) if len(active) == 1 else None
+        return Target(None, [])
+    target = await find_target(session, member, reply_to)
+    if reply_to is not None and not target.by_reply:
+        return Target(None, target.active)
+    return target
 
 
 def _argument(update: Update) -> str:
     """Everything after the command, line breaks kept."""
-    parts = (update.effective_message.text or "").split(maxsplit=1)
+    return _argument_of(update.effective_message)
+
+
+def _argument_of(message: Message) -> str:
+    parts = (message.text or "").split(maxsplit=1)
     return parts[1].strip() if len(parts) > 1 else ""
 
 
@@ -68,9 +77,46 @@ async def block_command(update: Update, context: PeerlineContext) -> None:
     if not reason:
         await reply(_.gettext("Please add a reason: /block REASON. The client does not see it."))
         return
+    async with context.runtime.transaction() as session:
+        target = await _target(session, member.id, update.effective_message.reply_to_message)
+    if target.conversation is None:
+        await ask_which(update, context, _, target, "block")
+        return
+    await block(context, member, _, target.conversation.id, reason, reply)
+
+
+async def block_picked(update: Update, context: PeerlineContext) -> None:
+    """/block with several conversations, then one chosen: that client is blocked."""
+    member = await require_staff(update, context)
+    if member is None or update.callback_query is None:
+        return
+    _ = staff_translator(context, member)
+    chosen = await picked(update, context, member, _)
+    if chosen is None:
+        return
+    conversation, original = chosen
+    reason = _argument_of(original)
+    await update.callback_query.answer()
+    if not reason:  # the question is only asked for a /block with a reason
+        return
+    await block(
+        context, member, _, conversation.id, reason, update.callback_query.edit_message_text
+    )
+
+
+async def block(
+    context: PeerlineContext,
+    member: StaffView,
+    _: Translator,
+    conversation_id: int,
+    reason: str,
+    reply: Callable[[str], Awaitable[object]],
+) -> None:
+    """Block the client of this conversation (if still open and theirs), close it, tell them."""
     runtime = context.runtime
     async with runtime.transaction() as session:
-        conversation = await _target(session, member.id, update.effective_message.reply_to_message)
+        active = {c.id: c for c in await queue.active_for_staff(session, member.id)}
+        conversation = active.get(conversation_id)
         if conversation is not None:
             await abuse.block(
                 session,
@@ -94,9 +140,7 @@ async def block_command(update: Update, context: PeerlineContext) -> None:
                 buttons=screens.main_menu_button(client_).to_dict()["inline_keyboard"],
             )
     if conversation is None:
-        await reply(
-            _.gettext("Which conversation? Reply to a client's message, or choose one first.")
-        )
+        await reply(_.gettext("This conversation is not open."))
         return
     await reply(
         _.gettext(
@@ -119,16 +163,20 @@ async def _supervisor(update: Update, context: PeerlineContext) -> StaffView | N
 
 
 async def unblock_command(update: Update, context: PeerlineContext) -> None:
-    """/unblock NUMBER: lift a block (supervisors and admins)."""
+    """/unblock NAME: lift a block (supervisors and admins)."""
     member = await _supervisor(update, context)
     if member is None:
         return
     _ = staff_translator(context, member)
-    # "482113", "Client 482113" or "#482113": the digits are the pseudonym.
-    pseudonym = "".join(ch for ch in _argument(update) if "0" <= ch <= "9")
-    if not pseudonym:
+    # "Blue Fox 42" in any of our languages, its code, or an older "Client 482113".
+    pseudonym = pseudonyms.from_text(_argument(update))
+    if pseudonym is None:
         await update.effective_message.reply_text(
-            _.gettext("Usage: /unblock NUMBER, the client's number as shown to consultants.")
+            _.gettext(
+                "Usage: /unblock NAME, the client's name as consultants see it, "
+                "e.g. /unblock %(example)s",
+                example=pseudonyms.render(pseudonyms.EXAMPLE, _.language),
+            )
         )
         return
     try:
@@ -157,7 +205,7 @@ async def blocked_command(update: Update, context: PeerlineContext) -> None:
     if not blocks:
         await update.effective_message.reply_text(_.gettext("Nobody is blocked."))
         return
-    lines = [_.gettext("Blocked (/unblock NUMBER lifts a block):")]
+    lines = [_.gettext("Blocked (/unblock NAME lifts a block):")]
     for item in blocks[:BLOCKED_LIST_MAX]:
         since = item.created_at.date().isoformat()
         lines.append(f"{screens.client_name(_, item.pseudonym)} · {since}")
@@ -183,3 +231,4 @@ def register(app: Application) -> None:
         ("blocked", blocked_command),
     ):
         app.add_handler(CommandHandler(name, _final(callback), filters=PRIVATE), group=GROUP)
+    app.add_handler(CallbackQueryHandler(block_picked, pattern=pattern_for("on", "block")))

@@ -5,13 +5,16 @@ No literal user-facing text lives in the flow modules; it is here or in content/
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 
 from bot.callbacks import encode
 from bot.i18n import N_, Translator
 from bot.runtime import Runtime
-from bot.services import hours
+from bot.services import hours, pseudonyms
 from bot.services.clients import ClientState
 from bot.services.content import Node
 from bot.services.directory import ServiceCard
@@ -293,6 +296,10 @@ OUTCOME_NAMES = {
 
 
 def client_name(_: Translator, pseudonym: str | None) -> str:
+    """ "Blue Fox 42" in the reader's language (bot/services/pseudonyms.py); a client named
+    before word pseudonyms keeps "Client 482113"."""
+    if pseudonym is not None and pseudonyms.is_word_based(pseudonym):
+        return pseudonyms.render(pseudonym, _.language)
     return _.gettext("Client %(pseudonym)s", pseudonym=pseudonym or "?")
 
 
@@ -301,11 +308,44 @@ def client_header(_: Translator, pseudonym: str | None) -> str:
 
 
 def conversation_line(_: Translator, conversation) -> str:  # type: ignore[no-untyped-def]
-    """ "Client 482113 · OST · ru · UA" for consultants: never anything that identifies."""
+    """ "Blue Fox 42 · OST · ru · UA" for consultants: never anything that identifies."""
     topic = _.gettext(TOPIC_NAMES.get(conversation.topic, TOPIC_NAMES["general"]))
     parts = [client_name(_, conversation.pseudonym), topic, conversation.language]
     parts.append(conversation.country)
     return escape(" · ".join(parts))
+
+
+# On a "which conversation?" button: enough of the client's last line to recognise it.
+LAST_LINE_MAX = 28
+
+
+def conversation_choice(_: Translator, conversation: Any, last_line: str | None) -> str:
+    """ "Blue Fox 42 · OST · “I need methadone, whe…”" for a button that picks a
+    conversation."""
+    topic = _.gettext(TOPIC_NAMES.get(conversation.topic, TOPIC_NAMES["general"]))
+    label = f"{client_name(_, conversation.pseudonym)} · {topic}"
+    if last_line:
+        if len(last_line) > LAST_LINE_MAX:
+            last_line = last_line[: LAST_LINE_MAX - 1].rstrip() + "…"
+        label += " · “" + last_line + "”"
+    return label
+
+
+def holding_line(_: Translator, active: Sequence[Any]) -> str:
+    """Where a consultant's next plain message goes, said after every take, transfer, close
+    and release: to their only client, or (several) to the one they reply to, else asked."""
+    if not active:
+        return ""
+    if len(active) == 1:
+        return _.gettext(
+            "Now writing to %(who)s: what you write here goes to them, anonymously.",
+            who=client_name(_, active[0].pseudonym),
+        )
+    return _.ngettext(
+        "You hold %(n)s conversation: reply to a client's message to answer them (or I will ask).",
+        "You hold %(n)s conversations: reply to a client's message to answer them (or I will ask).",
+        len(active),
+    )
 
 
 def rating_request(_: Translator, conversation_id: int) -> Screen:

@@ -1,14 +1,18 @@
-"""Shared by the consultant flows: who the staff member is, and their language."""
+"""Shared by the consultant flows: who the staff member is, their language, and which
+conversation a message or command of theirs is about (`find_target`, `ask_which`, `picked`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Message, Update
 
-from bot.callbacks import encode
+from bot.callbacks import encode, parse
 from bot.i18n import Translator
-from bot.services import outbox, queue, relay, staff
+from bot.services import outbox, queue, recent, relay, staff
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import screens
@@ -54,54 +58,107 @@ async def require_staff(update: Update, context: PeerlineContext) -> StaffView |
     return member
 
 
-async def target_conversation(
-    session,
-    member: StaffView,
-    reply_to: Message | None,  # type: ignore[no-untyped-def]
-) -> tuple[ConversationView | None, list[ConversationView]]:
-    """Where a consultant's message goes: the conversation of the relayed message they
-    replied to, else their current one, else their only one. Never a guess."""
+@dataclass(frozen=True)
+class Target:
+    """Where a consultant's message or command goes, if that is certain.
+
+    `conversation` is the one of the client's message they replied to, else their only open
+    one, else None: several are open, or the reply leads to a closed one (`closed_reply`).
+    There is no remembered "current" conversation: a silent switch sent an answer meant for
+    one client to another (issue 10)."""
+
+    conversation: ConversationView | None
+    active: list[ConversationView]
+    by_reply: bool = False
+    closed_reply: bool = False
+
+
+async def find_target(session: AsyncSession, member: StaffView, reply_to: Message | None) -> Target:
     active = await queue.active_for_staff(session, member.id)
-    by_id = {c.id: c for c in active}
     if reply_to is not None:
         message_id = await outbox.find_by_sent_message(
             session, f"staff:{member.id}", reply_to.message_id
         )
         conversation_id = await relay.conversation_of(session, message_id) if message_id else None
-        if conversation_id in by_id:
-            return by_id[conversation_id], active
-    if member.current_conversation_id in by_id:
-        return by_id[member.current_conversation_id], active
-    if len(active) == 1:
-        return active[0], active
-    return None, active
+        if conversation_id is not None:
+            replied = next((c for c in active if c.id == conversation_id), None)
+            return Target(replied, active, by_reply=True, closed_reply=replied is None)
+    return Target(active[0] if len(active) == 1 else None, active)
 
 
-async def ask_which(update: Update, _: Translator, active: list[ConversationView]) -> None:
-    """No conversation could be chosen for a command: say why, or offer the open ones (the
-    buttons make one current; the consultant then sends the command again)."""
-    if not active:
-        await update.effective_message.reply_text(_.gettext("You have no open conversation."))
-        return
-    rows = [
-        [Button(screens.client_name(_, c.pseudonym), callback_data=encode("cur", c.id))]
-        for c in active
-    ]
-    await update.effective_message.reply_text(
-        _.gettext("Which conversation? Reply to a client's message, or choose one first."),
-        reply_markup=Keyboard(rows),
+async def choices(
+    context: PeerlineContext, _: Translator, active: list[ConversationView], kind: str, *args: str
+) -> Keyboard:
+    """One button per open conversation: name, topic and the client's last line, so the
+    consultant can tell them apart (`kind`/`args` then the conversation id as its data)."""
+    async with context.runtime.transaction() as session:
+        lines = await recent.last_client_lines(
+            session, context.runtime.keys, [c.id for c in active]
+        )
+    return Keyboard(
+        [
+            [
+                Button(
+                    "→ " + screens.conversation_choice(_, c, lines.get(c.id)),
+                    callback_data=encode(kind, *args, c.id),
+                )
+            ]
+            for c in active
+        ]
     )
 
 
+async def ask_which(
+    update: Update,
+    context: PeerlineContext,
+    _: Translator,
+    target: Target,
+    action: str,
+) -> None:
+    """A command that could be about several conversations: ask which, with buttons, under a
+    reply to the command itself (its text, e.g. a note, is read from there when one is
+    pressed); never a guess."""
+    message = update.effective_message
+    if not target.active:
+        await message.reply_text(_.gettext("You have no open conversation."))
+        return
+    text = _.gettext("Which conversation? Choose one, or reply to a client's message.")
+    if target.closed_reply:
+        text = _.gettext("The conversation of the message you replied to is closed.") + "\n" + text
+    keyboard = await choices(context, _, target.active, "on", action)
+    await message.reply_text(text, reply_markup=keyboard, reply_to_message_id=message.message_id)
+
+
 async def command_conversation(
-    update: Update, context: PeerlineContext, member: StaffView, _: Translator
+    update: Update, context: PeerlineContext, member: StaffView, _: Translator, action: str
 ) -> ConversationView | None:
-    """The conversation a consultant's command is about (as for their messages: the one
-    replied to, else the current one, else the only one); otherwise ask which."""
+    """The conversation a consultant's command is about (the one of the client's message
+    they replied to, else their only one); otherwise ask which (`picked` reads the answer)."""
     async with context.runtime.transaction() as session:
-        conversation, active = await target_conversation(
-            session, member, update.effective_message.reply_to_message
-        )
+        target = await find_target(session, member, update.effective_message.reply_to_message)
+    if target.conversation is None:
+        await ask_which(update, context, _, target, action)
+    return target.conversation
+
+
+async def picked(
+    update: Update, context: PeerlineContext, member: StaffView, _: Translator
+) -> tuple[ConversationView, Message] | None:
+    """The answer to `ask_which`: the chosen conversation, if still open and theirs, and the
+    command it was asked for (the message the question replied to)."""
+    query = update.callback_query
+    assert query is not None
+    callback = parse(query.data)
+    assert callback is not None
+    question = query.message if isinstance(query.message, Message) else None
+    original = question.reply_to_message if question is not None else None
+    async with context.runtime.transaction() as session:
+        active = await queue.active_for_staff(session, member.id)
+    conversation = next((c for c in active if c.id == int(callback.args[-1])), None)
     if conversation is None:
-        await ask_which(update, _, active)
-    return conversation
+        await query.answer(_.gettext("That conversation is no longer yours."), show_alert=True)
+        return None
+    if original is None:
+        await query.answer(_.gettext("Please send it again."), show_alert=True)
+        return None
+    return conversation, original

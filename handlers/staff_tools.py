@@ -12,11 +12,12 @@ from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
 from bot.ids import parse_id
 from bot.services import canned, clients, relay, rota, staff
+from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
 from handlers import screens
 from handlers.common import PeerlineContext, escape
-from handlers.staff_common import require_staff, staff_translator, target_conversation
+from handlers.staff_common import ask_which, find_target, picked, require_staff, staff_translator
 
 PRIVATE = filters.ChatType.PRIVATE
 
@@ -54,36 +55,63 @@ async def _supervisor(update: Update, context: PeerlineContext):  # type: ignore
 
 
 async def canned_command(update: Update, context: PeerlineContext) -> None:
-    """/canned: the answers in the current conversation's language, as buttons."""
+    """/canned: the answers in the conversation's language, as buttons that send one to that
+    client (which conversation: as for a message, else asked)."""
     member, _ = await _staff_and_translator(update, context)
     if member is None or _ is None:
         return
     async with context.runtime.transaction() as session:
-        conversation, _active = await target_conversation(session, member, None)
-        language = conversation.language if conversation else member.languages[0]
+        target = await find_target(session, member, update.effective_message.reply_to_message)
+    if target.conversation is None and target.active:
+        await ask_which(update, context, _, target, "canned")
+        return
+    text, keyboard = await canned_screen(context, member, _, target.conversation)
+    await update.effective_message.reply_text(text, reply_markup=keyboard)
+
+
+async def canned_picked(update: Update, context: PeerlineContext) -> None:
+    """/canned with several conversations, then one chosen: its answers."""
+    member, _ = await _staff_and_translator(update, context)
+    if member is None or _ is None:
+        return
+    chosen = await picked(update, context, member, _)
+    if chosen is None:
+        return
+    text, keyboard = await canned_screen(context, member, _, chosen[0])
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_text(text, reply_markup=keyboard)
+
+
+async def canned_screen(
+    context: PeerlineContext,
+    member: StaffView,
+    _: Translator,
+    conversation: ConversationView | None,
+) -> tuple[str, Keyboard | None]:
+    language = conversation.language if conversation else member.languages[0]
+    async with context.runtime.transaction() as session:
         answers = await canned.list_for(session, language)
     if not answers:
-        await update.effective_message.reply_text(
-            _.gettext("No canned answers in %(language)s yet.", language=language)
-        )
-        return
+        return _.gettext("No canned answers in %(language)s yet.", language=language), None
     if conversation is None:
         text = _.gettext(
             "Canned answers (%(language)s). Choose a conversation first to send one.",
             language=language,
         )
-    else:
-        text = _.gettext(
-            "Canned answers (%(language)s). Press one to send it to %(who)s.",
-            language=language,
-            who=screens.client_name(_, conversation.pseudonym),
-        )
-    rows = [[Button(a.title, callback_data=encode("can", a.id))] for a in answers]
-    await update.effective_message.reply_text(text, reply_markup=Keyboard(rows))
+        rows = [[Button(a.title, callback_data=encode("can", a.id))] for a in answers]
+        return text, Keyboard(rows)
+    text = _.gettext(
+        "Canned answers (%(language)s). Press one to send it to %(who)s.",
+        language=language,
+        who=screens.client_name(_, conversation.pseudonym),
+    )
+    rows = [[Button(a.title, callback_data=encode("can", a.id, conversation.id))] for a in answers]
+    return text, Keyboard(rows)
 
 
 async def canned_button(update: Update, context: PeerlineContext) -> None:
-    """A canned answer's button: record it as the consultant's message, queue it for the client."""
+    """A canned answer's button: record it as the consultant's message, queue it for the
+    client of the conversation it was offered for."""
     member, _ = await _staff_and_translator(update, context)
     if member is None or _ is None:
         return
@@ -91,12 +119,17 @@ async def canned_button(update: Update, context: PeerlineContext) -> None:
     runtime = context.runtime
     problem: str | None = None
     async with runtime.transaction() as session:
-        conversation, _active = await target_conversation(session, member, None)
+        target = await find_target(session, member, None)
+        if callback.args[1] is not None:  # offered for this conversation: only there
+            wanted = int(callback.args[1])
+            conversation = next((c for c in target.active if c.id == wanted), None)
+        else:  # a button from before buttons named their conversation
+            conversation = target.conversation
         answer = await canned.get(session, int(callback.arg))
-        if conversation is None:
-            problem = _.gettext(
-                "Which conversation? Reply to a client's message, or choose one first."
-            )
+        if conversation is None and callback.args[1] is not None:
+            problem = _.gettext("That conversation is no longer yours.")
+        elif conversation is None:
+            problem = _.gettext("Which conversation? Choose one, or reply to a client's message.")
         elif answer is None:
             problem = _.gettext("This canned answer no longer exists.")
         elif answer.language != conversation.language:
@@ -311,4 +344,5 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("cap", cap_command, filters=PRIVATE))
     app.add_handler(CommandHandler("topics", topics_command, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(canned_button, pattern=pattern_for("can")))
+    app.add_handler(CallbackQueryHandler(canned_picked, pattern=pattern_for("on", "canned")))
     app.add_handler(CallbackQueryHandler(topic_button, pattern=pattern_for("tpc")))

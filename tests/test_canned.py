@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bot.models import Message, Staff
 from bot.services import canned
 from tests.harness import BotHarness, FakeUser
-from tests.test_consultation import add_consultant, ask_about_ost
+from tests.test_consultation import add_consultant, ask_about_ost, name_of
 
 ANNA = FakeUser(id=9300000001, first_name="Anna", username="anna_c", language_code="en")
 SUPER = FakeUser(id=9300000002, first_name="Sveta", username="sveta_s", language_code="en")
@@ -82,7 +82,7 @@ async def test_canned_answer_goes_to_the_client(tools: BotHarness, session_facto
     assert "Press one to send it" in listing.text
     before = len(tools.telegram.calls)
     confirm = await tools.press(ANNA, "Hours", listing)
-    assert confirm.text.startswith("Sent to Client") and "Hours" in confirm.text
+    assert confirm.text == f"Sent to {await name_of(tools, CLIENT)}: Hours"
     to_client = [
         p
         for name, p in tools.telegram.calls[before:]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select
 
-from bot.models import Conversation, Message, Service, Staff
+from bot.models import Conversation, Message, Service
 from bot.services import directory, staff
 from tests.harness import BotHarness, FakeUser
 from tests.test_client_journey import onboard
-from tests.test_consultation import add_consultant
+from tests.test_consultation import add_consultant, name_of
 
 ANNA = FakeUser(id=9200000001, first_name="Anna", username="anna_peer", language_code="en")
 OLEH = FakeUser(id=9200000002, first_name="Oleh", username="oleh_peer", language_code="en")
@@ -65,7 +65,7 @@ async def test_a_note_is_stored_encrypted_and_never_sent_to_the_client(
 
     saved = await team.send(ANNA, "/note Needs a lawyer in Kyiv, speaks slowly")
 
-    assert "Note saved" in saved.text and "Client" in saved.text
+    assert "Note saved" in saved.text and await name_of(team, CLIENT) in saved.text
     assert texts_to(team, CLIENT)[before:] == []
     assert not any("Needs a lawyer" in text for text in texts_to(team, CLIENT))
     async with session_factory() as session:
@@ -79,19 +79,23 @@ async def test_note_without_text_or_conversation_is_explained(team: BotHarness) 
     assert "no open conversation" in (await team.send(ANNA, "/note hello")).text
 
 
-async def test_with_two_conversations_the_note_asks_which(team: BotHarness) -> None:
+async def test_with_two_conversations_the_note_asks_which_and_goes_there(
+    team: BotHarness, session_factory
+) -> None:
+    # Before issue 10 the last one taken was "current" and got the note without asking.
     await anna_talks_to_the_client(team)
-    await ask_a_human(team, FakeUser(id=5560000002, language_code="en"))
+    second = FakeUser(id=5560000002, language_code="en")
+    await ask_a_human(team, second)
     await team.send(ANNA, "/take")
-    # The last one taken is current: the note goes there without asking.
-    assert "Note saved" in (await team.send(ANNA, "/note for the second")).text
-    # Without a current one, the consultant chooses.
-    async with team.app.bot_data.runtime.transaction() as session:
-        await session.execute(update(Staff).values(current_conversation_id=None))
-    which = await team.send(ANNA, "/note which one?")
+    which = await team.send(ANNA, "/note for the second one")
     assert "Which conversation?" in which.text and len(which.labels) == 2
-    chosen = await team.press(ANNA, which.labels[0], which)
-    assert "now go to" in chosen.text
+    name = await name_of(team, second)
+    chosen = await team.press(ANNA, next(x for x in which.labels if name in x), which)
+    assert chosen.text.startswith(f"Note saved for {name}.")
+    async with session_factory() as session:
+        notes = list(await session.scalars(select(Message).where(Message.author == "note")))
+        second_id = await session.scalar(select(func.max(Conversation.id)))
+    assert [note.conversation_id for note in notes] == [second_id]
 
 
 async def test_the_next_taker_sees_the_notes_before_the_clients_messages(
@@ -174,7 +178,10 @@ async def test_transfer_to_a_colleague_tells_the_client_and_gives_them_the_notes
     assert "no open conversation" in late.text  # Anna's messages no longer reach the client
 
 
-async def test_transfer_to_a_busy_colleague_offers_a_switch_button(team: BotHarness) -> None:
+async def test_transfer_to_a_busy_colleague_says_he_holds_two_and_asks_who_it_is_for(
+    team: BotHarness,
+) -> None:
+    # Before issue 10 this offered a "Write to …" button that switched his current client.
     other = FakeUser(id=5560000003, language_code="en")
     await ask_a_human(team, other)
     await team.send(OLEH, "/take")  # Oleh is in a conversation of his own
@@ -183,10 +190,12 @@ async def test_transfer_to_a_busy_colleague_offers_a_switch_button(team: BotHarn
     await team.press(ANNA, "👤 Oleh (peer consultant)", await team.send(ANNA, "/transfer"))
 
     handed = next(m for m in team.inbox(OLEH.id) if "handed a conversation" in m.text)
-    assert any(label.startswith("Write to Client") for label in handed.labels)
-    await team.press(OLEH, handed.labels[0], handed)
-    await team.send(OLEH, "Hi from Oleh")
+    assert "You hold 2 conversations" in handed.text and not handed.labels
+    asked = await team.send(OLEH, "Hi from Oleh")
+    name = await name_of(team, CLIENT)
+    await team.press(OLEH, next(label for label in asked.labels if name in label), asked)
     assert team.screen(CLIENT).text.startswith(f"[copy of {OLEH.id}/")
+    assert not any(m.text.startswith(f"[copy of {OLEH.id}/") for m in team.inbox(other.id))
 
 
 async def test_transfer_to_a_colleague_who_is_off_duty_or_full_is_refused(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.models import Conversation
-from bot.services import staff
+from bot.models import Client, Conversation
+from bot.services import pseudonyms, staff
 from tests.harness import BotHarness, FakeUser
 from tests.test_client_journey import onboard
 
@@ -26,6 +26,17 @@ async def add_consultant(harness: BotHarness, user: FakeUser = CONSULTANT, **kwa
             **kwargs,
         )
     return member.id
+
+
+async def name_of(harness: BotHarness, client: FakeUser, language: str = "en") -> str:
+    """The client's pseudonym as a consultant reading `language` sees it ("Blue Fox 42")."""
+    runtime = harness.app.bot_data.runtime
+    async with runtime.transaction() as session:
+        pseudonym = await session.scalar(
+            select(Client.pseudonym).where(Client.key == runtime.keys.client_key(client.id))
+        )
+    assert pseudonym is not None
+    return pseudonyms.render(pseudonym, language)
 
 
 @pytest.fixture
@@ -59,7 +70,8 @@ async def test_full_conversation_from_request_to_rating(
 
     await harness.press(on_duty, "Take it", notice)
     staff_chat = [m.text for m in harness.inbox(on_duty.id)]
-    assert any("I need methadone" in text and "Client" in text for text in staff_chat)
+    name = await name_of(harness, client)
+    assert any("I need methadone" in text and name in text for text in staff_chat)
     assert "Anna" in harness.screen(client).text  # "Anna (peer consultant) is now with you"
 
     await harness.send(on_duty, "Hello! In Kyiv you can call 0 800 507 727.")
@@ -156,16 +168,23 @@ async def test_second_taker_is_told_it_is_gone(harness: BotHarness, on_duty) -> 
 
 
 async def test_message_without_a_target_is_not_sent_to_a_guess(harness: BotHarness, on_duty):
-    for n in (1, 2):
-        client = FakeUser(id=5550000100 + n, language_code="en")
+    # Before issue 10 the last one taken was "current" and got it; now nobody does until
+    # the consultant says who, and their press sends that very message.
+    clients = [FakeUser(id=5550000100 + n, language_code="en") for n in (1, 2)]
+    for client in clients:
         await ask_about_ost(harness, client)
         await harness.send(on_duty, "/take")
-    await harness.press_data(on_duty, "1cur:999")  # a forged switch: refused, nothing changes
+    await harness.press_data(on_duty, "1cur:999")  # an old switch button: explained only
     before = len(harness.telegram.calls)
-    # Two open conversations, the current one is the last taken: plain text goes there.
-    await harness.send(on_duty, "to the current one")
+    asked = await harness.send(on_duty, "to whom?")
+    assert not [p for n, p in harness.telegram.calls[before:] if n == "copyMessage"]
+    assert asked.text.startswith("Not sent yet") and len(asked.labels) == 2
+    first = await name_of(harness, clients[0])
+    label = next(label for label in asked.labels if first in label)
+    sent = await harness.press(on_duty, label, asked)
+    assert sent.text == f"Sent to {first}."
     copies = [p for n, p in harness.telegram.calls[before:] if n == "copyMessage"]
-    assert len(copies) == 1 and int(copies[0]["chat_id"]) == 5550000102
+    assert len(copies) == 1 and int(copies[0]["chat_id"]) == clients[0].id
 
 
 async def test_invite_link_makes_a_consultant(harness: BotHarness, settings) -> None:
@@ -220,7 +239,7 @@ async def test_each_media_kind_is_copied_both_ways_with_the_pseudonym(
     copies = [p for name, p in to_staff if name == "copyMessage"]
     assert len(copies) == 1 and int(copies[0]["from_chat_id"]) == client.id
     shown = " ".join(str(p.get("caption", "")) + str(p.get("text", "")) for _n, p in to_staff)
-    assert "Client" in shown  # headed by the pseudonym, in the caption or a line before
+    assert await name_of(harness, client) in shown  # headed by the pseudonym (caption or line)
     before = len(harness.telegram.calls)
     await harness.send_other(on_duty, **MEDIA[kind])
     back = [p for name, p in harness.telegram.calls[before:] if name == "copyMessage"]

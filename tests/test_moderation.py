@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 
 from bot.crypto import Keys
 from bot.models import AuditEntry, Block, Client, Conversation, Message
-from bot.services import abuse
+from bot.services import abuse, pseudonyms
 from tests.conftest import TEST_SECRET
 from tests.harness import BotHarness, FakeTelegram, FakeUser, Sent
 from tests.test_consultation import CONSULTANT, add_consultant, ask_about_ost
@@ -74,7 +74,8 @@ async def test_consultant_blocks_the_client_who_is_told_and_the_conversation_clo
 async def test_block_needs_a_reason_and_a_conversation(bot: BotHarness, session_factory) -> None:
     await add_consultant(bot)
     assert "Please add a reason" in (await bot.send(CONSULTANT, "/block")).text
-    assert "Which conversation?" in (await bot.send(CONSULTANT, "/block spam")).text
+    # Holding none, there is nothing to choose from: said plainly (it asked "which?" before).
+    assert "no open conversation" in (await bot.send(CONSULTANT, "/block spam")).text
     assert await count(session_factory, Block) == 0
 
 
@@ -84,7 +85,7 @@ async def test_block_by_reply_blocks_that_client_not_the_current_one(
     rude = next(m for m in bot.inbox(CONSULTANT.id) if "I will find you" in m.text)
     other = FakeUser(id=5550007002, language_code="en")
     await ask_about_ost(bot, other)
-    await bot.send(CONSULTANT, "/take")  # the other client is now the current conversation
+    await bot.send(CONSULTANT, "/take")  # the consultant now holds two conversations
     await send_as_reply(bot, CONSULTANT, "/block threats", rude)
     assert BLOCKED in bot.screen(talking).text
     assert BLOCKED not in bot.screen(other).text
@@ -183,14 +184,16 @@ async def test_supervisor_lists_and_unblocks_and_the_client_may_ask_again(
     await bot.send(CONSULTANT, "/block threats")
     pseudonym = (await abuse_views(session_factory))[0].pseudonym
 
+    name = pseudonyms.render(pseudonym, "en")  # "Blue Fox 42"
+
     listing = await bot.send(SUPERVISOR, "/blocked")
-    assert f"Client {pseudonym} · " in listing.text
+    assert f"{name} · " in listing.text
     assert "threats" not in listing.text  # reasons are not shown
     assert "Usage" in (await bot.send(SUPERVISOR, "/unblock")).text
-    lifted = await bot.send(SUPERVISOR, f"/unblock Client {pseudonym}")
-    assert f"The block on Client {pseudonym} is lifted" in lifted.text
+    lifted = await bot.send(SUPERVISOR, f"/unblock {name.upper()}")
+    assert f"The block on {name} is lifted" in lifted.text
     again = await bot.send(SUPERVISOR, f"/unblock {pseudonym}")
-    assert f"Client {pseudonym} is not blocked" in again.text
+    assert f"{name} is not blocked" in again.text
 
     queued = await ask_about_ost(bot, talking)
     assert "in the queue" in queued.text

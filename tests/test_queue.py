@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import AuditEntry, Client, Conversation, Staff
-from bot.services import queue
+from bot.services import pseudonyms, queue
 from bot.services.queue import (
     AlreadyOpen,
     AtCapacity,
@@ -135,14 +135,14 @@ async def settled(calls: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
 # --- Clients: pseudonyms and opening --------------------------------------------------------
 
 
-async def test_pseudonym_is_six_digits_assigned_once_and_differs_between_clients(
+async def test_pseudonym_is_a_word_code_assigned_once_and_differs_between_clients(
     session: AsyncSession,
 ) -> None:
     first, second = await new_client(session), await new_client(session)
 
     name = await ensure_pseudonym(session, first)
 
-    assert len(name) == 6 and name.isdigit()
+    assert pseudonyms.CODE.fullmatch(name) and len(name) <= 16
     assert await ensure_pseudonym(session, first) == name
     assert await ensure_pseudonym(session, second) != name
     assert await session.scalar(select(Client.pseudonym).where(Client.id == first)) == name
@@ -151,12 +151,12 @@ async def test_pseudonym_is_six_digits_assigned_once_and_differs_between_clients
 async def test_pseudonym_collision_draws_again(
     session: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    draws = iter([4821, 4821, 777])
-    monkeypatch.setattr(queue.secrets, "randbelow", lambda _n: next(draws))
+    draws = iter(["a01n02-42", "a01n02-42", "a03n04-77"])
+    monkeypatch.setattr(queue.pseudonyms, "draw", lambda _attempt: next(draws))
     first, second = await new_client(session), await new_client(session)
 
-    assert await ensure_pseudonym(session, first) == "004821"
-    assert await ensure_pseudonym(session, second) == "000777"
+    assert await ensure_pseudonym(session, first) == "a01n02-42"
+    assert await ensure_pseudonym(session, second) == "a03n04-77"
 
 
 async def test_open_conversation_waits_in_the_queue_under_the_clients_pseudonym(

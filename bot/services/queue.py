@@ -15,7 +15,6 @@ columns, never ORM objects, so nothing read here goes stale in the caller's sess
 from __future__ import annotations
 
 import math
-import secrets
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from sqlalchemy.orm import aliased
 from bot import permissions
 from bot.crypto import Keys
 from bot.models import AuditEntry, Client, Conversation, Message, Staff
+from bot.services import pseudonyms
 from bot.services.relay import MESSAGE_PURPOSE
 
 TOPICS = (
@@ -342,8 +342,9 @@ async def _transition(
 
 
 async def _clear_current(session: AsyncSession, conversation_id: int) -> None:
-    # Whoever's next plain message would have gone to this conversation must not send it
-    # there any more.
+    # `Staff.current_conversation_id` is kept up to date but routes nothing any more: a
+    # consultant's message goes by reply, or to their only conversation, else they are asked
+    # (handlers/staff_common.find_target; issue 10). Kept to avoid a migration.
     await session.execute(
         update(Staff)
         .where(Staff.current_conversation_id == conversation_id)
@@ -367,14 +368,15 @@ async def _set_current(
 
 
 async def ensure_pseudonym(session: AsyncSession, client_id: int) -> str:
-    """The client's stable pseudonym (6 random digits), assigned on first need.
+    """The client's stable pseudonym (a random word-based code, bot/services/pseudonyms.py),
+    assigned on first need; older clients keep their six digits.
 
     Random, not sequential: a counter would tell staff how many people wrote and in which
     order. The conditional UPDATE skips a value someone already has; the unique constraint
     stays the backstop for two processes picking the same value at the same instant.
     """
     taken = aliased(Client)
-    for _attempt in range(_PSEUDONYM_ATTEMPTS):
+    for attempt in range(_PSEUDONYM_ATTEMPTS):
         row = (
             await session.execute(select(Client.pseudonym).where(Client.id == client_id))
         ).one_or_none()
@@ -382,7 +384,7 @@ async def ensure_pseudonym(session: AsyncSession, client_id: int) -> str:
             raise LookupError(f"no client {client_id}")
         if row.pseudonym:
             return row.pseudonym
-        candidate = f"{secrets.randbelow(1_000_000):06d}"
+        candidate = pseudonyms.draw(attempt)
         result = await session.execute(
             update(Client)
             .where(
@@ -595,26 +597,6 @@ async def take(
     await _set_current(session, staff_id, taken)
     await audit(session, staff_id, "take", taken)
     return await _get_view(session, taken)
-
-
-async def set_current(
-    session: AsyncSession, staff_id: int, conversation_id: int
-) -> ConversationView | None:
-    """Make one of the member's active conversations the target of their next plain
-    message. None if it is not theirs (any more)."""
-    row = (
-        await session.execute(
-            _views().where(
-                Conversation.id == conversation_id,
-                Conversation.staff_id == staff_id,
-                Conversation.status == ACTIVE,
-            )
-        )
-    ).one_or_none()
-    if row is None:
-        return None
-    await _set_current(session, staff_id, conversation_id)
-    return _view(row)
 
 
 async def release(session: AsyncSession, staff_id: int, conversation_id: int) -> ConversationView:
