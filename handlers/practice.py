@@ -12,6 +12,8 @@ means is decided by the dispatcher (handlers/dispatch.py, tier 2b): a real conve
 
 from __future__ import annotations
 
+from typing import cast
+
 from telegram import Message, Update
 from telegram.ext import Application, CommandHandler
 
@@ -67,7 +69,7 @@ async def practice(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    message = update.effective_message
+    message = cast(Message, update.effective_message)  # a command in a private chat
     if (context.args or [""])[0].lower() == "stop":
         if member.practice is None:
             await message.reply_text(_.gettext("You are not in a practice conversation."))

@@ -8,8 +8,9 @@ client menus with /menu, and a deep link (/start <node>) still opens that menu n
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, filters
 
 from bot import guide, permissions
@@ -41,7 +42,7 @@ async def desk(update: Update, context: PeerlineContext) -> None:
         text = desk_text(_, member, waiting, mine, datetime.now(UTC))
     else:  # a channel admin: no queue, their commands instead
         text = guide.staff_help(_, member.role)
-    await update.effective_message.reply_text(text, parse_mode="HTML")
+    await cast(Message, update.effective_message).reply_text(text, parse_mode="HTML")
     raise ApplicationHandlerStop
 
 
@@ -51,7 +52,8 @@ async def staff_help(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return  # a client: the client /help
     _ = staff_translator(context, member)
-    await update.effective_message.reply_text(guide.staff_help(_, member.role), parse_mode="HTML")
+    message = cast(Message, update.effective_message)  # a command in a private chat
+    await message.reply_text(guide.staff_help(_, member.role), parse_mode="HTML")
     raise ApplicationHandlerStop
 
 
