@@ -10,29 +10,19 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
-from bot import maintenance, ops_http, publishing
+from bot import guide, maintenance, ops_http, publishing
 from bot.config import LANGUAGES, Settings
 from bot.delivery import DeliveryWorker
 from bot.i18n import N_
 from bot.runtime import Runtime
-from bot.services import directory
+from bot.services import directory, staff_guide
 from bot.trace_recorder import TraceRecorder
 from handlers import register
 from handlers.common import BotData, PeerlineContext
 
 log = logging.getLogger(__name__)
 
-COMMANDS = (
-    ("menu", N_("Main menu")),
-    ("overdose", N_("Overdose: first aid now")),
-    ("settings", N_("Language, country, city")),
-    ("language", N_("Change the language")),
-    ("subscribe", N_("News from the organisation")),
-    ("story", N_("Share your experience anonymously")),
-    ("hide", N_("Clear this chat now")),
-    ("forget", N_("Delete all my data")),
-    ("help", N_("What this bot can do")),
-)
+COMMANDS = guide.CLIENT_COMMANDS  # the clients' menu; staff get their own (bot/guide.py)
 DESCRIPTION = N_(
     "Anonymous help for people who use drugs and those close to them: overdose first aid, "
     "substitution therapy, HIV, TB and hepatitis care, testing, legal help and services near "
@@ -95,6 +85,9 @@ async def _post_init(app: Application) -> None:
     app.bot_data.maintenance = maintenance.start(runtime)
     runtime.ops_server = ops_http.start(runtime)
     await publish_commands(app)
+    # Each team member's own menu again (a new release may have changed their commands).
+    async with runtime.transaction() as session:
+        await staff_guide.queue_all_menus(session, runtime.keys, runtime.i18n)
 
 
 def make_delivery_worker(app: Application, **options: Any) -> DeliveryWorker:

@@ -102,10 +102,23 @@ class SurveyQuestion:
     kind: ClassVar[str] = "survey_q"
 
 
+# --- Practising ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Practice:
+    """A consultant in a practice conversation (handlers/practice.py): `step` answers the
+    pretend client has had. Not a staff input: a real conversation always comes first, and
+    nothing asks "is this for the practice client?" (handlers/dispatch.py, tier 2b)."""
+
+    step: int
+    kind: ClassVar[str] = "practice"
+
+
 ClientInput = CityName | RatingComment | AidDetails | StoryText
 PostInput = PostText | PostEdit | PostUrl | PostEvent | PostWhen
 StaffInput = PostInput | SurveyQuestion
-Input = ClientInput | StaffInput
+Input = ClientInput | StaffInput | Practice
 
 # How long an input waits for its message. Long enough to look something up or write a post
 # in peace; short enough that a forgotten one never captures words meant for someone else.
@@ -120,6 +133,7 @@ LIFETIME: dict[str, timedelta] = {
     PostEvent.kind: timedelta(minutes=30),
     PostWhen.kind: timedelta(minutes=30),
     SurveyQuestion.kind: timedelta(minutes=60),
+    Practice.kind: timedelta(minutes=30),
 }
 
 _ID_MAX = 2**31 - 1
@@ -134,7 +148,7 @@ def encode(value: Input) -> str:
             return value.kind
         case RatingComment(conversation_id=n) | PostUrl(post_id=n) | PostEvent(post_id=n):
             return f"{value.kind}:{n}"
-        case PostWhen(post_id=n) | SurveyQuestion(survey_id=n):
+        case PostWhen(post_id=n) | SurveyQuestion(survey_id=n) | Practice(step=n):
             return f"{value.kind}:{n}"
         case AidDetails(need=need):
             return f"{value.kind}:{need}"
@@ -156,6 +170,8 @@ def decode(raw: str | None) -> Input | None:
         return StoryText()
     if kind == AidDetails.kind and len(parts) == 1 and parts[0] in _NEEDS:
         return AidDetails(parts[0])
+    if kind == Practice.kind and len(parts) == 1 and parts[0].isdigit() and len(parts[0]) < 3:
+        return Practice(int(parts[0]))
     number = _id(parts[0]) if parts else None
     if number is None:
         return None
@@ -207,6 +223,11 @@ def as_staff(value: Input | None) -> StaffInput | None:
     if isinstance(value, PostText | PostEdit | PostUrl | PostEvent | PostWhen | SurveyQuestion):
         return value
     return None
+
+
+def as_practice(value: Input | None) -> Practice | None:
+    """The value if it is a practice conversation."""
+    return value if isinstance(value, Practice) else None
 
 
 def _id(text: str) -> int | None:

@@ -1,7 +1,8 @@
 """`peerline consultants add | list | remove | invite`: managing staff from the server.
 
 Staff are stored by an HMAC of their Telegram id, so `list` cannot show it and never tries.
-Nothing here calls Telegram: an invite is printed as a link or a /start command to pass on.
+Nothing here calls Telegram: an invite is printed as a link or a /start command to pass on, and
+what a new member is sent (welcome, command menu) is queued in the outbox for the running bot.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.crypto import Keys
-from bot.services import staff
+from bot.i18n import I18n
+from bot.services import staff, staff_guide
 from bot.services.staff import StaffError
 
 _Action = Callable[[AsyncSession, Keys, argparse.Namespace], Awaitable[None]]
@@ -51,12 +53,15 @@ def invite_message(token: str, hours: int, bot_username: str | None) -> str:
 
 
 async def _add(session: AsyncSession, keys: Keys, args: argparse.Namespace) -> None:
+    """Add or update; the member gets a welcome (new, back, or a new role) and their own "/"
+    menu from the outbox, delivered by the running bot."""
     raw = args.telegram_id.strip()
     if not raw.isdecimal():
         raise StaffError(
             "TELEGRAM_ID must be the person's numeric Telegram id, not a username "
             "(or use `peerline consultants invite`)"
         )
+    before = await staff.find_by_telegram(session, keys, int(raw))
     view = await staff.add_staff(
         session,
         keys,
@@ -67,6 +72,12 @@ async def _add(session: AsyncSession, keys: Keys, args: argparse.Namespace) -> N
         topics=args.topics.split(",") if args.topics is not None else None,
     )
     print(f"saved consultant {_summary(view)}")
+    if before is None or before.role != view.role:
+        await staff_guide.queue_welcome(session, keys, args.i18n, view)
+        print("queued for them: a welcome with the first steps and their command menu")
+    else:
+        await staff_guide.queue_menu(session, keys, args.i18n, view)
+        print("queued for them: their command menu")
 
 
 async def _list(session: AsyncSession, _keys: Keys, args: argparse.Namespace) -> None:
@@ -93,13 +104,14 @@ async def _list(session: AsyncSession, _keys: Keys, args: argparse.Namespace) ->
         print("  ".join(cells).rstrip())
 
 
-async def _remove(session: AsyncSession, _keys: Keys, args: argparse.Namespace) -> None:
+async def _remove(session: AsyncSession, keys: Keys, args: argparse.Namespace) -> None:
     if not args.staff_id.isdecimal():
         raise StaffError("STAFF_ID is the number in the id column of `peerline consultants list`")
     staff_id = int(args.staff_id)
     view = await staff.get(session, staff_id)
     if view is None or not await staff.remove_staff(session, staff_id):
         raise StaffError(f"no active consultant with id {staff_id}")
+    await staff_guide.queue_menu_reset(session, keys, staff_id)
     print(f"removed consultant {staff_id} ({view.display_name}): they can no longer take or answer")
 
 
@@ -129,6 +141,7 @@ def cmd_consultants(settings: Settings, args: argparse.Namespace) -> int:
     upgrade_to_head(settings.effective_database_url)
     # PEERLINE_BOT_USERNAME, once Settings has it; until then the /start form is printed.
     args.bot_username = getattr(settings, "bot_username", None)
+    args.i18n = I18n(settings.default_language)  # for the welcome and menus it queues
     return asyncio.run(_run(settings, args.consultants_action, args))
 
 

@@ -310,13 +310,12 @@ class DeliveryWorker:
         passed through untouched, so parameters stay plain Bot API JSON.
         """
         signature = self._signature(delivery.method)
+        arguments = _with_chat(delivery)
         if signature is None:
-            return await self._bot.do_api_request(
-                delivery.method, api_kwargs={"chat_id": delivery.chat_id, **delivery.params}
-            )
+            return await self._bot.do_api_request(delivery.method, api_kwargs=arguments)
         kwargs: dict[str, Any] = {}
         extra: dict[str, Any] = {}
-        for name, value in {"chat_id": delivery.chat_id, **delivery.params}.items():
+        for name, value in arguments.items():
             parameter = signature.parameters.get(name)
             if parameter is not None and parameter.default is inspect.Parameter.empty:
                 kwargs[name] = value
@@ -391,6 +390,15 @@ class DeliveryWorker:
                 await self._on_dead(session, delivery, error)
         except Exception as exc:
             log.error("outbox %d: after-failure step failed: %s", delivery.id, type(exc).__name__)
+
+
+def _with_chat(delivery: Delivery) -> dict[str, Any]:
+    """The call's parameters with its chat: as `chat_id`, or, for a chat-scoped command menu
+    (setMyCommands / deleteMyCommands take no chat_id), inside the `scope`."""
+    scope = delivery.params.get("scope")
+    if isinstance(scope, dict) and scope.get("type") == "chat":
+        return {**delivery.params, "scope": {**scope, "chat_id": delivery.chat_id}}
+    return {"chat_id": delivery.chat_id, **delivery.params}
 
 
 def _retry_after_seconds(exc: RetryAfter) -> float:

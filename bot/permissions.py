@@ -60,6 +60,7 @@ TABLE: dict[str, frozenset[Role]] = {
     "rota": CONSULTING,
     "cap": CONSULTING,
     "block": CONSULTING,
+    "practice": CONSULTING,  # a pretend conversation (handlers/practice.py)
     "cancel": EVERYONE,
     "cb:take": CONSULTING,
     "cb:close": CONSULTING,

@@ -26,9 +26,11 @@ from handlers import (
     onboarding,
     post_compose,
     post_manage,
+    practice,
     reminders,
     settings,
     staff_admin,
+    staff_desk,
     staff_tools,
     stories,
     story_review,
@@ -43,6 +45,7 @@ def register(app: Application) -> None:
     # -100 the front door: who is writing, resolved once; what their roles may not do is
     #      refused here, for every command and button (bot/permissions.py);
     #   -3 an invitation link is not a client (/start inv_…); supervisors' /block family;
+    #   -2 a team member's bare /start (their desk) and /help (their commands), not a client's;
     #   -1 every plain private message, by one dispatcher with a documented precedence
     #      (handlers/dispatch.py: crisis > conversation > staff input > client form > menus);
     #    0 commands and buttons. Each callback handler only matches its own kind.
@@ -52,6 +55,8 @@ def register(app: Application) -> None:
     post_compose.register(app)
     surveys.register(app)
     staff_admin.register(app)
+    staff_desk.register(app)
+    practice.register(app)
     consultant_relay.register(app)
     consult.register(app)
     humanitarian.register(app)

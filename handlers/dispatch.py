@@ -12,6 +12,8 @@ order, and nowhere else:
    a guess: by reply, or their only conversation, else they are asked and the button they
    press sends it); a client's goes to their request or consultant. A consultant who also
    started an input is asked which it is.
+   2b. **A practice conversation** a consultant started (/practice): the scripted pretend
+   client answers; nothing is recorded. Only when they hold no real conversation.
 3. **A staff input they started** (a post's text, a survey question), if their role may.
 4. **A client form** they are filling in: city, rating comment, aid details, story.
 5. **The menus**: a polite note and where they are.
@@ -43,6 +45,7 @@ from handlers import (
     humanitarian,
     intake,
     post_compose,
+    practice,
     screens,
     stories,
     surveys,
@@ -87,6 +90,12 @@ async def on_message(update: Update, context: PeerlineContext) -> None:
         await consult.client_message(update, context, person)
         if person.awaiting is not None:  # it went to the consultant instead: say so
             await drop_input(update, context, person)
+        return
+    # 2b. Practising (handlers/practice.py): a consultant's answer to the pretend client.
+    # After the real conversations above, so a real client always wins; before their inputs,
+    # since the practice is what they started last (starting it closes any other input).
+    if member is not None and member.practice is not None and consulting:
+        await practice.answer(update, context, member, message)
         return
     # 3. A staff input.
     pending = person.awaiting

@@ -11,6 +11,7 @@ from typing import Any
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 
+from bot import guide
 from bot.callbacks import encode
 from bot.i18n import N_, Translator
 from bot.runtime import Runtime
@@ -265,15 +266,7 @@ def help_text(_: Translator, country: str | None = None) -> str:
 
 # --- Consultation ------------------------------------------------------------------------
 
-ROLE_NAMES = {
-    "peer": N_("peer consultant"),
-    "lawyer": N_("lawyer"),
-    "psychologist": N_("psychologist"),
-    "medic": N_("medic"),
-    "supervisor": N_("supervisor"),
-    "admin": N_("coordinator"),
-    "channel_admin": N_("channel admin"),
-}
+ROLE_NAMES = guide.ROLE_NAMES  # one list, with the command guide
 TOPIC_NAMES = {
     "ost": N_("OST"),
     "hiv": N_("HIV"),

@@ -5,10 +5,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, filters
 
-from bot.services import queue, staff
+from bot import guide
+from bot.services import staff, staff_guide
 from bot.services.staff import StaffError
 from handlers import screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext
 from handlers.staff_common import (
     current_staff,
     require_staff,
@@ -56,7 +57,7 @@ async def invite(update: Update, context: PeerlineContext) -> None:
 
 
 async def redeem(update: Update, context: PeerlineContext) -> None:
-    """/start inv_...: become staff of the invited role."""
+    """/start inv_...: become staff of the invited role, welcomed with the first steps."""
     runtime = context.runtime
     token = update.effective_message.text.split(maxsplit=1)[1]
     _ = telegram_language(update, context)
@@ -70,6 +71,8 @@ async def redeem(update: Update, context: PeerlineContext) -> None:
                 display_name=_.gettext("Consultant"),
                 language=_.language,
             )
+            # Their own "/" menu, with their role's commands (bot/services/staff_guide.py).
+            await staff_guide.queue_menu(session, runtime.keys, runtime.i18n, member)
         except StaffError:
             member = None
     if member is None:
@@ -80,21 +83,9 @@ async def redeem(update: Update, context: PeerlineContext) -> None:
             )
         )
         raise ApplicationHandlerStop
-    if member.role in queue.NON_CONSULTING_ROLES:
-        await update.effective_message.reply_text(
-            _.gettext(
-                "Welcome to the team: you are registered as a channel admin. /channels shows "
-                "the organisation's channels, /post writes a post, /posts lists them."
-            )
-        )
-        raise ApplicationHandlerStop
+    _ = staff_translator(context, member)
     await update.effective_message.reply_text(
-        _.gettext(
-            "Welcome to the team: you are registered as %(role)s. Clients will see you as "
-            "“%(name)s”; change it with /name Your Name. /duty puts you on duty.",
-            role=_.gettext(screens.ROLE_NAMES[member.role]),
-            name=escape(member.display_name),
-        )
+        guide.welcome(_, member.role, member.display_name), parse_mode="HTML"
     )
     raise ApplicationHandlerStop  # the invitation is handled: no client onboarding
 

@@ -62,6 +62,9 @@ class FakeTelegram(BaseRequest):
         self.poll_votes: dict[str, list[int]] = {}
         # What users sent (by chat id and message id), so a reply can quote it.
         self.user_messages: dict[tuple[int, int], dict[str, Any]] = {}
+        # Command menus as Telegram keeps them: (scope type, chat id or None, language code)
+        # -> [(command, description)]; see `menu`.
+        self.menus: dict[tuple[str, int | None, str], list[tuple[str, str]]] = {}
 
     def add_channel(
         self,
@@ -204,9 +207,22 @@ class FakeTelegram(BaseRequest):
                 self.messages.pop((chat_id, int(message_id)), None)
                 self.user_messages.pop((chat_id, int(message_id)), None)
             return True
+        if name in ("setMyCommands", "deleteMyCommands"):
+            scope = _json(p.get("scope")) or {"type": "default"}
+            chat = scope.get("chat_id")
+            key = (
+                scope["type"],
+                int(chat) if chat is not None else None,
+                p.get("language_code", ""),
+            )
+            commands = [(c["command"], c["description"]) for c in _json(p.get("commands")) or []]
+            if name == "setMyCommands" and commands:
+                self.menus[key] = commands
+            else:
+                self.menus.pop(key, None)
+            return True
         if name in {
             "answerCallbackQuery",
-            "setMyCommands",
             "setMyDescription",
             "setMyShortDescription",
             "deleteMessage",
@@ -251,6 +267,16 @@ class FakeTelegram(BaseRequest):
         if sent.reply_to is not None:
             message["reply_to_message"] = sent.reply_to
         return message
+
+    def menu(self, chat_id: int | None = None, language: str = "") -> list[str]:
+        """The "/" menu a chat sees (its own if it has one, else the default), as command names."""
+        own = self.menus.get(("chat", chat_id, "")) if chat_id is not None else None
+        if own is not None:
+            return [command for command, _ in own]
+        default = self.menus.get(("default", None, language)) or self.menus.get(
+            ("default", None, "")
+        )
+        return [command for command, _ in default or []]
 
     def sent_texts(self) -> list[str]:
         return [p["text"] for name, p in self.calls if name in ("sendMessage", "editMessageText")]

@@ -60,6 +60,8 @@ class StaffView:
     # `lapsed` is one that ran out unfinished (the front door clears it and says so).
     awaiting: awaiting_.StaffInput | None = None
     lapsed: awaiting_.StaffInput | None = None
+    # In a practice conversation (handlers/practice.py), while it has not lapsed.
+    practice: awaiting_.Practice | None = None
 
     @property
     def can_supervise(self) -> bool:
@@ -80,6 +82,7 @@ def _view(row: Staff) -> StaffView:
         current_conversation_id=row.current_conversation_id,
         awaiting=awaiting_.as_staff(value),
         lapsed=awaiting_.as_staff(lapsed),
+        practice=awaiting_.as_practice(value),
     )
 
 
@@ -320,7 +323,7 @@ async def remove_staff(session: AsyncSession, staff_id: int, *, by: int | None =
 
 
 async def set_awaiting(
-    session: AsyncSession, staff_id: int, value: awaiting_.StaffInput | None
+    session: AsyncSession, staff_id: int, value: awaiting_.StaffInput | awaiting_.Practice | None
 ) -> None:
     """What the member's next plain message means, until it lapses (None: an answer to a
     client, as usual)."""
