@@ -106,8 +106,9 @@ async def claim_duty_reminders(session: AsyncSession, *, hours: int) -> list[tup
     ).all()
     result = []
     for staff_id, since in rows:
-        since = since if since.tzinfo else since.replace(tzinfo=UTC)
-        result.append((staff_id, max(hours, int((now - since).total_seconds() // 3600))))
+        began: datetime = since or now
+        began = began if began.tzinfo else began.replace(tzinfo=UTC)  # SQLite: naive UTC
+        result.append((staff_id, max(hours, int((now - began).total_seconds() // 3600))))
     return result
 
 
@@ -132,6 +133,7 @@ async def claim_debriefs(session: AsyncSession) -> list[Debrief]:
     ).all()
     debriefs = []
     for conversation_id, staff_id, client_id in rows:
+        assert staff_id is not None  # the claim's condition
         pseudonym = await session.scalar(select(Client.pseudonym).where(Client.id == client_id))
         debriefs.append(Debrief(conversation_id, staff_id, pseudonym))
     return debriefs

@@ -14,7 +14,7 @@ Every function re-checks the caller's role against bot/permissions.py, behind th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
@@ -196,19 +196,19 @@ async def join(session: AsyncSession, staff_id: int, conversation_id: int) -> He
         session.add(SilentJoin(conversation_id=conversation_id, staff_id=staff_id))
         await session.flush()
         await queue.audit(session, staff_id, "silent_join", conversation_id)
-    return Held(**{**held.__dict__, "joined": True})
+    return replace(held, joined=True)
 
 
 async def leave(session: AsyncSession, staff_id: int, conversation_id: int) -> bool:
     """Stop reading along; whether they were."""
-    result = await session.execute(
-        delete(SilentJoin).where(
-            SilentJoin.conversation_id == conversation_id, SilentJoin.staff_id == staff_id
-        )
+    gone = await session.scalar(
+        delete(SilentJoin)
+        .where(SilentJoin.conversation_id == conversation_id, SilentJoin.staff_id == staff_id)
+        .returning(SilentJoin.id)
     )
-    if result.rowcount:
+    if gone is not None:
         await queue.audit(session, staff_id, "silent_leave", conversation_id)
-    return bool(result.rowcount)
+    return gone is not None
 
 
 async def take_over(
@@ -259,7 +259,7 @@ async def joined(session: AsyncSession, staff_id: int) -> list[Held]:
         .order_by(SilentJoin.id)
     )
     found = [await _active(session, conversation_id) for conversation_id in ids]
-    return [Held(**{**h.__dict__, "joined": True}) for h in found if h is not None]
+    return [replace(h, joined=True) for h in found if h is not None]
 
 
 async def end_stale(session: AsyncSession) -> list[tuple[int, str | None]]:
@@ -279,8 +279,10 @@ async def end_stale(session: AsyncSession) -> list[tuple[int, str | None]]:
     ).all()
     ended = []
     for row in rows:
-        result = await session.execute(delete(SilentJoin).where(SilentJoin.id == row.id))
-        if result.rowcount:
+        gone = await session.scalar(
+            delete(SilentJoin).where(SilentJoin.id == row.id).returning(SilentJoin.id)
+        )
+        if gone is not None:
             ended.append((row.staff_id, row.pseudonym))
     return ended
 
