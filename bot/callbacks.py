@@ -47,6 +47,13 @@ _SCHEMA: dict[str, re.Pattern[str]] = {
     "xfr": re.compile(r"(\d{1,10}):(peer|lawyer|psychologist|medic)"),  # conversation, role
     "xto": re.compile(r"(\d{1,10}):(\d{1,10})"),  # conversation id, colleague's staff id
     "ref": re.compile(r"(\d{1,10}):([a-z_]{2,24})"),  # conversation id, service type
+    # Supervisors' desk: refresh it; join a conversation silently, leave it, or take it over
+    "desk": re.compile(r"(show)"),
+    "join": re.compile(r"(\d{1,10}):(in|out|take)"),
+    # Care for consultants: ask a supervisor about a conversation (0: none in particular);
+    # the debrief and duty reminder's answers (about a conversation, 0 for none)
+    "askhelp": re.compile(r"(\d{1,10})"),
+    "care": re.compile(r"(talk|break|off):(\d{1,10})"),
     # Staff tools: send a canned answer, switch one of one's own topics on or off
     "can": re.compile(r"(\d{1,10})(?::(\d{1,10}))?"),  # canned answer id, conversation id
     "tpc": re.compile(r"(ost|hiv|tb|hepatitis|testing|legal|psychologist|humanitarian|general)"),

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     follow_up_days: int = Field(default=3, ge=1, le=60)
     # A request waiting longer than this alerts supervisors (once).
     wait_alert_minutes: int = Field(default=30, ge=1, le=1440)
+    # Care for consultants: after this many hours on duty they are reminded, once a shift, to
+    # rest; "take a break" puts them off duty for `break_minutes`, then back on.
+    duty_reminder_hours: int = Field(default=4, ge=1, le=24)
+    break_minutes: int = Field(default=15, ge=5, le=240)
     # Optional staff forum mode: the id of a staff supergroup with topics (e.g.
     # -1001234567890). Each conversation gets its own topic there; what staff write in it goes
     # to the client. The bot must be an admin there that can manage topics.

@@ -38,6 +38,7 @@ from bot.services import (
     rota,
     staff,
 )
+from bot.staff_care import duty_care, end_silent_joins, offer_debriefs
 
 log = logging.getLogger(__name__)
 RETENTION_EVERY = 24 * 3600.0  # seconds between retention purges
@@ -173,6 +174,11 @@ def default_jobs(runtime: Runtime, interval: float) -> list[Job]:
         Job("rota", rota_job, interval),
         Job("follow_ups", send_follow_ups, interval),
         Job("wait_alerts", send_wait_alerts, interval),
+        # Care for consultants (bot/staff_care.py): silent joins of ended conversations,
+        # the debrief after an urgent one, breaks and the rest reminder.
+        Job("silent_joins", end_silent_joins, interval),
+        Job("debriefs", offer_debriefs, interval),
+        Job("duty_care", duty_care, interval),
         Job("retention", privacy.run_retention, RETENTION_EVERY),
     ]
 

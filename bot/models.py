@@ -141,6 +141,11 @@ class Staff(Base):
     # When that input lapses (bot/awaiting.py): a half-written post never captures an answer
     # meant for a client hours later.
     awaiting_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Care for consultants (bot/services/care.py): when this shift on duty began, whether its
+    # "you have been on duty for hours" reminder went out, and when a break they took ends.
+    on_duty_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duty_reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    break_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -192,6 +197,24 @@ class Conversation(Base):
     # "Did you get there?" after a referral: when to ask, and the answer.
     follow_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     follow_up_answer: Mapped[str | None] = mapped_column(CleanString(16))
+    # An urgent conversation's consultant is offered a debrief once it closes; when it was.
+    debrief_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SilentJoin(Base):
+    """A supervisor reading along with a conversation (handlers/desk.py): they get a copy of
+    what follows, both ways, and may whisper to the consultant; the client is never told.
+    Deleted when they leave or take it over, and when it stops being active."""
+
+    __tablename__ = "silent_joins"
+    __table_args__ = (UniqueConstraint("conversation_id", "staff_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Message(Base):
@@ -204,7 +227,7 @@ class Message(Base):
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
     update_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # dedup of redelivery
-    author: Mapped[str] = mapped_column(CleanString(8))  # client | staff | note | system
+    author: Mapped[str] = mapped_column(CleanString(8))  # client | staff | note | system | whisper
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(CleanString(16))  # text, photo, document, voice, sticker, ...
     body: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted text or caption

@@ -73,11 +73,22 @@ TABLE: dict[str, frozenset[Role]] = {
     "cb:can": CONSULTING,
     "cb:tpc": CONSULTING,
     "answer": CONSULTING,  # a plain message that goes to a client
+    # Care for consultants: ask a supervisor (a command, or a button in a conversation), and
+    # the debrief after an urgent conversation (talk, take a break, go off duty).
+    "help_me": CONSULTING,
+    "cb:askhelp": CONSULTING,
+    "cb:care": CONSULTING,
     # Supervising: blocks, the team's canned answers.
     "unblock": SUPERVISING,
     "blocked": SUPERVISING,
     "canned_add": SUPERVISING,
     "canned_delete": SUPERVISING,
+    # The live desk: who holds what, joining a conversation silently, whispering to its
+    # consultant, taking it over.
+    "desk": SUPERVISING,
+    "whisper": SUPERVISING,
+    "cb:desk": SUPERVISING,
+    "cb:join": SUPERVISING,
     # Admins: new staff.
     "invite": ADMINS,
     # Any staff member: the name clients see.

@@ -5,12 +5,14 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from handlers import (
+    care,
     channels,
     consult,
     consultant,
     consultant_close,
     consultant_relay,
     consultant_tools,
+    desk,
     directory,
     dispatch,
     door,
@@ -64,6 +66,8 @@ def register(app: Application) -> None:
     consultant.register(app)
     consultant_close.register(app)
     consultant_tools.register(app)
+    desk.register(app)
+    care.register(app)
     staff_tools.register(app)
     moderation.register(app)
     forum.register(app)

@@ -15,7 +15,7 @@ from bot.i18n import Translator
 from bot.services import pseudonyms, queue, relay, staff
 from bot.services.clients import ClientState
 from bot.services.visitors import Visitor
-from handlers import forum_common, guard, handover, intake, screens
+from handlers import forum_common, guard, handover, intake, screens, supervision
 from handlers.common import (
     PeerlineContext,
     incoming_from,
@@ -146,6 +146,7 @@ async def client_message(update: Update, context: PeerlineContext, person: Visit
                 header=screens.client_header(staff_, conversation.pseudonym),
                 protect_content=context.runtime.settings.protect_content,
             )
+            await supervision.mirror(context, session, conversation, message_id, incoming)
     if conversation is None:
         await next_step(
             update,

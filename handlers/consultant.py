@@ -18,7 +18,7 @@ from telegram.ext import (
 from bot.callbacks import encode, parse, pattern_for
 from bot.services import queue, staff
 from bot.services.staff import StaffView
-from handlers import handover, screens
+from handlers import handover, screens, supervision
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape
 from handlers.door import drop_input, visitor
 from handlers.staff_common import require_staff, staff_translator
@@ -126,7 +126,8 @@ async def take(
     )
     if conversation.previous_id:
         text += "\n" + _.gettext("This client wrote to us before: /history")
-    await update.effective_message.reply_text(text, parse_mode="HTML")
+    help_row = Keyboard([[supervision.ask_button(_, conversation.id)]])
+    await update.effective_message.reply_text(text, parse_mode="HTML", reply_markup=help_row)
 
 
 def register(app: Application) -> None:

@@ -41,6 +41,7 @@ from bot.services.visitors import Visitor
 from handlers import (
     consult,
     consultant_relay,
+    desk,
     handover,
     humanitarian,
     intake,
@@ -79,7 +80,10 @@ async def on_message(update: Update, context: PeerlineContext) -> None:
                 await consult.client_message(update, context, person)
                 await intake.escalate(context, person.conversation.id)
             return
-    # 2. A conversation.
+    # 2. A conversation. A reply to a whisper, or a supervisor's reply to a copy of a
+    # conversation they read along with, is a whisper between staff: never an answer.
+    if member is not None and await desk.reply_whisper(update, context, member, message):
+        return
     if (
         member is not None
         and consulting

@@ -12,7 +12,7 @@ from bot.services import clients, queue, relay, staff
 from bot.services.queue import ConversationView, NoteView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
-from handlers import forum_common, screens
+from handlers import forum_common, screens, supervision
 from handlers.common import PeerlineContext, escape
 from handlers.staff_common import staff_translator
 
@@ -150,6 +150,7 @@ async def answer_client(
         client_chat_ref=await clients.chat_ref(session, conversation.client_id),
         protect_content=runtime.settings.protect_content,
     )
+    await supervision.mirror(context, session, conversation, message_id, incoming, by=member)
     if mirror:
         header = forum_common.staff_header(member.display_name)
         await forum_common.mirror(

@@ -180,6 +180,10 @@ BUTTONS = {
     "rdy": "1rdy:1:naloxone",
     "stv": "1stv:1:show",
     "svy": "1svy:1:show",
+    "desk": "1desk:show",
+    "join": "1join:1:in",
+    "askhelp": "1askhelp:1",
+    "care": "1care:off:0",
 }
 REFUSALS = {
     "This is for channel admins only.",

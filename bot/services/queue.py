@@ -478,6 +478,12 @@ async def open_for_client(session: AsyncSession, client_id: int) -> Conversation
     return _view(row) if row else None
 
 
+async def get(session: AsyncSession, conversation_id: int) -> ConversationView | None:
+    """A conversation in any state, or None; callers check it is one they may see."""
+    row = (await session.execute(_views().where(Conversation.id == conversation_id))).one_or_none()
+    return _view(row) if row else None
+
+
 async def queue_position(session: AsyncSession, conversation_id: int) -> int | None:
     """1-based place among all waiting conversations, in the order they are taken;
     None if this one is not waiting."""

@@ -338,7 +338,10 @@ async def set_awaiting(
 async def set_duty(session: AsyncSession, staff_id: int, on: bool | None) -> StaffView:
     """Go on or off duty; None toggles. StaffError for an unknown or removed member, and
     for a role that takes no conversations."""
-    role = await session.scalar(select(Staff.role).where(Staff.id == staff_id))
+    before = (
+        await session.execute(select(Staff.role, Staff.on_duty).where(Staff.id == staff_id))
+    ).one_or_none()
+    role, was_on = before if before is not None else (None, False)
     if role in queue.NON_CONSULTING_ROLES and on is not False:
         raise StaffError("channel admins write posts and take no conversations")
     value = not_(Staff.on_duty) if on is None else bool(on)
@@ -352,6 +355,14 @@ async def set_duty(session: AsyncSession, staff_id: int, on: bool | None) -> Sta
         raise StaffError(f"no active staff member with id {staff_id}")
     row = await _row(session, staff_id)
     assert row is not None
+    # A shift starts when they go on duty (its length drives the rest reminder, once a shift);
+    # any change of duty by hand ends a break they were on (bot/services/care.py).
+    if not row.on_duty:
+        row.on_duty_since = row.duty_reminded_at = None
+    elif not was_on or row.on_duty_since is None:
+        row.on_duty_since, row.duty_reminded_at = _now(), None
+    row.break_until = None
+    await session.flush()
     return _view(row)
 
 
