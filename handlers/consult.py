@@ -68,7 +68,7 @@ async def open_request(update: Update, context: PeerlineContext) -> None:
         await next_step(update, context, client)
         return
     _ = translator(context, client)
-    if await guard.refuse_if_blocked_or_flooding(update, context, client.id):
+    if await guard.refuse_if_blocked(update, context, client.id):
         return
     opened = await intake.open_request(context, client, topic=topic, urgent=urgent)
     if opened.conversation is None:
@@ -133,9 +133,10 @@ async def client_message(update: Update, context: PeerlineContext, person: Visit
             _.gettext("This kind of message cannot be passed on. Please send text or a photo.")
         )
         return
-    # Blocked or flooding clients are answered (once) and nothing is recorded; the menus stay
-    # open to them, /overdose included.
-    if await guard.refuse_if_blocked_or_flooding(update, context, client.id):
+    # Blocked clients are answered and nothing is recorded; the menus stay open to them,
+    # /overdose included. A client writing very fast loses nothing: only told once a window
+    # that replies may be slower (issue 12).
+    if await guard.refuse_if_blocked(update, context, client.id):
         return
     async with runtime.transaction() as session:
         conversation = await queue.open_for_client(session, client.id)
