@@ -29,6 +29,8 @@ _SCHEMA: dict[str, re.Pattern[str]] = {
     "urg": re.compile(r"([a-z]{2,16}):([01])"),  # topic, urgent or not
     "end": re.compile(r"(\d{1,10})"),  # the client ends / cancels a conversation
     "esc": re.compile(r"(\d{1,10})"),  # the client makes their waiting request urgent
+    # The client's answer to "continue in another language?": that language, or wait ("no")
+    "lng": re.compile(r"(\d{1,10}):(ru|uk|kk|en|no)"),
     "rate": re.compile(r"(\d{1,10}):([1-5])"),  # the client rates a closed conversation
     "take": re.compile(r"(\d{1,10})"),  # a consultant takes a waiting conversation
     "close": re.compile(r"(\d{1,10}):([a-z_]{2,24})"),  # close with an outcome

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     # rest; "take a break" puts them off duty for `break_minutes`, then back on.
     duty_reminder_hours: int = Field(default=4, ge=1, le=24)
     break_minutes: int = Field(default=15, ge=5, le=240)
+    # Languages a client of one language may also read, in order of preference: when nobody
+    # on duty writes the client's language but someone writes one of these, the client is
+    # offered to continue in it. "kk=ru; uk=ru,en"; a language not named has none.
+    language_fallbacks: Annotated[dict[str, tuple[str, ...]], NoDecode] = Field(
+        default_factory=lambda: {"kk": ("ru",), "uk": ("ru", "en")}
+    )
     # Optional staff forum mode: the id of a staff supergroup with topics (e.g.
     # -1001234567890). Each conversation gets its own topic there; what staff write in it goes
     # to the client. The bot must be an admin there that can manage topics.
@@ -122,6 +128,21 @@ class Settings(BaseSettings):
         if isinstance(v, str):
             return [part.strip() for part in v.split(",") if part.strip()]
         return v
+
+    @field_validator("language_fallbacks", mode="before")
+    @classmethod
+    def _parse_fallbacks(cls, v: object) -> object:
+        if not isinstance(v, str):
+            return v
+        fallbacks: dict[str, tuple[str, ...]] = {}
+        for rule in filter(None, (part.strip() for part in v.split(";"))):
+            language, equals, others = rule.partition("=")
+            targets = tuple(o.strip() for o in others.split(",") if o.strip())
+            named = [language.strip(), *targets]
+            if not equals or any(name not in LANGUAGES for name in named):
+                raise ValueError('must look like "kk=ru; uk=ru,en" (languages ru, uk, kk, en)')
+            fallbacks[language.strip()] = tuple(t for t in targets if t != language.strip())
+        return fallbacks
 
     @property
     def effective_database_url(self) -> str:

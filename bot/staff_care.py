@@ -84,7 +84,7 @@ async def end_silent_joins(runtime: Runtime) -> int:
             if member is None or not member.active:
                 continue
             _ = _translator(runtime, member)
-            who = pseudonyms.render(pseudonym or "?", _.language)
+            who = pseudonyms.display(_, pseudonym)
             text = "👁 " + _.gettext(
                 "The conversation with %(who)s is no longer open to read along; you have left it.",
                 who=who,
@@ -110,7 +110,7 @@ async def offer_debriefs(runtime: Runtime) -> int:
                 "💛 The urgent conversation with %(who)s has ended. Thank you for staying with "
                 "them. Conversations like this one are heavy: how are you? Take a moment for "
                 "yourself before the next one.",
-                who=pseudonyms.render(debrief.pseudonym or "?", _.language),
+                who=pseudonyms.display(_, debrief.pseudonym),
             )
             buttons = care_buttons(_, debrief.conversation_id, talk=True, minutes=minutes)
             await _tell(runtime, session, member, text, buttons)

@@ -41,7 +41,7 @@ async def open_request(update: Update, context: PeerlineContext) -> None:
         await next_step(update, context, client)
         return
     _ = translator(context, client)
-    if await guard.refuse_if_blocked_or_flooding(update, context, client.id):
+    if await guard.refuse_if_blocked(update, context, client.id):
         return
     opened = await intake.open_request(context, client, topic=topic, urgent=urgent)
     if opened.conversation is None:
@@ -93,6 +93,34 @@ async def make_urgent(update: Update, context: PeerlineContext) -> None:
     await show(update, context, text, Keyboard([[screens.first_aid_button(_)]]))
 
 
+async def choose_language(update: Update, context: PeerlineContext) -> None:
+    """ "Yes, Russian is fine" / "No, I will wait" under a request nobody on duty could read:
+    re-target it to that language (its consultants are notified), or keep it waiting."""
+    callback = parse(update.callback_query.data)
+    conversation_id, answer = int(callback.args[0]), callback.args[1]
+    client = await load_client(update, context)
+    _ = translator(context, client)
+    async with context.runtime.transaction() as session:
+        conversation = await queue.open_for_client(session, client.id)
+    if conversation is None or conversation.id != conversation_id:
+        await next_step(update, context, client)
+        return
+    language = None if answer == "no" else answer
+    opened = await intake.choose_language(context, conversation, language)
+    if opened is None:  # taken meanwhile, or a forged language: the request is as it was
+        await show(update, context, *intake.already_open(_, conversation.id))
+        return
+    assert opened.conversation is not None
+    text, keyboard = intake.queued_screen(_, context, opened)
+    own = _.gettext(intake.IN_LANGUAGE[opened.conversation.language])
+    note = (
+        _.gettext("Your request now goes to consultants who write %(language)s.", language=own)
+        if language
+        else _.gettext("Your request waits for a consultant who writes %(language)s.", language=own)
+    )
+    await show(update, context, note + "\n" + text, keyboard)
+
+
 async def client_message(update: Update, context: PeerlineContext, person: Visitor) -> None:
     """A message from a client with an open conversation (the dispatcher's second tier):
     record it, relay it if a consultant holds the conversation, confirm it if not."""
@@ -106,9 +134,10 @@ async def client_message(update: Update, context: PeerlineContext, person: Visit
             _.gettext("This kind of message cannot be passed on. Please send text or a photo.")
         )
         return
-    # Blocked or flooding clients are answered (once) and nothing is recorded; the menus stay
-    # open to them, /overdose included.
-    if await guard.refuse_if_blocked_or_flooding(update, context, client.id):
+    # Blocked clients are answered and nothing is recorded; the menus stay open to them,
+    # /overdose included. A client writing very fast loses nothing: only told once a window
+    # that replies may be slower (issue 12).
+    if await guard.refuse_if_blocked(update, context, client.id):
         return
     async with runtime.transaction() as session:
         conversation = await queue.open_for_client(session, client.id)
@@ -221,4 +250,5 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(open_request, pattern=pattern_for("urg")))
     app.add_handler(CallbackQueryHandler(end, pattern=pattern_for("end")))
     app.add_handler(CallbackQueryHandler(make_urgent, pattern=pattern_for("esc")))
+    app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern_for("lng")))
     app.add_handler(CallbackQueryHandler(rate, pattern=pattern_for("rate")))

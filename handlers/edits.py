@@ -24,6 +24,10 @@ async def edited(update: Update, context: PeerlineContext) -> None:
         member = await staff.find_by_telegram(session, runtime.keys, update.effective_user.id)
         if member is not None:
             for conversation in await queue.active_for_staff(session, member.id):
+                client = relay.Target(
+                    f"client:{conversation.client_id}",
+                    await clients.chat_ref(session, conversation.client_id),
+                )
                 queued += await relay.relay_edit(
                     session,
                     runtime.keys,
@@ -31,6 +35,8 @@ async def edited(update: Update, context: PeerlineContext) -> None:
                     author="staff",
                     incoming=incoming,
                     header=None,
+                    resend_to=client,
+                    protect_content=runtime.settings.protect_content,
                 )
         else:
             client = await clients.get(session, client_key(update, context))
@@ -42,6 +48,11 @@ async def edited(update: Update, context: PeerlineContext) -> None:
                     else None
                 )
                 _ = runtime.i18n.get(holder.languages[0] if holder and holder.languages else None)
+                consultant = (
+                    relay.Target(f"staff:{holder.id}", await staff.chat_ref(session, holder.id))
+                    if holder is not None and conversation.status == queue.ACTIVE
+                    else None
+                )
                 queued = await relay.relay_edit(
                     session,
                     runtime.keys,
@@ -49,6 +60,8 @@ async def edited(update: Update, context: PeerlineContext) -> None:
                     author="client",
                     incoming=incoming,
                     header=screens.client_header(_, conversation.pseudonym) + " ✏️",
+                    resend_to=consultant,
+                    protect_content=runtime.settings.protect_content,
                 )
 
 

@@ -1,5 +1,11 @@
-"""Before a client's message or request is recorded: blocked? flooding? Shared by the
-consultation and humanitarian flows, so neither imports another flow."""
+"""Before a client's message or request is recorded: blocked? writing very fast? Shared by
+the consultation and humanitarian flows, so neither imports another flow.
+
+A blocked client is refused (abuse). A client over the flood limit is not: people in
+distress write many short messages, and every one of them is recorded and delivered (the
+relay merges queued texts for one consultant, the outbox paces them); they are told once a
+window that replies may be slower.
+"""
 
 from __future__ import annotations
 
@@ -19,20 +25,19 @@ def blocked_text(_: Translator) -> str:
     )
 
 
-def flood_text(_: Translator) -> str:
+def slower_text(_: Translator) -> str:
     return _.gettext(
-        "You are sending messages very fast. Please wait a minute: what you send until then "
-        "does not reach the consultant.\n"
+        "You are writing a lot at once, and that is all right: everything you send is kept "
+        "and reaches the consultant. Their replies may come more slowly.\n"
         "If a life is in danger, call an ambulance now. Overdose first aid: /overdose"
     )
 
 
-async def refuse_if_blocked_or_flooding(
-    update: Update, context: PeerlineContext, client_id: int
-) -> bool:
+async def refuse_if_blocked(update: Update, context: PeerlineContext, client_id: int) -> bool:
     """True if this message or request from the client must not be recorded: they are
-    blocked, or over the flood limit. Counts it, and answers politely in their language:
-    a blocked client on each message up to the flood limit, a flooding one once a window."""
+    blocked. Counts it against the flood limit and answers in their language: a blocked
+    client on each message up to the limit; a client over it, once a window, that replies
+    may be slower (their message is recorded all the same)."""
     runtime = context.runtime
     async with runtime.transaction() as session:
         try:
@@ -41,13 +46,15 @@ async def refuse_if_blocked_or_flooding(
             return False
         blocked = await abuse.is_blocked(session, client_id)
         client = await clients.get(session, client_key(update, context))
-    if not blocked and verdict.allowed:
+    if not blocked and (verdict.allowed or not verdict.warn):
         return False
     _ = runtime.i18n.get(client.language if client else None)
-    if blocked and (verdict.allowed or verdict.warn):
+    if not blocked:
+        if update.callback_query is None:  # a button's own screen says what happens next
+            await show(update, context, slower_text(_), screens.main_menu_button(_))
+        return False
+    if verdict.allowed or verdict.warn:
         await show(update, context, blocked_text(_), screens.main_menu_button(_))
-    elif not blocked and verdict.warn:
-        await show(update, context, flood_text(_), screens.main_menu_button(_))
     elif update.callback_query is not None:
         await update.callback_query.answer()  # silence, but no endless spinner
     return True

@@ -106,7 +106,7 @@ async def submit(
         await next_step(update, context, client)
         return
     client = await set_client(update, context, awaiting=None)
-    if await guard.refuse_if_blocked_or_flooding(update, context, client.id):
+    if await guard.refuse_if_blocked(update, context, client.id):
         return
     _ = translator(context, client)
     language = client.language or context.runtime.i18n.default

@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 
 from bot.callbacks import encode
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.services import queue, relay, rota, staff
 from bot.services.clients import ClientState
 from bot.services.queue import ConversationView
@@ -27,6 +27,27 @@ class Opened:
     estimate: int | None = None
     staffed: bool = False
     hours: str = ""  # when someone is usually on call, for "nobody is on duty"
+    # Nobody on duty writes the client's language, but someone writes one of these (the
+    # client may read them, by settings): the client is offered to continue in one.
+    alternatives: tuple[str, ...] = ()
+    # An urgent request went to everyone on duty, none of whom writes the client's language:
+    # the languages the consultant may answer in.
+    may_write: tuple[str, ...] = ()
+
+
+# "in Russian" as it fits "who writes ..." / "continue ..." in each language.
+IN_LANGUAGE = {
+    "ru": N_("in Russian"),
+    "uk": N_("in Ukrainian"),
+    "kk": N_("in Kazakh"),
+    "en": N_("in English"),
+}
+YES_LANGUAGE = {
+    "ru": N_("Yes, Russian is fine"),
+    "uk": N_("Yes, Ukrainian is fine"),
+    "kk": N_("Yes, Kazakh is fine"),
+    "en": N_("Yes, English is fine"),
+}
 
 
 async def open_request(
@@ -66,24 +87,79 @@ async def open_request(
             session, language=conversation.language, topic=topic, urgent=urgent
         )
         await notify_staff(context, session, conversation, on_duty)
-        hours = ""
-        if not on_duty:
-            hours = await rota.office_hours_text(
-                session,
-                runtime.i18n.get(conversation.language),
-                tz=runtime.settings.timezone,
-                fallback=runtime.settings.office_hours,
-            )
-        opened = Opened(
-            conversation,
-            None,
-            await queue.queue_position(session, conversation.id),
-            await queue.wait_estimate_minutes(session, conversation.id),
-            bool(on_duty),
-            hours,
-        )
+        opened = await _opened(context, session, conversation, on_duty)
     await forum_common.open_topic(context, conversation)
     return opened
+
+
+async def _opened(
+    context: PeerlineContext,
+    session: AsyncSession,
+    conversation: ConversationView,
+    on_duty: list[StaffView],
+    *,
+    offer: bool = True,
+) -> Opened:
+    """What the client is told about their queued request (see `queued_screen`)."""
+    runtime = context.runtime
+    language = conversation.language
+    fallbacks = runtime.settings.language_fallbacks.get(language, ())
+    hours, alternatives, may_write = "", (), ()
+    if not on_duty:
+        hours = await rota.office_hours_text(
+            session,
+            runtime.i18n.get(language),
+            tz=runtime.settings.timezone,
+            fallback=runtime.settings.office_hours,
+        )
+        if offer:
+            alternatives = tuple(
+                [
+                    other
+                    for other in fallbacks
+                    if await staff.on_duty_for(session, language=other, topic=conversation.topic)
+                ]
+            )
+    elif conversation.urgent and not any(language in m.languages for m in on_duty):
+        written = {lang for m in on_duty for lang in m.languages}
+        may_write = tuple(
+            [lang for lang in fallbacks if lang in written]
+            + sorted(written - set(fallbacks) - {language})
+        )
+    return Opened(
+        conversation,
+        None,
+        await queue.queue_position(session, conversation.id),
+        await queue.wait_estimate_minutes(session, conversation.id),
+        bool(on_duty),
+        hours,
+        alternatives,
+        may_write,
+    )
+
+
+async def choose_language(
+    context: PeerlineContext, conversation: ConversationView, language: str | None
+) -> Opened | None:
+    """The client's answer to "continue in another language?": re-target the waiting
+    request to `language` and notify the consultants on duty who write it, or (None) keep
+    it waiting for its own. None if the request is no longer waiting or the language is
+    not one its client may be offered."""
+    fallbacks = context.runtime.settings.language_fallbacks.get(conversation.language, ())
+    if language is not None and language not in fallbacks:
+        return None
+    async with context.runtime.transaction() as session:
+        if language is not None:
+            moved = await queue.set_language(session, conversation.id, language)
+            if moved is None:
+                return None
+            conversation = moved
+        on_duty = await staff.on_duty_for(
+            session, language=conversation.language, topic=conversation.topic
+        )
+        if language is not None:
+            await notify_staff(context, session, conversation, on_duty)
+        return await _opened(context, session, conversation, on_duty, offer=False)
 
 
 async def notify_staff(context, session, conversation, on_duty) -> None:  # type: ignore[no-untyped-def]
@@ -172,7 +248,37 @@ def queued_screen(_: Translator, context: PeerlineContext, opened: Opened) -> sc
     text = queued_text(_, opened.position, opened.estimate, opened.staffed, opened.hours)
     conversation = opened.conversation
     assert conversation is not None
-    rows = [[screens.first_aid_button(_)]]
+    rows = []
+    if opened.alternatives:
+        text += "\n\n" + _.gettext(
+            "Nobody who writes %(own)s is on duty right now, but a consultant who writes "
+            "%(other)s is. Would you like to continue %(other)s?",
+            own=_.gettext(IN_LANGUAGE[conversation.language]),
+            other=" / ".join(_.gettext(IN_LANGUAGE[lang]) for lang in opened.alternatives),
+        )
+        for lang in opened.alternatives:
+            rows.append(
+                [
+                    Button(
+                        _.gettext(YES_LANGUAGE[lang]),
+                        callback_data=encode("lng", conversation.id, lang),
+                    )
+                ]
+            )
+        rows.append(
+            [
+                Button(
+                    _.gettext("No, I will wait"), callback_data=encode("lng", conversation.id, "no")
+                )
+            ]
+        )
+    if opened.may_write:
+        text += "\n\n" + _.gettext(
+            "Nobody on duty right now writes %(own)s: the consultant may answer %(other)s.",
+            own=_.gettext(IN_LANGUAGE[conversation.language]),
+            other=" / ".join(_.gettext(IN_LANGUAGE[lang]) for lang in opened.may_write),
+        )
+    rows.append([screens.first_aid_button(_)])
     if not conversation.urgent:
         rows.append(
             [

@@ -291,9 +291,7 @@ OUTCOME_NAMES = {
 def client_name(_: Translator, pseudonym: str | None) -> str:
     """ "Blue Fox 42" in the reader's language (bot/services/pseudonyms.py); a client named
     before word pseudonyms keeps "Client 482113"."""
-    if pseudonym is not None and pseudonyms.is_word_based(pseudonym):
-        return pseudonyms.render(pseudonym, _.language)
-    return _.gettext("Client %(pseudonym)s", pseudonym=pseudonym or "?")
+    return pseudonyms.display(_, pseudonym)
 
 
 def client_header(_: Translator, pseudonym: str | None) -> str:

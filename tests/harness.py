@@ -1,14 +1,18 @@
 """Offline Telegram for tests: a request class that answers the Bot API from memory.
 
 Nothing here can reach the network: every Bot API call lands in `FakeTelegram.do_request`,
-which records it and answers like Telegram would. `BotHarness` plays users: it sends
-messages and presses buttons *by their visible label*, through `Application.process_update`.
+which records it and answers like Telegram would, refusing (400) what Telegram refuses for
+its length: a text over 4,096 or a caption over 1,024 characters after entities are parsed.
+`BotHarness` plays users: it sends messages and presses buttons *by their visible label*,
+through `Application.process_update`.
 """
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,6 +111,7 @@ class FakeTelegram(BaseRequest):
             body = {"ok": False, "error_code": status, "description": description}
             return status, json.dumps(body).encode()
         try:
+            check_limits(name, params)
             result = self._answer(name, params)
         except _Refused as refused:
             body = {"ok": False, "error_code": refused.status, "description": refused.description}
@@ -280,6 +285,40 @@ class FakeTelegram(BaseRequest):
 
     def sent_texts(self) -> list[str]:
         return [p["text"] for name, p in self.calls if name in ("sendMessage", "editMessageText")]
+
+
+# Telegram's length limits, counted after the entities are parsed (HTML tags do not count).
+TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
+_TEXTS = {"sendMessage": "text", "editMessageText": "text"}
+_CAPTIONS = frozenset(
+    {"copyMessage", "sendPhoto", "sendDocument", "sendVideo", "sendAudio", "sendVoice"}
+    | {"sendAnimation", "editMessageCaption"}
+)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def shown(params: dict[str, Any], field: str) -> str:
+    """A text or caption as the recipient sees it: with parse_mode HTML, tags parsed away."""
+    value = str(params.get(field) or "")
+    if str(params.get("parse_mode", "")).upper() == "HTML":
+        value = html.unescape(_TAG.sub("", value))
+    return value
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def check_limits(name: str, params: dict[str, Any]) -> None:
+    """Refuse what Telegram refuses: an empty or too long text, a too long caption."""
+    if name in _TEXTS:
+        text = shown(params, "text")
+        if not text.strip():
+            raise _Refused(400, "Bad Request: message text is empty")
+        if _units(text) > TEXT_LIMIT:
+            raise _Refused(400, "Bad Request: message is too long")
+    if name in _CAPTIONS and _units(shown(params, "caption")) > CAPTION_LIMIT:
+        raise _Refused(400, "Bad Request: message caption is too long")
 
 
 def _json(value: Any) -> Any:

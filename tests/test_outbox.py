@@ -359,3 +359,23 @@ async def _conversation_message(session: AsyncSession) -> int:
     session.add(message)
     await session.flush()
     return message.id
+
+
+async def test_a_row_may_be_rewritten_only_until_a_worker_claims_it(session_factory, keys) -> None:
+    """Merging a text into a queued one (relay) never races the worker: once claimed, the
+    row's lease moves `not_before` ahead and neither `pending_tail` nor `replace_params`
+    touch it any more."""
+    ref = keys.encrypt_chat_id(CHAT_ID)
+    async with session_factory() as session, session.begin():
+        first = await outbox.enqueue(
+            session, keys, chat_ref=ref, recipient="staff:3", method="sendMessage",
+            params={"text": "one"}, not_before=T0,
+        )  # fmt: skip
+        tail = await outbox.pending_tail(session, keys, "staff:3", now=T0)
+        assert tail is not None and (tail.id, tail.params) == (first, {"text": "one"})
+        assert await outbox.replace_params(session, keys, first, {"text": "one\ntwo"}, now=T0)
+    [delivery] = await claim(session_factory, keys, now=T0)
+    assert delivery.params == {"text": "one\ntwo"}
+    async with session_factory() as session, session.begin():
+        assert await outbox.pending_tail(session, keys, "staff:3", now=T0) is None
+        assert not await outbox.replace_params(session, keys, first, {"text": "x"}, now=T0)

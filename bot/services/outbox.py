@@ -355,6 +355,20 @@ async def mark_dead(session: AsyncSession, delivery_id: int, error: str) -> bool
     )
 
 
+async def dead_count(session: AsyncSession, message_id: int, recipient: str) -> int:
+    """How many rows carrying this recorded message to this recipient were given up on."""
+    return int(
+        await session.scalar(
+            select(func.count()).where(
+                Outbox.message_id == message_id,
+                Outbox.recipient == recipient,
+                Outbox.status == DEAD,
+            )
+        )
+        or 0
+    )
+
+
 async def find_by_sent_message(
     session: AsyncSession, recipient: str, sent_message_id: int
 ) -> int | None:
@@ -380,6 +394,8 @@ class SentCopy:
     sent_message_id: int
     method: str
     had_caption: bool
+    # The text or caption it was sent with (None: a copy showing the original's own).
+    shown: str | None = None
 
 
 async def sent_copies(session: AsyncSession, keys: Keys, message_id: int) -> list[SentCopy]:
@@ -396,10 +412,86 @@ async def sent_copies(session: AsyncSession, keys: Keys, message_id: int) -> lis
         )
         .order_by(Outbox.id)
     )
-    return [
-        SentCopy(recipient, chat_ref, sent_id, method, "caption" in decode_params(keys, payload))
-        for recipient, chat_ref, sent_id, method, payload in rows
-    ]
+    copies = []
+    for recipient, chat_ref, sent_id, method, payload in rows:
+        params = decode_params(keys, payload)
+        shown = params.get("text", params.get("caption"))
+        copies.append(
+            SentCopy(
+                recipient,
+                chat_ref,
+                sent_id,
+                method,
+                "caption" in params,
+                shown if isinstance(shown, str) else None,
+            )
+        )
+    return copies
+
+
+@dataclass(frozen=True)
+class PendingTail:
+    """A recipient's last queued row, while no worker has claimed it (see `pending_tail`)."""
+
+    id: int
+    method: str
+    message_id: int | None
+    params: dict[str, Any]
+
+
+async def pending_tail(
+    session: AsyncSession, keys: Keys, recipient: str, *, now: datetime | None = None
+) -> PendingTail | None:
+    """The recipient's newest row if it is pending, due, never tried and of reply priority:
+    one a new text may still be merged into (`replace_params`)."""
+    row = (
+        await session.execute(
+            select(
+                Outbox.id,
+                Outbox.status,
+                Outbox.priority,
+                Outbox.attempts,
+                Outbox.not_before,
+                Outbox.method,
+                Outbox.message_id,
+                Outbox.payload,
+            )
+            .where(Outbox.recipient == recipient)
+            .order_by(Outbox.id.desc())
+            .limit(1)
+        )
+    ).one_or_none()
+    if row is None or (row.status, row.priority, row.attempts) != (PENDING, REPLY_PRIORITY, 0):
+        return None
+    if _utc(row.not_before) > _utc(now):  # leased by a worker (or waiting): leave it be
+        return None
+    return PendingTail(row.id, row.method, row.message_id, decode_params(keys, row.payload))
+
+
+async def replace_params(
+    session: AsyncSession,
+    keys: Keys,
+    delivery_id: int,
+    params: dict[str, Any],
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """New parameters for a row no worker has claimed yet; False if one has meanwhile (its
+    lease moved `not_before` ahead) or it was tried: the caller queues a new row instead."""
+    result = await session.execute(
+        update(Outbox)
+        .where(
+            Outbox.id == delivery_id,
+            Outbox.status == PENDING,
+            Outbox.attempts == 0,
+            Outbox.not_before <= _utc(now),
+        )
+        .values(payload=encode_params(keys, params)),
+        execution_options=_NO_SYNC,
+    )
+    if result.rowcount:
+        session.info[OUTBOX_ENQUEUED] = True
+    return bool(result.rowcount)
 
 
 async def sent_message_ids(session: AsyncSession, recipient: str, *, since: datetime) -> list[int]:

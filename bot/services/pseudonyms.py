@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 import secrets
 
+from bot.i18n import Translator
+
 # One row per meaning: en, ru, uk, kk. No drug or police slang, nothing offensive.
 ADJECTIVES: tuple[tuple[str, str, str, str], ...] = (
     ("Blue", "Синий", "Синій", "Көк"),
@@ -148,3 +150,11 @@ def from_text(text: str) -> str | None:
             return code(_ADJECTIVE_INDEX[words[0]], _ANIMAL_INDEX[words[1]], int(typed.group(2)))
     digits = "".join(ch for ch in folded if "0" <= ch <= "9")
     return digits if LEGACY.fullmatch(digits) else None
+
+
+def display(_: Translator, pseudonym: str | None) -> str:
+    """What staff read: "Blue Fox 42" in their language; a client named before word
+    pseudonyms keeps "Client 482113"."""
+    if pseudonym is not None and is_word_based(pseudonym):
+        return render(pseudonym, _.language)
+    return _.gettext("Client %(pseudonym)s", pseudonym=pseudonym or "?")

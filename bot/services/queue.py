@@ -462,6 +462,26 @@ async def escalate(session: AsyncSession, conversation_id: int) -> ConversationV
     return await _get_view(session, conversation_id) if changed else None
 
 
+async def get(session: AsyncSession, conversation_id: int) -> ConversationView | None:
+    """A conversation by id, whatever its status."""
+    row = (await session.execute(_views().where(Conversation.id == conversation_id))).one_or_none()
+    return _view(row) if row else None
+
+
+async def set_language(
+    session: AsyncSession, conversation_id: int, language: str
+) -> ConversationView | None:
+    """Re-target a waiting conversation to consultants of another language (the client
+    agreed to it); None if it is no longer waiting."""
+    changed = await _transition(
+        session,
+        conversation_id,
+        [Conversation.status == WAITING],
+        {"language": language},
+    )
+    return await _get_view(session, conversation_id) if changed else None
+
+
 async def open_for_client(session: AsyncSession, client_id: int) -> ConversationView | None:
     """The client's waiting or active conversation, if any."""
     row = (
@@ -475,12 +495,6 @@ async def open_for_client(session: AsyncSession, client_id: int) -> Conversation
             .limit(1)
         )
     ).one_or_none()
-    return _view(row) if row else None
-
-
-async def get(session: AsyncSession, conversation_id: int) -> ConversationView | None:
-    """A conversation in any state, or None; callers check it is one they may see."""
-    row = (await session.execute(_views().where(Conversation.id == conversation_id))).one_or_none()
     return _view(row) if row else None
 
 
