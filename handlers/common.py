@@ -11,6 +11,7 @@ from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackContext, ExtBot, filters
 
+from bot.dbtypes import clean_text
 from bot.delivery import DeliveryWorker
 from bot.i18n import Translator
 from bot.runtime import Runtime
@@ -110,10 +111,12 @@ def incoming_from(update: Update, message: Message | None = None) -> Incoming | 
     kind = next((k for k in RELAYED_KINDS if getattr(message, k, None)), None)
     if kind is None:
         return None
+    text = message.text if kind == "text" else message.caption
     return Incoming(
         update_id=update.update_id,
         kind=kind,
-        text=message.text if kind == "text" else message.caption,
+        # Stored encrypted as UTF-8, which a lone surrogate (possible in JSON) is not.
+        text=clean_text(text) if text is not None else None,
         source_message_id=message.message_id,
         chat_id=message.chat.id,
     )

@@ -23,6 +23,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import encode, parse, pattern_for
+from bot.dbtypes import clean_text
 from bot.i18n import Translator
 from bot.runtime import Runtime
 from bot.services import clients, directory, queue, relay, staff
@@ -90,7 +91,7 @@ async def note_command(update: Update, context: PeerlineContext) -> None:
     _ = staff_translator(context, member)
     message = update.effective_message
     parts = (message.text or "").split(maxsplit=1)
-    text = parts[1].strip() if len(parts) > 1 else ""
+    text = clean_text(parts[1]).strip() if len(parts) > 1 else ""
     if not text:
         await message.reply_text(
             _.gettext(

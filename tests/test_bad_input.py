@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from tests.harness import BotHarness, FakeUser
 from tests.test_client_journey import at_city_prompt, onboard
@@ -122,3 +123,23 @@ async def test_group_messages_are_ignored(harness: BotHarness) -> None:
     }
     await harness.feed(update)
     assert not any(name == "sendMessage" for name, _ in harness.telegram.calls)
+
+
+async def test_a_lone_surrogate_in_a_clients_words_is_relayed_not_lost(
+    harness: BotHarness, session_factory
+) -> None:
+    """JSON may carry "\\ud800", which UTF-8 cannot encode: the relay's encrypt step failed and
+    the client's message was lost behind "something went wrong"."""
+    from bot.models import Message
+    from bot.services.relay import MESSAGE_PURPOSE
+    from tests.test_consultation import ask_about_ost
+
+    client = FakeUser(id=5550008888, language_code="en")
+    await ask_about_ost(harness, client)
+    screen = await harness.send(client, "help \ud800 me")
+    assert "something went wrong" not in screen.text
+    keys = harness.app.bot_data.runtime.keys
+    async with session_factory() as session:
+        bodies = list(await session.scalars(select(Message.body).where(Message.body.is_not(None))))
+    texts = [keys.decrypt(body, purpose=MESSAGE_PURPOSE).decode() for body in bodies]
+    assert "help \ufffd me" in texts
