@@ -10,7 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.callbacks import encode, parse, pattern_for
 from bot.services import clients, followup, queue, relay
 from handlers import forum_common, screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query
 from handlers.staff_common import command_conversation, require_staff, staff_translator
 
 PRIVATE = PRIVATE_MESSAGE
@@ -65,7 +65,7 @@ async def close_button(update: Update, context: PeerlineContext) -> None:
                 text=text,
                 buttons=keyboard.to_dict()["inline_keyboard"],
             )
-    await update.callback_query.answer()
+    await answer_query(update, context)
     if conversation is None or outcome not in queue.OUTCOMES:
         await update.callback_query.edit_message_text(_.gettext("This conversation is not open."))
         return

@@ -32,7 +32,7 @@ from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
 from handlers import handover, screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
 from handlers.intake import notify_staff
 from handlers.staff_common import ask_which, require_staff, staff_translator, target_conversation
 
@@ -49,8 +49,8 @@ MESSAGE_MAX = 4096
 # --- Shared --------------------------------------------------------------------------------
 
 
-async def _edit(update: Update, text: str) -> None:
-    await update.callback_query.answer()
+async def _edit(update: Update, context: PeerlineContext, text: str) -> None:
+    await answer_query(update, context)
     await update.callback_query.edit_message_text(text, parse_mode="HTML")
 
 
@@ -215,7 +215,7 @@ async def transfer_to_role(update: Update, context: PeerlineContext) -> None:
             ]
             await notify_staff(context, session, conversation, wanted)
     if conversation is None:
-        await _edit(update, escape(_.gettext("This conversation is not open.")))
+        await _edit(update, context, escape(_.gettext("This conversation is not open.")))
         return
     who = screens.client_name(_, conversation.pseudonym)
     text = _.gettext(
@@ -223,7 +223,7 @@ async def transfer_to_role(update: Update, context: PeerlineContext) -> None:
     )
     if not wanted:
         text += "\n" + _.gettext("Nobody of this role is on duty now: it waits for the next one.")
-    await _edit(update, escape(text))
+    await _edit(update, context, escape(text))
 
 
 async def transfer_to_person(update: Update, context: PeerlineContext) -> None:
@@ -256,10 +256,11 @@ async def transfer_to_person(update: Update, context: PeerlineContext) -> None:
             assert target is not None
             await _hand_over(context, session, conversation, member, target)
     if conversation is None:
-        await _edit(update, escape(problem or ""))
+        await _edit(update, context, escape(problem or ""))
         return
     await _edit(
         update,
+        context,
         escape(
             _.gettext(
                 "%(who)s is now with %(name)s.",
@@ -393,7 +394,7 @@ async def refer_button(update: Update, context: PeerlineContext) -> None:
     conversation_id, service_type = int(callback.args[0]), callback.args[1]
     _ = staff_translator(context, member)
     if service_type not in directory.SERVICE_TYPES:
-        await update.callback_query.answer(_.gettext("This button is out of date."))
+        await answer_query(update, context, _.gettext("This button is out of date."))
         return
     runtime = context.runtime
     sent: Sequence[ServiceCard] = ()
@@ -415,11 +416,11 @@ async def refer_button(update: Update, context: PeerlineContext) -> None:
                 await queue.set_outcome_detail(session, member.id, conversation.id, service_type)
                 await queue.audit(session, member.id, "refer", conversation.id, service_type)
     if conversation is None:
-        await _edit(update, escape(_.gettext("This conversation is not open.")))
+        await _edit(update, context, escape(_.gettext("This conversation is not open.")))
         return
     if not sent:
         text = _.gettext("The directory has no services for this client's country yet.")
-        await _edit(update, escape(text))
+        await _edit(update, context, escape(text))
         return
     lines = [
         escape(
@@ -431,7 +432,7 @@ async def refer_button(update: Update, context: PeerlineContext) -> None:
         )
     ]
     lines += ["• " + escape(service.name) for service in sent]
-    await _edit(update, "\n".join(lines))
+    await _edit(update, context, "\n".join(lines))
 
 
 def register(app: Application) -> None:

@@ -45,7 +45,14 @@ from handlers import (
     surveys,
     text_input,
 )
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, incoming_from, load_client, show
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    PeerlineContext,
+    answer_query,
+    incoming_from,
+    load_client,
+    show,
+)
 from handlers.door import describe, drop_input, visitor
 from handlers.staff_common import require_staff, staff_translator
 
@@ -181,17 +188,17 @@ async def resolve_which(update: Update, context: PeerlineContext) -> None:
     question = query.message if isinstance(query.message, Message) else None
     original = question.reply_to_message if question is not None else None
     if callback is None or original is None:
-        await query.answer(_.gettext("Please send it again."), show_alert=True)
+        await answer_query(update, context, _.gettext("Please send it again."), alert=True)
         return
     if callback.args[0] == "i":
         pending = member.awaiting
         if pending is None:
-            await query.answer(_.gettext("Please send it again."), show_alert=True)
+            await answer_query(update, context, _.gettext("Please send it again."), alert=True)
             return
         await query.edit_message_text("✏️ " + describe(_, pending))
         await take_staff_input(update, context, member, pending, original)
         if not context.answered:  # the input refused the message and said why
-            await query.answer()
+            await answer_query(update, context)
         return
     conversation_id = int(callback.args[1])
     incoming = incoming_from(update, original)
@@ -201,9 +208,11 @@ async def resolve_which(update: Update, context: PeerlineContext) -> None:
         if conversation is not None and incoming is not None:
             await handover.answer_client(context, session, conversation, member, incoming)
     if conversation is None or incoming is None:
-        await query.answer(_.gettext("That conversation is no longer yours."), show_alert=True)
+        await answer_query(
+            update, context, _.gettext("That conversation is no longer yours."), alert=True
+        )
         return
-    await query.answer()
+    await answer_query(update, context)
     await query.edit_message_text(
         _.gettext("Sent to %(who)s.", who=screens.client_name(_, conversation.pseudonym))
     )

@@ -62,6 +62,8 @@ class FakeTelegram(BaseRequest):
         self.poll_votes: dict[str, list[int]] = {}
         # What users sent (by chat id and message id), so a reply can quote it.
         self.user_messages: dict[tuple[int, int], dict[str, Any]] = {}
+        # Button presses already answered: Telegram refuses a second answer to one.
+        self.answered_queries: set[str] = set()
 
     def add_channel(
         self,
@@ -113,6 +115,16 @@ class FakeTelegram(BaseRequest):
     def _answer(self, name: str, p: dict[str, Any]) -> Any:
         if name == "getMe":
             return BOT_USER
+        if name == "answerCallbackQuery":
+            query_id = str(p["callback_query_id"])
+            if query_id in self.answered_queries:
+                raise _Refused(
+                    400,
+                    "Bad Request: query is too old and response timeout expired or query id "
+                    "is invalid",
+                )
+            self.answered_queries.add(query_id)
+            return True
         if name == "sendMessage":
             chat_id = int(p["chat_id"])
             sent = Sent(chat_id, next(self._ids), p["text"], _rows(p))
@@ -205,7 +217,6 @@ class FakeTelegram(BaseRequest):
                 self.user_messages.pop((chat_id, int(message_id)), None)
             return True
         if name in {
-            "answerCallbackQuery",
             "setMyCommands",
             "setMyDescription",
             "setMyShortDescription",

@@ -54,13 +54,17 @@ async def resolve(
     *,
     bootstrap_admin: bool = False,
     incoming_message_id: int | None = None,
+    private_chat_id: int | None = None,
 ) -> Visitor:
     """Who is writing; `incoming_message_id` (a message in their private chat) is recorded
-    for /hide in the same transaction (bot/services/traces.py)."""
+    for /hide in the same transaction (bot/services/traces.py); `private_chat_id` (when they
+    write from their private chat) repairs a client's stored chat if it is another one."""
     if incoming_message_id is not None:
         await traces.record(session, keys.client_key(telegram_id), [incoming_message_id])
     member = await staff.find_by_telegram(session, keys, telegram_id)
-    client = await clients.get(session, keys.client_key(telegram_id))
+    client = await clients.get(
+        session, keys.client_key(telegram_id), keys=keys, private_chat_id=private_chat_id
+    )
     conversation = await queue.open_for_client(session, client.id) if client else None
     roles = permissions.roles_of(member.role if member else None, bootstrap_admin=bootstrap_admin)
     return Visitor(client=client, staff=member, conversation=conversation, roles=roles)
