@@ -230,3 +230,18 @@ async def test_a_lone_surrogate_in_a_clients_words_is_relayed_not_lost(
         bodies = list(await session.scalars(select(Message.body).where(Message.body.is_not(None))))
     texts = [keys.decrypt(body, purpose=MESSAGE_PURPOSE).decode() for body in bodies]
     assert "help \ufffd me" in texts
+
+
+async def test_digits_of_other_scripts_in_button_data_are_not_ids(
+    harness: BotHarness, english_client
+) -> None:
+    """`\\d` matched "၂" (Myanmar two), which int() reads as 2: forged data parsed as an id."""
+    from bot.callbacks import parse
+
+    assert parse("1svy:၂:multi") is None
+    assert parse("1take:٣") is None
+    before = len(harness.telegram.calls)
+    await harness.press_data(english_client, "1rate:၂:5")
+    assert [a.get("text") for a in answers_since(harness, before)] == [
+        "This button is out of date."
+    ]
