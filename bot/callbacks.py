@@ -106,7 +106,9 @@ def encode(kind: str, *args: object) -> str:
 
 def parse(data: str | None) -> Callback | None:
     """The callback, or None for anything stale, foreign or forged."""
-    if not data or len(data) > 64 or not data.startswith(VERSION):
+    # ASCII only: `\d` in the schema also matches other scripts' digits ("၂", which int()
+    # reads as 2), so a forged "1svy:၂:multi" parsed as survey 2 (found by tests/test_fuzz.py).
+    if not data or len(data) > 64 or not data.isascii() or not data.startswith(VERSION):
         return None
     kind, _, rest = data[len(VERSION) :].partition(":")
     pattern = _SCHEMA.get(kind)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _VERSION = b"\x01"  # first byte of every ciphertext, so keys can be rotated later
 
 
@@ -66,6 +68,12 @@ class Keys:
         """Encrypt; `purpose` is bound as associated data so a value cannot be moved elsewhere."""
         nonce = os.urandom(12)
         return _VERSION + nonce + self._aead.encrypt(nonce, plaintext, purpose)
+
+    def encrypt_text(self, text: str, *, purpose: bytes) -> bytes:
+        """Encrypt words someone sent. JSON (so an update) may carry a lone surrogate
+        ("\\ud800"), which UTF-8 cannot encode: it is stored as U+FFFD rather than failing and
+        losing the rest of the message."""
+        return self.encrypt(_SURROGATE.sub("\ufffd", text).encode("utf-8"), purpose=purpose)
 
     def decrypt(self, blob: bytes, *, purpose: bytes) -> bytes:
         if blob[:1] != _VERSION:

@@ -18,7 +18,7 @@ from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
 from handlers import screens, supervision
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
 from handlers.staff_common import find_target, require_staff, staff_translator
 
 
@@ -45,7 +45,7 @@ async def ask_button(update: Update, context: PeerlineContext) -> None:
     conversation_id = int(callback.arg)
     async with context.runtime.transaction() as session:
         mine = {c.id: c for c in await queue.active_for_staff(session, member.id)}
-    await query.answer()
+    await answer_query(update, context)
     await call_supervisors(update, context, member, mine.get(conversation_id))
 
 
@@ -147,7 +147,7 @@ async def care_button(update: Update, context: PeerlineContext) -> None:
     action, conversation_id = callback.args[0], int(callback.args[1])
     runtime = context.runtime
     _ = staff_translator(context, member)
-    await query.answer()
+    await answer_query(update, context)
     if action == "talk":
         async with runtime.transaction() as session:
             conversation = await own_conversation(session, member, conversation_id)

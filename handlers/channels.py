@@ -26,7 +26,7 @@ from bot.ids import parse_id
 from bot.publishing import POSTING_ROLES
 from bot.services import channels, relay, staff
 from bot.services.channels import ChannelView
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query
 from handlers.posts_common import LANGUAGE_NAMES, require_poster
 from handlers.staff_common import staff_translator
 
@@ -216,9 +216,9 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
         else:
             channel = await channels.set_language(session, channel_id, choice, by=member.id)
     if channel is None:
-        await update.callback_query.answer(_.gettext("That channel is not registered."))
+        await answer_query(update, context, _.gettext("That channel is not registered."))
         return
-    await update.callback_query.answer()
+    await answer_query(update, context)
     if choice == "off":
         text = _.gettext(
             "%(title)s is paused: no posts go there. To resume, register it again with "

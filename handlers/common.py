@@ -7,10 +7,11 @@ import html
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import Chat, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackContext, ExtBot, filters
 
+from bot.dbtypes import clean_text
 from bot.delivery import DeliveryWorker
 from bot.i18n import Translator
 from bot.runtime import Runtime
@@ -70,15 +71,24 @@ def client_key(update: Update, context: PeerlineContext) -> str:
     return context.runtime.keys.client_key(update.effective_user.id)
 
 
+def in_private_chat(update: Update) -> bool:
+    """Whether the update comes from the sender's own private chat with the bot."""
+    chat, user = update.effective_chat, update.effective_user
+    return chat is not None and user is not None and chat.type == Chat.PRIVATE
+
+
 async def load_client(update: Update, context: PeerlineContext) -> ClientState:
     """The current client, created on first contact: the front door's answer when it has
     one (no second lookup), else its own short transaction."""
     visitor = context.visitor
     if visitor is not None and visitor.client is not None:
         return visitor.client
-    assert update.effective_chat is not None
+    assert update.effective_user is not None
     keys = context.runtime.keys
-    chat_id = update.effective_chat.id
+    # A client's chat is their private chat, whose id is their user id: never the chat the
+    # first contact came from, which may be a group (issue 12: a button in the staff forum
+    # routed a later consultation there).
+    chat_id = update.effective_user.id
     async with context.runtime.transaction() as session:
         state = await clients.get_or_create(
             session, client_key(update, context), lambda: keys.encrypt_chat_id(chat_id)
@@ -110,10 +120,12 @@ def incoming_from(update: Update, message: Message | None = None) -> Incoming | 
     kind = next((k for k in RELAYED_KINDS if getattr(message, k, None)), None)
     if kind is None:
         return None
+    text = message.text if kind == "text" else message.caption
     return Incoming(
         update_id=update.update_id,
         kind=kind,
-        text=message.text if kind == "text" else message.caption,
+        # Stored encrypted as UTF-8, which a lone surrogate (possible in JSON) is not.
+        text=clean_text(text) if text is not None else None,
         source_message_id=message.message_id,
         chat_id=message.chat.id,
     )
@@ -127,6 +139,42 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+async def answer_query(
+    update: Update, context: PeerlineContext, text: str | None = None, alert: bool = False
+) -> bool:
+    """Answer the button press, once: Telegram refuses a second answer (and the first one
+    stops the spinner). Later calls do nothing; returns whether this one answered."""
+    query = update.callback_query
+    if query is None or context.answered:
+        return False
+    context.answered = True
+    await query.answer(text, show_alert=alert)
+    return True
+
+
+def screen_of(update: Update) -> Message | None:
+    """The message a button was on, if the bot can still see it: None for a press on a
+    deleted or inaccessible message, or one without a message at all."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    # python-telegram-bot parses an inaccessible message (date 0) as a Message too.
+    if not isinstance(message, Message) or not message.is_accessible:
+        return None
+    return message
+
+
+async def edit_screen(update: Update, context: PeerlineContext, text: str, **options: Any) -> None:
+    """Replace the text of the screen a button was on; when the bot can no longer see that
+    screen, the text goes to the person's private chat as a new message instead."""
+    screen = screen_of(update)
+    if screen is not None:
+        await screen.edit_text(text, **options)
+        return
+    user = update.effective_user
+    assert user is not None
+    await context.bot.send_message(user.id, text, **options)
+
+
 async def show(
     update: Update,
     context: PeerlineContext,
@@ -136,18 +184,16 @@ async def show(
     new: bool = False,
 ) -> None:
     """Edit the screen the button was on (less history on a seized phone), or send a new one."""
-    query = update.callback_query
-    if query is not None and not context.answered:
-        await query.answer()
-        context.answered = True
+    await answer_query(update, context)
     options = {
         "parse_mode": "HTML",
         "reply_markup": keyboard,
         "link_preview_options": LinkPreviewOptions(is_disabled=True),
     }
-    if query is not None and query.message is not None and not new:
+    screen = screen_of(update)
+    if screen is not None and not new:
         try:
-            await query.edit_message_text(text, **options)
+            await screen.edit_text(text, **options)
             return
         except BadRequest as exc:
             # Pressing the same button twice changes nothing; anything else (a message too
@@ -155,9 +201,17 @@ async def show(
             if "not modified" in str(exc).lower():
                 return
             log.info("could not edit a screen, sending a new one: %s", exc.message)
-    assert update.effective_chat is not None
+    # A press on a screen the bot cannot see carries no usable chat: the person's private
+    # chat (their user id) is the one place a screen for them belongs.
+    chat = update.effective_chat
+    user = update.effective_user
+    if update.callback_query is not None and screen is None and user is not None:
+        chat_id = user.id
+    else:
+        assert chat is not None
+        chat_id = chat.id
     await context.bot.send_message(
-        update.effective_chat.id,
+        chat_id,
         text,
         protect_content=context.runtime.settings.protect_content,
         **options,

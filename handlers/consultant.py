@@ -19,7 +19,7 @@ from bot.callbacks import encode, parse, pattern_for
 from bot.services import queue, staff
 from bot.services.staff import StaffView
 from handlers import handover, screens, supervision
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
 from handlers.door import drop_input, visitor
 from handlers.staff_common import require_staff, staff_translator
 
@@ -82,7 +82,7 @@ async def take_command(update: Update, context: PeerlineContext) -> None:
 async def take_button(update: Update, context: PeerlineContext) -> None:
     member = await require_staff(update, context)
     if member is not None:
-        await update.callback_query.answer()
+        await answer_query(update, context)
         await take(update, context, member, int(parse(update.callback_query.data).arg))
 
 

@@ -18,7 +18,7 @@ from bot.services import clients, followup, queue, relay
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import forum_common, screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query
 from handlers.staff_common import command_conversation, picked, require_staff, staff_translator
 
 PRIVATE = PRIVATE_MESSAGE
@@ -93,7 +93,7 @@ async def close_button(update: Update, context: PeerlineContext) -> None:
                 buttons=keyboard.to_dict()["inline_keyboard"],
             )
             mine.pop(conversation.id)
-    await update.callback_query.answer()
+    await answer_query(update, context)
     if conversation is None or outcome not in queue.OUTCOMES:
         await update.callback_query.edit_message_text(_.gettext("This conversation is not open."))
         return

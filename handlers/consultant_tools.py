@@ -23,6 +23,7 @@ from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import encode, parse, pattern_for
+from bot.dbtypes import clean_text
 from bot.i18n import Translator
 from bot.runtime import Runtime
 from bot.services import clients, directory, queue, relay, staff
@@ -31,7 +32,7 @@ from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
 from handlers import handover, screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
 from handlers.intake import notify_staff
 from handlers.staff_common import command_conversation, picked, require_staff, staff_translator
 
@@ -48,8 +49,8 @@ MESSAGE_MAX = 4096
 # --- Shared --------------------------------------------------------------------------------
 
 
-async def _edit(update: Update, text: str) -> None:
-    await update.callback_query.answer()
+async def _edit(update: Update, context: PeerlineContext, text: str) -> None:
+    await answer_query(update, context)
     await update.callback_query.edit_message_text(text, parse_mode="HTML")
 
 
@@ -90,7 +91,7 @@ async def _holding(context: PeerlineContext, member: StaffView, _: Translator) -
 
 def _note_text(message: Message) -> str:
     parts = (message.text or "").split(maxsplit=1)
-    return parts[1].strip() if len(parts) > 1 else ""
+    return clean_text(parts[1]).strip() if len(parts) > 1 else ""
 
 
 async def note_command(update: Update, context: PeerlineContext) -> None:
@@ -132,7 +133,7 @@ async def note_picked(update: Update, context: PeerlineContext) -> None:
         return
     conversation, original = chosen
     await save_note(update, context, member, conversation, original)
-    await _edit(update, escape(_note_saved(_, conversation)))
+    await _edit(update, context, escape(_note_saved(_, conversation)))
 
 
 def _note_saved(_: Translator, conversation: ConversationView) -> str:
@@ -202,7 +203,7 @@ async def transfer_picked(update: Update, context: PeerlineContext) -> None:
     if chosen is None:
         return
     text, keyboard = await transfer_screen(context, member, _, chosen[0])
-    await update.callback_query.answer()
+    await answer_query(update, context)
     await update.callback_query.edit_message_text(text, reply_markup=keyboard)
 
 
@@ -270,7 +271,7 @@ async def transfer_to_role(update: Update, context: PeerlineContext) -> None:
             ]
             await notify_staff(context, session, conversation, wanted)
     if conversation is None:
-        await _edit(update, escape(_.gettext("This conversation is not open.")))
+        await _edit(update, context, escape(_.gettext("This conversation is not open.")))
         return
     who = screens.client_name(_, conversation.pseudonym)
     text = _.gettext(
@@ -278,7 +279,9 @@ async def transfer_to_role(update: Update, context: PeerlineContext) -> None:
     )
     if not wanted:
         text += "\n" + _.gettext("Nobody of this role is on duty now: it waits for the next one.")
-    await _edit(update, escape("\n".join(filter(None, (text, await _holding(context, member, _))))))
+    await _edit(
+        update, context, escape("\n".join(filter(None, (text, await _holding(context, member, _)))))
+    )
 
 
 async def transfer_to_person(update: Update, context: PeerlineContext) -> None:
@@ -311,14 +314,16 @@ async def transfer_to_person(update: Update, context: PeerlineContext) -> None:
             assert target is not None
             await _hand_over(context, session, conversation, member, target)
     if conversation is None:
-        await _edit(update, escape(problem or ""))
+        await _edit(update, context, escape(problem or ""))
         return
     text = _.gettext(
         "%(who)s is now with %(name)s.",
         who=screens.client_name(_, conversation.pseudonym),
         name=target.display_name,
     )
-    await _edit(update, escape("\n".join(filter(None, (text, await _holding(context, member, _))))))
+    await _edit(
+        update, context, escape("\n".join(filter(None, (text, await _holding(context, member, _)))))
+    )
 
 
 async def _hand_over(
@@ -387,7 +392,7 @@ async def refer_picked(update: Update, context: PeerlineContext) -> None:
     if chosen is None:
         return
     text, keyboard = await refer_screen(context, _, chosen[0])
-    await update.callback_query.answer()
+    await answer_query(update, context)
     await update.callback_query.edit_message_text(text, reply_markup=keyboard)
 
 
@@ -449,7 +454,7 @@ async def refer_button(update: Update, context: PeerlineContext) -> None:
     conversation_id, service_type = int(callback.args[0]), callback.args[1]
     _ = staff_translator(context, member)
     if service_type not in directory.SERVICE_TYPES:
-        await update.callback_query.answer(_.gettext("This button is out of date."))
+        await answer_query(update, context, _.gettext("This button is out of date."))
         return
     runtime = context.runtime
     sent: Sequence[ServiceCard] = ()
@@ -471,11 +476,11 @@ async def refer_button(update: Update, context: PeerlineContext) -> None:
                 await queue.set_outcome_detail(session, member.id, conversation.id, service_type)
                 await queue.audit(session, member.id, "refer", conversation.id, service_type)
     if conversation is None:
-        await _edit(update, escape(_.gettext("This conversation is not open.")))
+        await _edit(update, context, escape(_.gettext("This conversation is not open.")))
         return
     if not sent:
         text = _.gettext("The directory has no services for this client's country yet.")
-        await _edit(update, escape(text))
+        await _edit(update, context, escape(text))
         return
     lines = [
         escape(
@@ -487,7 +492,7 @@ async def refer_button(update: Update, context: PeerlineContext) -> None:
         )
     ]
     lines += ["• " + escape(service.name) for service in sent]
-    await _edit(update, "\n".join(lines))
+    await _edit(update, context, "\n".join(lines))
 
 
 def register(app: Application) -> None:

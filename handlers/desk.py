@@ -23,7 +23,7 @@ from bot.services.desk import Held, Overview
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
 from handlers import handover, screens, supervision
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape, incoming_from
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape, incoming_from
 from handlers.staff_common import require_staff, staff_translator
 
 # What the client is told at a take-over: the same words as at a hand-over to a colleague.
@@ -101,7 +101,7 @@ async def refresh(update: Update, context: PeerlineContext) -> None:
     if member is None or query is None:
         return
     screen = await render(context, member)
-    await query.answer()
+    await answer_query(update, context)
     if screen is not None:
         await query.edit_message_text(screen[0], reply_markup=screen[1])
 
@@ -143,7 +143,7 @@ async def join_button(update: Update, context: PeerlineContext) -> None:
         else:
             left = await desk.leave(session, member.id, conversation_id)
             pseudonym = await desk.pseudonym_of(session, conversation_id)
-    await query.answer()
+    await answer_query(update, context)
     if action == "in" and held is None:
         await update.effective_message.reply_text(
             _.gettext("This conversation is not open, or it is yours.")
@@ -198,7 +198,7 @@ async def take_over(
                     ),
                 )
             await handover.show_notes(context, session, conversation, member)
-    await query.answer()
+    await answer_query(update, context)
     if refusal is not None:
         await update.effective_message.reply_text(refusal)
         return

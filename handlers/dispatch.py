@@ -52,7 +52,14 @@ from handlers import (
     surveys,
     text_input,
 )
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, incoming_from, load_client, show
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    PeerlineContext,
+    answer_query,
+    incoming_from,
+    load_client,
+    show,
+)
 from handlers.door import describe, drop_input, visitor
 from handlers.staff_common import require_staff, staff_translator
 
@@ -196,17 +203,17 @@ async def resolve_which(update: Update, context: PeerlineContext) -> None:
     question = query.message if isinstance(query.message, Message) else None
     original = question.reply_to_message if question is not None else None
     if callback is None or original is None:
-        await query.answer(_.gettext("Please send it again."), show_alert=True)
+        await answer_query(update, context, _.gettext("Please send it again."), alert=True)
         return
     if callback.args[0] == "i":
         pending = member.awaiting
         if pending is None:
-            await query.answer(_.gettext("Please send it again."), show_alert=True)
+            await answer_query(update, context, _.gettext("Please send it again."), alert=True)
             return
         await query.edit_message_text("✏️ " + describe(_, pending))
         await take_staff_input(update, context, member, pending, original)
         if not context.answered:  # the input refused the message and said why
-            await query.answer()
+            await answer_query(update, context)
         return
     conversation_id = int(callback.args[1])
     incoming = incoming_from(update, original)
@@ -221,9 +228,11 @@ async def resolve_which(update: Update, context: PeerlineContext) -> None:
     if earlier is not None:
         conversation = earlier
     elif conversation is None or incoming is None:
-        await query.answer(_.gettext("That conversation is no longer yours."), show_alert=True)
+        await answer_query(
+            update, context, _.gettext("That conversation is no longer yours."), alert=True
+        )
         return
-    await query.answer()
+    await answer_query(update, context)
     await query.edit_message_text(
         _.gettext("Sent to %(who)s.", who=screens.client_name(_, conversation.pseudonym))
     )

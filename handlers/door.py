@@ -6,12 +6,17 @@ the permissions table before any flow sees it.
 - `enter` runs first for every update (group `GROUP`): a command or button the sender's roles
   may not use is refused here, politely, whatever handler would have taken it; /start and
   /cancel close an input the person had started, and say so.
+- A client's button (one no staff role is needed for) works only in the person's private chat:
+  pressed in a group it is answered and goes no further, so no client is ever tied to a group
+  (issue 12). A press with no message the bot can see is answered here when no flow could
+  act on it (see `unusable_press`).
 - What a plain message means is decided in one place, handlers/dispatch.py.
 """
 
 from __future__ import annotations
 
 from telegram import Message, Update
+from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, TypeHandler
 
 from bot import awaiting, permissions
@@ -19,7 +24,7 @@ from bot.callbacks import parse
 from bot.i18n import Translator
 from bot.services import visitors
 from bot.services.visitors import Visitor
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, screen_of
 
 # Before every flow: python-telegram-bot runs handler groups in ascending order.
 GROUP = -100
@@ -34,11 +39,8 @@ async def visitor(update: Update, context: PeerlineContext) -> Visitor:
         runtime = context.runtime
         chat = update.effective_chat
         message = update.message
-        incoming = (
-            message.message_id
-            if message is not None and chat is not None and chat.type == chat.PRIVATE
-            else None
-        )
+        private = chat is not None and chat.type == ChatType.PRIVATE
+        incoming = message.message_id if message is not None and private else None
         async with runtime.transaction() as session:
             context.visitor = await visitors.resolve(
                 session,
@@ -46,6 +48,9 @@ async def visitor(update: Update, context: PeerlineContext) -> Visitor:
                 user.id,
                 bootstrap_admin=user.id in runtime.settings.admin_ids,
                 incoming_message_id=incoming,
+                # In their private chat, the chat id is the user id: a client row stored with
+                # any other chat (a group, before issue 12) is put right.
+                private_chat_id=user.id if private else None,
             )
     return context.visitor
 
@@ -83,26 +88,54 @@ def command_name(message: Message) -> str | None:
 async def enter(update: Update, context: PeerlineContext) -> None:
     """Refuse what the sender may not do; close an input on /start and /cancel."""
     user = update.effective_user
-    if user is None or user.is_bot:
+    if user is None:
+        asks = (update.callback_query, update.message, update.edited_message)
+        if any(part is not None for part in asks):
+            # Forged (Telegram always names the sender of these): nobody to act for.
+            await answer_query(update, context)
+            raise ApplicationHandlerStop
+        return  # a channel post, a poll's new totals: the flows that want them check them
+    if user.is_bot:
         return
     action = action_of(update)
     chat = update.effective_chat
-    private = chat is not None and chat.type == chat.PRIVATE
+    private = chat is not None and chat.type == ChatType.PRIVATE
     if action is None and not private:
         return  # e.g. a message in the staff forum: the forum flow knows its own rules
     person = await visitor(update, context)
     if action is not None and not permissions.allowed(person.roles, action):
         await refuse(update, context, person, action)
         raise ApplicationHandlerStop
+    if action is not None and unusable_press(update, action, private=private):
+        _ = translator_for(update, context, person)
+        if screen_of(update) is None:
+            await answer_query(update, context, _.gettext("This button is out of date."))
+        else:
+            text = _.gettext("Please use this in your private chat with me.")
+            await answer_query(update, context, text, alert=True)
+        raise ApplicationHandlerStop
     if action == "start" and (person.awaiting or person.lapsed):
         await drop_input(update, context, person)
+
+
+def unusable_press(update: Update, action: str, *, private: bool) -> bool:
+    """A button no flow should act on here: a client's button outside the person's private
+    chat (a client is only ever reached there), or a staff button on a message the bot cannot
+    see (its flows confirm by editing that message; the command does the same). A client's
+    button on an unseen message still works: the screen comes as a new message."""
+    if update.callback_query is None:
+        return False
+    client_button = action not in permissions.TABLE
+    if client_button:
+        return not private
+    return screen_of(update) is None
 
 
 async def refuse(update: Update, context: PeerlineContext, person: Visitor, action: str) -> None:
     _ = translator_for(update, context, person)
     text = refusal_text(_, person, action)
     if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
+        await answer_query(update, context, text, alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text)
 

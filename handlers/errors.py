@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.services import clients
-from handlers.common import PeerlineContext, client_key
+from handlers.common import PeerlineContext, answer_query, client_key
 
 log = logging.getLogger("peerline.errors")
 
@@ -19,7 +19,13 @@ async def on_error(update: object, context: PeerlineContext) -> None:
     reference = secrets.token_hex(4)
     kind = type(update).__name__ if update is not None else "none"
     log.error("error %s while handling %s", reference, kind, exc_info=context.error)
-    if not isinstance(update, Update) or update.effective_chat is None:
+    if not isinstance(update, Update):
+        return
+    try:  # wherever it was pressed: no endless spinner
+        await answer_query(update, context)
+    except TelegramError:  # answered already by a flow that answers by itself: no matter
+        log.info("error %s: the button press was answered already", reference)
+    if update.effective_chat is None:
         return
     if update.effective_chat.type != "private" or update.effective_user is None:
         return
@@ -37,8 +43,6 @@ async def on_error(update: object, context: PeerlineContext) -> None:
         ref=reference,
     )
     try:
-        if update.callback_query is not None:
-            await update.callback_query.answer()
         await context.bot.send_message(update.effective_chat.id, text)
     except TelegramError:
         log.warning("error %s: could not tell the user", reference)

@@ -10,7 +10,16 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from handlers import screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, load_client, show, translator
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    PeerlineContext,
+    answer_query,
+    in_private_chat,
+    load_client,
+    show,
+    translator,
+)
+from handlers.door import translator_for, visitor
 from handlers.navigation import next_step
 
 PRIVATE = PRIVATE_MESSAGE
@@ -26,10 +35,18 @@ async def unknown_command(update: Update, context: PeerlineContext) -> None:
 
 
 async def stale_button(update: Update, context: PeerlineContext) -> None:
-    """A button from an old or forged message: never trusted, answered politely."""
+    """A button from an old or forged message: never trusted, answered politely (once: the
+    next screen must not answer it again), and the client is shown where they are. Outside
+    their private chat (a group, or a message the bot cannot see) only the answer: no client
+    row is made from a group, and no screen is put there."""
+    if update.effective_user is None:  # forged: nobody to answer in any language
+        await answer_query(update, context)
+        return
+    _ = translator_for(update, context, await visitor(update, context))
+    await answer_query(update, context, _.gettext("This button is out of date."))
+    if not in_private_chat(update):
+        return
     client = await load_client(update, context)
-    _ = translator(context, client)
-    await update.callback_query.answer(_.gettext("This button is out of date."))
     await next_step(update, context, client)
 
 

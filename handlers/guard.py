@@ -14,7 +14,7 @@ from telegram import Update
 from bot.i18n import Translator
 from bot.services import abuse, clients
 from handlers import screens
-from handlers.common import PeerlineContext, client_key, show
+from handlers.common import PeerlineContext, answer_query, client_key, show
 
 
 def blocked_text(_: Translator) -> str:
@@ -56,5 +56,5 @@ async def refuse_if_blocked(update: Update, context: PeerlineContext, client_id:
     if verdict.allowed or verdict.warn:
         await show(update, context, blocked_text(_), screens.main_menu_button(_))
     elif update.callback_query is not None:
-        await update.callback_query.answer()  # silence, but no endless spinner
+        await answer_query(update, context)  # silence, but no endless spinner
     return True

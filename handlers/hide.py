@@ -17,7 +17,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import pattern_for
 from bot.services import traces
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,7 @@ async def hide(update: Update, context: PeerlineContext) -> None:
     key = runtime.keys.client_key(user.id)
     query = update.callback_query
     if query is not None:
-        await query.answer()
-        context.answered = True
+        await answer_query(update, context)
     async with runtime.transaction() as session:
         ids = set(await traces.recent(session, key))
     for message in (update.message, query.message if query else None):

@@ -12,6 +12,7 @@ from telegram.ext import (
 
 from bot import awaiting
 from bot.callbacks import encode, parse, pattern_for
+from bot.dbtypes import clean_text
 from bot.i18n import N_, Translator
 from bot.services.clients import ClientState
 from bot.services.relay import Incoming
@@ -90,7 +91,7 @@ async def details_typed(
         _ = translator(context, client)
         await message.reply_text(_.gettext("Please write the details as text."))
         return
-    await submit(update, context, client, value.need, message.text[:MAX_DETAILS])
+    await submit(update, context, client, value.need, clean_text(message.text[:MAX_DETAILS]))
 
 
 async def send_without_details(update: Update, context: PeerlineContext) -> None:

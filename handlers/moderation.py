@@ -20,7 +20,7 @@ from bot.i18n import Translator
 from bot.services import abuse, clients, pseudonyms, queue, relay, staff
 from bot.services.staff import StaffView
 from handlers import forum_common, guard, screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query
 from handlers.staff_common import (
     Target,
     ask_which,
@@ -96,7 +96,7 @@ async def block_picked(update: Update, context: PeerlineContext) -> None:
         return
     conversation, original = chosen
     reason = _argument_of(original)
-    await update.callback_query.answer()
+    await answer_query(update, context)
     if not reason:  # the question is only asked for a /block with a reason
         return
     await block(

@@ -29,7 +29,7 @@ from bot.services import channels, outbox, posts, relay, staff
 from bot.services.posts import PostError
 from bot.services.ready_posts import upcoming
 from bot.services.staff import StaffView
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, show
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, show
 from handlers.posts_common import (
     LANGUAGE_NAMES,
     back_to_post,
@@ -148,7 +148,7 @@ async def editor_action(update: Update, context: PeerlineContext) -> None:
                 update, context, member, post_id, note=_.gettext("The post is cancelled.")
             )
     except PostError as exc:
-        await update.callback_query.answer(error_text(_, exc.code), show_alert=True)
+        await answer_query(update, context, error_text(_, exc.code), alert=True)
 
 
 async def choose_language(update: Update, context: PeerlineContext) -> None:
@@ -168,9 +168,11 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
             kind = awaiting.PostEdit if post.status == posts.PUBLISHED else awaiting.PostText
             await staff.set_awaiting(session, member.id, kind(post_id, choice))
     if post is None or post.status not in (*posts.EDITABLE, posts.PUBLISHED):
-        await update.callback_query.answer(
+        await answer_query(
+            update,
+            context,
             error_text(_, "not_found" if post is None else f"status_{post.status}"),
-            show_alert=True,
+            alert=True,
         )
         return
     if choice.startswith("drop_"):
@@ -274,13 +276,13 @@ async def choose_button(update: Update, context: PeerlineContext) -> None:
         await show(update, context, text, Keyboard(back))
         return
     if kind in ("consult", "node") and context.runtime.content.node(target or "") is None:
-        await update.callback_query.answer(error_text(_, "bad_button"), show_alert=True)
+        await answer_query(update, context, error_text(_, "bad_button"), alert=True)
         return
     try:
         async with context.runtime.transaction() as session:
             await posts.set_button(session, post_id, kind, target=target)
     except PostError as exc:
-        await update.callback_query.answer(error_text(_, exc.code), show_alert=True)
+        await answer_query(update, context, error_text(_, exc.code), alert=True)
         return
     await _show_editor(update, context, member, post_id)
 
@@ -338,7 +340,7 @@ async def toggle_channel(update: Update, context: PeerlineContext) -> None:
             await posts.toggle_channel(session, post_id, channel_id)
         await _where(update, context, member, post_id)
     except PostError as exc:
-        await update.callback_query.answer(error_text(_, exc.code), show_alert=True)
+        await answer_query(update, context, error_text(_, exc.code), alert=True)
 
 
 async def _preview(
@@ -386,7 +388,7 @@ async def _preview(
                 ]
             ],
         )
-    await update.callback_query.answer()
+    await answer_query(update, context)
 
 
 def _ready_menu(_: Translator, context: PeerlineContext, post_id: int) -> tuple[str, Keyboard]:
@@ -420,7 +422,7 @@ async def use_ready(update: Update, context: PeerlineContext) -> None:
     post_id, slug = int(callback.args[0]), callback.args[1]
     ready = next((p for p in context.runtime.ready_posts if p.slug == slug), None)
     if ready is None:
-        await update.callback_query.answer(error_text(_, "not_found"), show_alert=True)
+        await answer_query(update, context, error_text(_, "not_found"), alert=True)
         return
     try:
         async with context.runtime.transaction() as session:
@@ -434,7 +436,7 @@ async def use_ready(update: Update, context: PeerlineContext) -> None:
                 await posts.set_button(session, post_id, "node", target=ready.button)
             await posts.mark_ready(session, post_id, slug)
     except PostError as exc:
-        await update.callback_query.answer(error_text(_, exc.code), show_alert=True)
+        await answer_query(update, context, error_text(_, exc.code), alert=True)
         return
     note = (
         _.gettext("⚠️ This is a template: replace the parts in [brackets] in every language.")

@@ -22,7 +22,7 @@ from bot.i18n import Translator
 from bot.services import channels, posts, staff
 from bot.services.posts import PostError, PostView
 from bot.services.staff import StaffView
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, show
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, show
 from handlers.posts_common import (
     back_to_post,
     check_template,
@@ -125,7 +125,7 @@ async def publishing_action(update: Update, context: PeerlineContext) -> None:
             )
             await _editor(update, context, member, post_id, note)
     except PostError as exc:
-        await update.callback_query.answer(error_text(_, exc.code), show_alert=True)
+        await answer_query(update, context, error_text(_, exc.code), alert=True)
 
 
 async def _editor(
@@ -249,7 +249,7 @@ async def others_get(update: Update, context: PeerlineContext) -> None:
         async with context.runtime.transaction() as session:
             await posts.set_others_get(session, post_id, None if choice == "none" else choice)
     except PostError as exc:
-        await update.callback_query.answer(error_text(_, exc.code), show_alert=True)
+        await answer_query(update, context, error_text(_, exc.code), alert=True)
         return
     await _editor(update, context, member, post_id, "")
 

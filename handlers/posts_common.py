@@ -21,7 +21,7 @@ from bot.services import channels, posts, staff
 from bot.services.channels import ChannelView
 from bot.services.posts import Delivery, PostView
 from bot.services.staff import StaffView
-from handlers.common import PeerlineContext
+from handlers.common import PeerlineContext, answer_query
 from handlers.staff_common import current_staff, staff_translator, telegram_language
 
 LANGUAGE_NAMES = {"ru": "Русский", "uk": "Українська", "kk": "Қазақша", "en": "English"}
@@ -36,7 +36,7 @@ async def require_poster(update: Update, context: PeerlineContext) -> StaffView 
     _ = staff_translator(context, member) if member else telegram_language(update, context)
     text = _.gettext("This is for channel admins only.")
     if update.callback_query:
-        await update.callback_query.answer(text, show_alert=True)
+        await answer_query(update, context, text, alert=True)
     elif update.effective_message:
         await update.effective_message.reply_text(text)
     return None

@@ -16,7 +16,7 @@ from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
 from handlers import screens
-from handlers.common import PeerlineContext, escape
+from handlers.common import PeerlineContext, answer_query, escape
 from handlers.staff_common import ask_which, find_target, picked, require_staff, staff_translator
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -164,9 +164,9 @@ async def canned_button(update: Update, context: PeerlineContext) -> None:
                     protect_content=runtime.settings.protect_content,
                 )
     if problem is not None:
-        await update.callback_query.answer(problem, show_alert=True)
+        await answer_query(update, context, problem, alert=True)
         return
-    await update.callback_query.answer()
+    await answer_query(update, context)
     await update.effective_message.reply_text(
         _.gettext(
             "Sent to %(who)s: %(title)s",
@@ -325,13 +325,13 @@ async def topic_button(update: Update, context: PeerlineContext) -> None:
     topic = parse(update.callback_query.data).arg
     chosen = set(member.topics) ^ {topic}
     if not chosen:
-        await update.callback_query.answer(
-            _.gettext("At least one topic must stay on."), show_alert=True
+        await answer_query(
+            update, context, _.gettext("At least one topic must stay on."), alert=True
         )
         return
     async with context.runtime.transaction() as session:
         member = await staff.set_profile(session, member.id, topics=chosen)
-    await update.callback_query.answer()
+    await answer_query(update, context)
     text, keyboard = topics_screen(_, member)
     await update.callback_query.edit_message_text(text, reply_markup=keyboard)
 

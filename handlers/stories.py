@@ -28,6 +28,7 @@ from handlers import screens
 from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
+    answer_query,
     escape,
     load_client,
     set_client,
@@ -64,9 +65,11 @@ async def story_action(update: Update, context: PeerlineContext) -> None:
         async with runtime.transaction() as session:
             busy = await queue.open_for_client(session, client.id)
         if busy is not None:
-            await update.callback_query.answer(
+            await answer_query(
+                update,
+                context,
                 _.gettext("You are talking with a consultant: write your story afterwards."),
-                show_alert=True,
+                alert=True,
             )
             return
         await set_client(update, context, awaiting=awaiting.StoryText())
@@ -95,7 +98,7 @@ async def story_action(update: Update, context: PeerlineContext) -> None:
         if sent:
             await _tell_reviewers(context, session, int(story_id), client.language or "en")
     if not sent:
-        await update.callback_query.answer(_.gettext("This story was already sent."))
+        await answer_query(update, context, _.gettext("This story was already sent."))
         return
     await show(
         update,

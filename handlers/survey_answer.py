@@ -12,7 +12,14 @@ from telegram.ext import Application, CallbackQueryHandler, PollHandler
 
 from bot.callbacks import parse, pattern_for
 from bot.services import surveys
-from handlers.common import PeerlineContext, load_client, translator
+from handlers.common import (
+    PeerlineContext,
+    answer_query,
+    edit_screen,
+    load_client,
+    screen_of,
+    translator,
+)
 from handlers.survey_common import answer_rows, texts_for
 
 
@@ -25,7 +32,7 @@ async def answer(update: Update, context: PeerlineContext) -> None:
     client = await load_client(update, context)
     _ = translator(context, client)
     if not options:
-        await query.answer(_.gettext("Choose at least one answer."))
+        await answer_query(update, context, _.gettext("Choose at least one answer."))
         return
     runtime = context.runtime
     async with runtime.transaction() as session:
@@ -34,7 +41,9 @@ async def answer(update: Update, context: PeerlineContext) -> None:
         )
         found = await surveys.question(session, question_id)
     if outcome == "again":
-        await query.answer(_.gettext("You have already answered this question."), show_alert=True)
+        await answer_query(
+            update, context, _.gettext("You have already answered this question."), alert=True
+        )
         return
     if outcome == "counted":
         note = _.gettext("✅ Thank you: your answer is counted. Only totals are kept.")
@@ -42,11 +51,11 @@ async def answer(update: Update, context: PeerlineContext) -> None:
         note = _.gettext("This survey is closed.")
     else:
         note = _.gettext("This question is no longer available.")
-    await query.answer()
+    await answer_query(update, context)
     title = ""
     if found is not None:
         title = f"<b>{html.escape(texts_for(found[0], client.language or 'en')['q'])}</b>\n\n"
-    await query.edit_message_text(title + note, parse_mode="HTML")
+    await edit_screen(update, context, title + note, parse_mode="HTML")
 
 
 async def toggle(update: Update, context: PeerlineContext) -> None:
@@ -60,11 +69,18 @@ async def toggle(update: Update, context: PeerlineContext) -> None:
     async with context.runtime.transaction() as session:
         found = await surveys.question(session, question_id)
     if found is None or found[1] != surveys.OPEN or not found[0].multiple:
-        await query.answer(_.gettext("This survey is closed."), show_alert=True)
+        await answer_query(update, context, _.gettext("This survey is closed."), alert=True)
         return
-    await query.answer()
-    rows = answer_rows(_, found[0], client.language or "en", mask)
-    await query.edit_message_reply_markup(Keyboard.de_json({"inline_keyboard": rows}, None))
+    await answer_query(update, context)
+    language = client.language or "en"
+    rows = Keyboard.de_json({"inline_keyboard": answer_rows(_, found[0], language, mask)}, None)
+    screen = screen_of(update)
+    if screen is not None:
+        await screen.edit_reply_markup(rows)
+        return
+    # The question's message is out of the bot's sight: ask it again with the choice so far.
+    question = html.escape(texts_for(found[0], language)["q"])
+    await edit_screen(update, context, f"<b>{question}</b>", parse_mode="HTML", reply_markup=rows)
 
 
 async def poll_totals(update: Update, context: PeerlineContext) -> None:

@@ -24,7 +24,7 @@ from bot.i18n import Translator
 from bot.services import channels, staff, surveys
 from bot.services.staff import StaffView
 from bot.services.surveys import SurveyError, SurveyView
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, show
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, show
 from handlers.posts_common import require_poster
 from handlers.staff_common import staff_translator
 from handlers.survey_common import answer_rows, texts_for
@@ -231,7 +231,7 @@ async def survey_action(update: Update, context: PeerlineContext) -> None:
         elif action == "close":
             await _close(update, context, member, survey_id)
     except SurveyError as exc:
-        await update.callback_query.answer(error_text(_, exc), show_alert=True)
+        await answer_query(update, context, error_text(_, exc), alert=True)
 
 
 def subscriber_messages(context: PeerlineContext, view: SurveyView, language: str) -> list[dict]:  # type: ignore[type-arg]

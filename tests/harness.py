@@ -69,6 +69,8 @@ class FakeTelegram(BaseRequest):
         # Command menus as Telegram keeps them: (scope type, chat id or None, language code)
         # -> [(command, description)]; see `menu`.
         self.menus: dict[tuple[str, int | None, str], list[tuple[str, str]]] = {}
+        # Button presses already answered: Telegram refuses a second answer to one.
+        self.answered_queries: set[str] = set()
 
     def add_channel(
         self,
@@ -121,6 +123,16 @@ class FakeTelegram(BaseRequest):
     def _answer(self, name: str, p: dict[str, Any]) -> Any:
         if name == "getMe":
             return BOT_USER
+        if name == "answerCallbackQuery":
+            query_id = str(p["callback_query_id"])
+            if query_id in self.answered_queries:
+                raise _Refused(
+                    400,
+                    "Bad Request: query is too old and response timeout expired or query id "
+                    "is invalid",
+                )
+            self.answered_queries.add(query_id)
+            return True
         if name == "sendMessage":
             chat_id = int(p["chat_id"])
             sent = Sent(chat_id, next(self._ids), p["text"], _rows(p))
@@ -228,6 +240,7 @@ class FakeTelegram(BaseRequest):
             return True
         if name in {
             "answerCallbackQuery",
+            "setMyCommands",
             "setMyDescription",
             "setMyShortDescription",
             "deleteMessage",

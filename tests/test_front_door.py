@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from bot import awaiting
 from bot.models import Client, Staff
 from bot.services import posts
-from tests.harness import BotHarness, FakeUser
+from tests.harness import BOT_USER, BotHarness, FakeUser
 from tests.test_client_journey import onboard
 from tests.test_consultation import ask_about_ost, name_of
 from tests.test_posts import add_member
@@ -325,3 +325,70 @@ async def test_the_delivery_worker_is_woken_by_any_commit_that_queued_a_message(
     async with runtime.transaction() as session:
         await session.scalar(select(Client.id))
     assert woken == [1]  # rolled back: nothing to deliver
+
+
+# --- Issue 12: a client is only ever reached in their private chat ---------------------------
+
+STAFF_FORUM = {"id": -1001234567890, "type": "supergroup", "title": "Staff", "is_forum": True}
+
+
+async def press_in_group(harness: BotHarness, user: FakeUser, data: str) -> list[dict]:
+    """`user` presses a button with `data` on a bot message in the staff forum; the answers."""
+    before = len(harness.telegram.calls)
+    message = {"message_id": 77, "date": 1, "chat": STAFF_FORUM, "text": "Menu", "from": BOT_USER}
+    query = {"id": f"g-{data}", "chat_instance": "ci", "from": user.as_dict(), "data": data}
+    await harness.feed({"callback_query": {**query, "message": message}})
+    return [p for name, p in harness.telegram.calls[before:] if name == "answerCallbackQuery"]
+
+
+async def client_chats(harness: BotHarness) -> list[int]:
+    runtime = harness.app.bot_data.runtime
+    async with runtime.transaction() as session:
+        refs = list(await session.scalars(select(Client.chat_ref)))
+    return [runtime.keys.decrypt_chat_id(ref) for ref in refs]
+
+
+async def test_a_first_contact_by_a_button_in_a_group_never_ties_the_client_to_it(
+    harness: BotHarness,
+) -> None:
+    """Before: the client row was made at that first press with the group as its chat, so the
+    person's later consultation was relayed into the staff forum."""
+    newcomer = FakeUser(id=5550009301, first_name="Nika", username="nika_x", language_code="en")
+    for data in ("1menu:main", "1lang:en", "1ask:general"):
+        answers = await press_in_group(harness, newcomer, data)
+        assert [a.get("text") for a in answers] == [
+            "Please use this in your private chat with me."
+        ], data
+    assert [a.get("text") for a in await press_in_group(harness, newcomer, "junk")] == [
+        "This button is out of date."
+    ]
+    assert await client_chats(harness) == []  # nothing stored from the group
+    sent = [p for name, p in harness.telegram.calls if name in ("sendMessage", "editMessageText")]
+    assert all(int(p["chat_id"]) != STAFF_FORUM["id"] for p in sent)
+
+    await admin_on_duty(harness)
+    await ask_about_ost(harness, newcomer)
+    assert await client_chats(harness) == [newcomer.id]
+    notice = harness.screen(ADMIN)
+    await harness.press(ADMIN, "Take it", notice)
+    await harness.send(ADMIN, SAFE)
+    assert harness.screen(newcomer).text.startswith(f"[copy of {ADMIN.id}/")
+
+
+async def test_a_client_stored_with_a_group_as_their_chat_is_put_right_when_they_write(
+    harness: BotHarness,
+) -> None:
+    """Rows written before the fix hold a group's id: the next update from the person's
+    private chat (whose id is their user id) re-encrypts it."""
+    await onboard(harness, CLIENT, "en")
+    runtime = harness.app.bot_data.runtime
+    async with runtime.transaction() as session:
+        await session.execute(
+            update(Client).values(chat_ref=runtime.keys.encrypt_chat_id(STAFF_FORUM["id"]))
+        )
+    assert await client_chats(harness) == [STAFF_FORUM["id"]]
+    await harness.send(CLIENT, "/menu")
+    assert await client_chats(harness) == [CLIENT.id]
+    # A group never repairs it the other way.
+    await press_in_group(harness, CLIENT, "1menu:main")
+    assert await client_chats(harness) == [CLIENT.id]

@@ -131,7 +131,7 @@ async def block(
     row = Block(
         client_id=client_id,
         staff_id=staff_id,
-        reason=keys.encrypt(reason.strip().encode("utf-8"), purpose=BLOCK_PURPOSE),
+        reason=keys.encrypt_text(reason.strip(), purpose=BLOCK_PURPOSE),
         created_at=_now(),
     )
     session.add(row)

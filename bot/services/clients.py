@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,9 +61,40 @@ def state_of(row: Client) -> ClientState:
     return _state(row)
 
 
-async def get(session: AsyncSession, key: str) -> ClientState | None:
+async def repair_chat(session: AsyncSession, keys: Keys, row: Client, private_chat_id: int) -> None:
+    """Before issue 12 a first contact from a group stored the group as the client's chat, so
+    their replies went there. Put right when they write from their private chat (the row is
+    already loaded: one decryption, no query)."""
+    if _stored_chat(keys, row.chat_ref) != private_chat_id:
+        row.chat_ref = keys.encrypt_chat_id(private_chat_id)
+        await session.flush()
+
+
+async def get(
+    session: AsyncSession, key: str, *, keys: Keys | None = None, private_chat_id: int | None = None
+) -> ClientState | None:
+    """The client with this key. With `private_chat_id` (the chat the person is writing from,
+    when it is their private chat) and the keys, a stored chat that differs is replaced:
+    before issue 12 a first contact from a group stored the group, so the client's replies
+    went there. The row is already loaded, so the check costs one decryption, no query."""
     row = await session.scalar(select(Client).where(Client.key == key))
-    return _state(row) if row else None
+    if row is None:
+        return None
+    if (
+        keys is not None
+        and private_chat_id is not None
+        and _stored_chat(keys, row.chat_ref) != private_chat_id
+    ):
+        row.chat_ref = keys.encrypt_chat_id(private_chat_id)
+        await session.flush()
+    return _state(row)
+
+
+def _stored_chat(keys: Keys, chat_ref: bytes) -> int | None:
+    try:
+        return keys.decrypt_chat_id(chat_ref)
+    except (InvalidTag, ValueError):  # unreadable (e.g. written under an older key): replace
+        return None
 
 
 async def get_or_create(

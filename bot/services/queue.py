@@ -815,7 +815,7 @@ async def add_rating_comment(
     session: AsyncSession, keys: Keys, conversation_id: int, client_id: int, comment: str
 ) -> bool:
     """The optional comment after a rating (encrypted; deleted with the retention purge)."""
-    blob = keys.encrypt(comment[:COMMENT_MAX].encode(), purpose=b"rating-comment")
+    blob = keys.encrypt_text(comment[:COMMENT_MAX], purpose=b"rating-comment")
     return await _transition(
         session,
         conversation_id,

@@ -80,7 +80,7 @@ async def write(
         client_id=client_id,
         language=language,
         status=DRAFT,
-        body=keys.encrypt(text.encode(), purpose=PURPOSE),
+        body=keys.encrypt_text(text, purpose=PURPOSE),
     )
     session.add(row)
     await session.flush()

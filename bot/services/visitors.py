@@ -54,9 +54,11 @@ async def resolve(
     *,
     bootstrap_admin: bool = False,
     incoming_message_id: int | None = None,
+    private_chat_id: int | None = None,
 ) -> Visitor:
     """Who is writing; `incoming_message_id` (a message in their private chat) is recorded
-    for /hide in the same transaction (bot/services/traces.py)."""
+    for /hide in the same transaction (bot/services/traces.py); `private_chat_id` (when they
+    write from their private chat) repairs a client's stored chat if it is another one."""
     client_key = keys.client_key(telegram_id)
     if incoming_message_id is not None:
         await traces.record(session, client_key, [incoming_message_id])
@@ -79,6 +81,8 @@ async def resolve(
     )
     staff_row, client_row, conversation_row = (await session.execute(query)).one()
     member = staff.view_of(staff_row) if staff_row is not None else None
+    if client_row is not None and private_chat_id is not None:
+        await clients.repair_chat(session, keys, client_row, private_chat_id)
     client = clients.state_of(client_row) if client_row is not None else None
     conversation = (
         queue.view_of(conversation_row, client_row.pseudonym)
