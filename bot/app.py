@@ -12,6 +12,7 @@ from telegram.request import BaseRequest
 
 from bot import maintenance, ops_http, publishing
 from bot.config import LANGUAGES, Settings
+from bot.db import is_sqlite
 from bot.delivery import DeliveryWorker
 from bot.i18n import N_
 from bot.runtime import Runtime
@@ -106,6 +107,9 @@ def make_delivery_worker(app: Application, **options: Any) -> DeliveryWorker:
         runtime.sessions,
         runtime.keys,
         on_dead=publishing.make_on_dead(runtime),
+        # SQLite: one process per database (bot/instance_lock.py), so a starting worker frees
+        # every other worker's leases at once (bot/delivery.py, "Leases after a crash").
+        one_process=is_sqlite(runtime.settings.effective_database_url),
         **options,
     )
 
