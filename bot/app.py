@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -95,7 +96,9 @@ async def _post_init(app: Application) -> None:
     worker.start()
     app.bot_data.maintenance = maintenance.start(runtime)
     runtime.ops_server = ops_http.start(runtime)
-    await publish_commands(app)
+    # In the background: a dozen Bot API calls must not hold back the first update after a
+    # restart (a crisis line's recovery time counts from the restart).
+    app.bot_data.commands = asyncio.create_task(publish_commands(app), name="peerline-commands")
 
 
 def make_delivery_worker(app: Application, **options: Any) -> DeliveryWorker:
@@ -132,6 +135,8 @@ async def publish_commands(app: Application) -> None:
 
 async def _post_shutdown(app: Application) -> None:
     runtime: Runtime = app.bot_data.runtime
+    if app.bot_data.commands is not None and not app.bot_data.commands.done():
+        app.bot_data.commands.cancel()  # cosmetic; the next start publishes them again
     await maintenance.stop(app.bot_data.maintenance)
     await ops_http.stop(runtime.ops_server)
     runtime.ops_server = None

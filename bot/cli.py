@@ -43,7 +43,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from telegram import Update
 
-    from bot import webhook
+    from bot import polling, webhook
     from bot.app import build_application
 
     cmd_migrate(settings, args)
@@ -80,7 +80,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             )
             return 2
     else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        # Our own loop, not app.run_polling: it confirms an update only once it is handled
+        # (bot/polling.py).
+        asyncio.run(polling.run(app, allowed_updates=Update.ALL_TYPES))
     return 0
 
 

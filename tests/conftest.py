@@ -163,6 +163,7 @@ async def harness(settings, engine: AsyncEngine):  # type: ignore[no-untyped-def
     app = build_application(settings, request=telegram)
     await app.initialize()
     await _post_init(app)
+    await app.bot_data.commands  # published in the background: done before the test
     # The real worker, but driven by the test (BotHarness.deliver) and with no real waiting.
     await app.bot_data.delivery.stop()
     app.bot_data.delivery = offline_worker(app)

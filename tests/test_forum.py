@@ -25,6 +25,7 @@ async def forum(settings, engine):  # type: ignore[no-untyped-def]
     )
     await app.initialize()
     await _post_init(app)
+    await app.bot_data.commands  # published in the background: done before the test
     await app.bot_data.delivery.stop()
     app.bot_data.delivery = offline_worker(app)
     await maintenance.stop(app.bot_data.maintenance)
