@@ -1,5 +1,5 @@
 """Command line: `peerline run | migrate | directory import|export FILE | consultants ... |
-purge | posts log`."""
+purge | posts log | backup FILE | restore FILE`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot import instance_lock
+from bot.cli_backup import register as register_backup
 from bot.cli_posts import register as register_posts
 from bot.cli_purge import register as register_purge
 from bot.cli_staff import register as register_consultants
@@ -133,6 +134,7 @@ def parser() -> argparse.ArgumentParser:
     register_consultants(sub)
     register_purge(sub)
     register_posts(sub)
+    register_backup(sub)
     return p
 
 
