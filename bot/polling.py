@@ -55,8 +55,7 @@ class Poller:
             updates = await self._fetch(stop)
             for update in updates:
                 # Not interrupted by `stop`: an update is handled whole or not at all.
-                processor = self._app.update_processor
-                await processor.process_update(update, self._app.process_update(update))
+                await handle(self._app, update)
                 self._offset = update.update_id + 1
         await self.confirm()
 
@@ -112,6 +111,16 @@ class Poller:
     async def _pause(stop: asyncio.Event, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def handle(application: Application, update: object) -> None:
+    """One update through the application's update processor (its concurrency setting)."""
+    processor = application.update_processor
+    try:
+        await processor.process_update(update, application.process_update(update))
+    except Exception as exc:  # PTB hands handler errors to the error handler; this is worse:
+        # log it and go on, or one update that always fails would stop every later one.
+        log.error("an update could not be handled: %s", type(exc).__name__)
 
 
 async def run(application: Application, *, allowed_updates: Sequence[str] | None) -> None:

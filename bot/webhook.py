@@ -37,6 +37,7 @@ from telegram import Update
 from telegram.ext import Application, ExtBot
 from tornado.httpserver import HTTPServer
 
+from bot import polling
 from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -119,8 +120,7 @@ class UpdateHandler(tornado.web.RequestHandler):
             return
         if isinstance(bot, ExtBot):  # arbitrary callback data, as PTB's handler does
             bot.insert_callback_data(update)
-        processor = self.bot_app.update_processor
-        await processor.process_update(update, self.bot_app.process_update(update))
+        await polling.handle(self.bot_app, update)
         self.set_status(HTTPStatus.OK)
         self.finish()
 

@@ -34,7 +34,10 @@ class FakeBot:
 
 
 class FakeApp:
-    def __init__(self, count: int, *, crash_at: int | None = None) -> None:
+    def __init__(
+        self, count: int, *, crash_at: int | None = None, fail_at: int | None = None
+    ) -> None:
+        self.fail_at = fail_at
         self.bot = FakeBot(self, count)
         self.update_processor = SimpleUpdateProcessor(1)
         self.handled: list[int] = []
@@ -42,6 +45,8 @@ class FakeApp:
         self.stop = asyncio.Event()
 
     async def process_update(self, update: Update) -> None:
+        if update.update_id == self.fail_at:
+            raise RuntimeError("a bug in a handler's error handling")
         if update.update_id == self.crash_at:
             raise SystemExit("killed while handling")  # the process dies here
         await asyncio.sleep(0)
@@ -63,3 +68,9 @@ async def test_an_update_not_handled_before_a_crash_is_handed_out_again() -> Non
     # The restarted process asks from offset 0: Telegram still has 1003 (and 1002, handled
     # but not yet confirmed: a recorded message seen again is a no-op).
     assert [u.update_id for u in app.bot.pending] == [1002, 1003]
+
+
+async def test_an_update_that_fails_does_not_stop_the_ones_after_it() -> None:
+    app = FakeApp(3, fail_at=1001)
+    await Poller(app, allowed_updates=None).run(app.stop)  # type: ignore[arg-type]
+    assert app.handled == [1000, 1002]
