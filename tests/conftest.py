@@ -163,7 +163,6 @@ async def harness(settings, engine: AsyncEngine):  # type: ignore[no-untyped-def
     app = build_application(settings, request=telegram)
     await app.initialize()
     await _post_init(app)
-    await app.bot_data.commands  # published in the background: done before the test
     # The real worker, but driven by the test (BotHarness.deliver) and with no real waiting.
     await app.bot_data.delivery.stop()
     app.bot_data.delivery = offline_worker(app)
@@ -172,6 +171,9 @@ async def harness(settings, engine: AsyncEngine):  # type: ignore[no-untyped-def
 
     await maintenance.stop(app.bot_data.maintenance)
     app.bot_data.maintenance = None
+    # Published in the background by _post_init; done before the test (after the periodic
+    # jobs are stopped, so their first round does not run meanwhile).
+    await app.bot_data.commands
     app.bot_data.runtime.outbox_ready = lambda: None
     yield BotHarness(app, telegram)
     await app.shutdown()
