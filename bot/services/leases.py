@@ -13,8 +13,9 @@ Functions flush, never commit: the caller owns the transaction. Times are the ca
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import DeliveryWorkerRow, Outbox
@@ -40,7 +41,7 @@ async def beat(session: AsyncSession, worker_id: int, *, now: datetime) -> bool:
         update(DeliveryWorkerRow).where(DeliveryWorkerRow.id == worker_id).values(heartbeat_at=now),
         execution_options=_NO_SYNC,
     )
-    return bool(result.rowcount)
+    return bool(cast("CursorResult[Any]", result).rowcount)
 
 
 async def free_dead(
@@ -73,7 +74,7 @@ async def free_dead(
         delete(DeliveryWorkerRow).where(DeliveryWorkerRow.id.in_(dead_ids)),
         execution_options=_NO_SYNC,
     )
-    return int(freed.rowcount)
+    return int(cast("CursorResult[Any]", freed).rowcount)
 
 
 async def retire(session: AsyncSession, worker_id: int) -> None:

@@ -45,7 +45,7 @@ pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="needs PEERLINE_TEST_PO
 
 CONSULTANTS = (8_500_001, 8_500_002, 8_500_003)
 CLIENTS = tuple(6_500_001 + i for i in range(6))
-CHANNEL = {"chat_id": -1001500000001, "title": "Harm reduction news"}
+CHANNEL_ID, CHANNEL_TITLE = -1001500000001, "Harm reduction news"
 ADMIN = {"user_id": 8_500_100, "first_name": "Olena"}
 POST_TEXT = "Naloxone saves lives: ask us anonymously."
 POST_DUE_IN = 45.0  # seconds after the set-up; both processes are up and busy by then
@@ -112,8 +112,8 @@ async def schedule_post(url: str, secret: str) -> None:
             await channels.register(
                 session,
                 Keys(secret),
-                chat_id=CHANNEL["chat_id"],
-                title=CHANNEL["title"],
+                chat_id=CHANNEL_ID,
+                title=CHANNEL_TITLE,
                 by=None,
                 language="ru",
             )
@@ -181,14 +181,12 @@ async def test_two_processes_share_one_postgresql_without_doubling_anything(
     }
     data = tmp_path / "cli"
     cli(["migrate"], data, secret, env)
-    for n, consultant in enumerate(CONSULTANTS):
-        add = ["consultants", "add", str(consultant), "--name", f"C{n}", "--role", "peer"]
+    for n, consultant_id in enumerate(CONSULTANTS):
+        add = ["consultants", "add", str(consultant_id), "--name", f"C{n}", "--role", "peer"]
         cli([*add, "--languages", "en"], data, secret, env)
     await schedule_post(database, secret)
     admin = emulator.user(token, **ADMIN)
-    channel = await emulator.create_channel(
-        token, CHANNEL["chat_id"], CHANNEL["title"], admins=[admin]
-    )
+    channel = await emulator.create_channel(token, CHANNEL_ID, CHANNEL_TITLE, admins=[admin])
     await channel.add_bot(admin)
 
     bots = []
