@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -12,6 +13,7 @@ from telegram.request import BaseRequest
 
 from bot import guide, maintenance, ops_http, publishing
 from bot.config import LANGUAGES, Settings
+from bot.db import is_sqlite
 from bot.delivery import DeliveryWorker
 from bot.i18n import N_
 from bot.runtime import Runtime
@@ -77,6 +79,9 @@ async def _post_init(app: Application) -> None:
     if added:
         log.info("referral directory seeded with %d services", added)
     runtime.bot_username = runtime.settings.bot_username or app.bot.username
+    # Each team member's own menu again (a new release may have changed their commands).
+    async with runtime.transaction() as session:
+        await staff_guide.queue_all_menus(session, runtime.keys, runtime.i18n)
     # The outbox worker resumes whatever was queued before a restart.
     worker = make_delivery_worker(app)
     app.bot_data.delivery = worker
@@ -84,10 +89,9 @@ async def _post_init(app: Application) -> None:
     worker.start()
     app.bot_data.maintenance = maintenance.start(runtime)
     runtime.ops_server = ops_http.start(runtime)
-    await publish_commands(app)
-    # Each team member's own menu again (a new release may have changed their commands).
-    async with runtime.transaction() as session:
-        await staff_guide.queue_all_menus(session, runtime.keys, runtime.i18n)
+    # In the background: a dozen Bot API calls must not hold back the first update after a
+    # restart (a crisis line's recovery time counts from the restart).
+    app.bot_data.commands = asyncio.create_task(publish_commands(app), name="peerline-commands")
 
 
 def make_delivery_worker(app: Application, **options: Any) -> DeliveryWorker:
@@ -99,6 +103,9 @@ def make_delivery_worker(app: Application, **options: Any) -> DeliveryWorker:
         runtime.sessions,
         runtime.keys,
         on_dead=publishing.make_on_dead(runtime),
+        # SQLite: one process per database (bot/instance_lock.py), so a starting worker frees
+        # every other worker's leases at once (bot/delivery.py, "Leases after a crash").
+        one_process=is_sqlite(runtime.settings.effective_database_url),
         **options,
     )
 
@@ -121,6 +128,8 @@ async def publish_commands(app: Application) -> None:
 
 async def _post_shutdown(app: Application) -> None:
     runtime: Runtime = app.bot_data.runtime
+    if app.bot_data.commands is not None and not app.bot_data.commands.done():
+        app.bot_data.commands.cancel()  # cosmetic; the next start publishes them again
     await maintenance.stop(app.bot_data.maintenance)
     await ops_http.stop(runtime.ops_server)
     runtime.ops_server = None

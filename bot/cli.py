@@ -1,5 +1,5 @@
 """Command line: `peerline run | migrate | directory import|export FILE | consultants ... |
-purge | posts log`."""
+purge | posts log | backup FILE | restore FILE`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot import instance_lock
+from bot.cli_backup import register as register_backup
 from bot.cli_posts import register as register_posts
 from bot.cli_purge import register as register_purge
 from bot.cli_staff import register as register_consultants
@@ -43,7 +44,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from telegram import Update
 
-    from bot import webhook
+    from bot import polling, webhook
     from bot.app import build_application
 
     cmd_migrate(settings, args)
@@ -80,7 +81,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             )
             return 2
     else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        # Our own loop, not app.run_polling: it confirms an update only once it is handled
+        # (bot/polling.py).
+        asyncio.run(polling.run(app, allowed_updates=Update.ALL_TYPES))
     return 0
 
 
@@ -131,6 +134,7 @@ def parser() -> argparse.ArgumentParser:
     register_consultants(sub)
     register_purge(sub)
     register_posts(sub)
+    register_backup(sub)
     return p
 
 

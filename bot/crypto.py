@@ -25,6 +25,11 @@ def _derive(secret: str, label: bytes) -> bytes:
     )
 
 
+def derive_key(secret: str, label: bytes) -> bytes:
+    """A 32-byte key of its own for `label` (e.g. b"backup v1"), derived from the secret."""
+    return _derive(secret, label)
+
+
 class Keys:
     """HMAC and AES-GCM keys, each derived from the one secret with its own label."""
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -37,6 +37,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+def _begin_before_savepoint(conn: Connection, _name: str | None) -> None:
+    """pysqlite opens a transaction only before INSERT/UPDATE/DELETE, so a SAVEPOINT that
+    comes first opens one of its own and its RELEASE commits it: a message recorded in a
+    savepoint (`relay.record`) was committed without the outbox rows written after it, and a
+    crash in between lost the relay. BEGIN first, so the savepoint nests in the transaction
+    and the whole unit commits together (tests/test_savepoints.py)."""
+    driver = conn.connection.driver_connection
+    if driver is not None and not driver.in_transaction:
+        conn.exec_driver_sql("BEGIN")
+
+
 def make_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
         database = make_url(url).database
@@ -44,6 +55,7 @@ def make_engine(url: str) -> AsyncEngine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "savepoint", _begin_before_savepoint)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
 

@@ -25,7 +25,26 @@ per-chat order and "one chat, one sender at a time" come from `outbox.claim_due`
 
 At-least-once: a row is sent only while its lease has at least half its length left, so a
 slow batch never overlaps a second worker's re-claim; a crash between the send and
-`mark_sent` resends that one row once the lease runs out.
+`mark_sent` resends that one row (and only that one) after the restart.
+
+Leases after a crash (bot/services/leases.py): a lease alone would make everything a killed
+process had claimed wait out `lease_seconds` (a minute: too long for a crisis line). So each
+worker registers a row in `delivery_workers`, stamps the rows it claims with that id
+(`outbox.leased_by`) and renews a heartbeat every `heartbeat_interval` seconds from a task
+of its own. A worker whose heartbeat is older than `stale_after` is dead: any worker frees
+its pending leases (due at once, holder cleared) and deletes its row, in one transaction -
+at start-up before its first claim, and after every heartbeat. On SQLite only one process
+can use the database (bot/instance_lock.py), so there (`one_process`) a starting worker
+frees every other worker's leases at once, without waiting for them to go stale; that is
+how a restart after `kill -9` resumes within a second or two. On PostgreSQL several
+processes share the outbox, and a lease is freed only after its holder has been silent for
+`stale_after` seconds, so a live process elsewhere keeps its rows (clocks must agree to
+within a second or so, as they must for `not_before` already).
+
+The other side of it: a worker sends only while its own heartbeat is fresh (renewed within
+`stale_after / 2`) and its row exists. A stalled process (its heartbeat failing, or its row
+deleted because it looked dead) releases the rest of its batch instead of sending rows that
+another worker may be sending too, and registers again.
 
 Logs carry the outbox id, the method and the error class: never text, chat ids or the token.
 """
@@ -61,7 +80,7 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.crypto import Keys
-from bot.services import outbox
+from bot.services import leases, outbox
 from bot.services.outbox import Delivery
 
 log = logging.getLogger(__name__)
@@ -104,6 +123,9 @@ class DeliveryWorker:
         max_attempts: int = 10,
         max_backoff: float = 300.0,
         on_dead: Callable[[AsyncSession, Delivery, str], Awaitable[None]] | None = None,
+        heartbeat_interval: float = 1.0,
+        stale_after: float = 5.0,
+        one_process: bool = False,
     ) -> None:
         if overall_per_second <= 0:
             raise ValueError("overall_per_second must be positive")
@@ -123,6 +145,14 @@ class DeliveryWorker:
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff
         self._on_dead = on_dead
+        # Lease holder (see the module docstring). Heartbeats run on real time, not the
+        # injected clock: they are about other processes, which see wall time.
+        self._heartbeat_interval = heartbeat_interval
+        self._stale_after = stale_after
+        self._one_process = one_process
+        self.worker_id: int | None = None
+        self._beat_ok_at: float | None = None  # time.monotonic() of the last renewed heartbeat
+        self._heartbeat_task: asyncio.Task[None] | None = None
 
         self._next_any = 0.0  # clock time of the next allowed send
         self._next_chat: dict[int, float] = {}  # chat id -> clock time of its next send
@@ -174,6 +204,16 @@ class DeliveryWorker:
 
     async def _run(self) -> None:
         log.info("delivery worker started")
+        self._heartbeat_task = asyncio.create_task(
+            self._heartbeat(), name="peerline-delivery-heartbeat"
+        )
+        try:
+            await self._loop()
+        finally:
+            await self._stop_heartbeat()
+        log.info("delivery worker stopped")
+
+    async def _loop(self) -> None:
         failures = 0
         while not self._stopped.is_set():
             try:
@@ -187,7 +227,6 @@ class DeliveryWorker:
                 continue
             if claimed == 0:
                 await self._idle(self._poll_interval, wakeable=True)
-        log.info("delivery worker stopped")
 
     async def _idle(self, seconds: float, *, wakeable: bool) -> None:
         """Wait `seconds` (injected sleep), or less if stopped (or woken, if `wakeable`)."""
@@ -216,6 +255,7 @@ class DeliveryWorker:
                 if self._stopped.is_set():
                     return 0
             self._wake.clear()
+            await self._join()
             async with self._sessions() as session, session.begin():
                 batch = await outbox.claim_due(
                     session,
@@ -223,20 +263,25 @@ class DeliveryWorker:
                     now=self._now(),
                     limit=self._batch_size,
                     lease_seconds=self._lease_seconds,
+                    worker_id=self.worker_id,
                 )
             if not batch:
                 return 0
+            holder = self.worker_id  # `_beat` may register anew while the batch goes out
             # Start no send after half the lease: a second worker may re-claim at its end.
             last_start = self._clock() + self._lease_seconds / 2
             for index, delivery in enumerate(batch):
                 start = self._planned_start(delivery.chat_id)
                 late = index > 0 and start > last_start  # the first row always gets its turn
-                if self._stopped.is_set() or self._paused_until > start or late:
-                    await self._release(batch[index:])
+                held = self._holding()
+                if self._stopped.is_set() or self._paused_until > start or late or not held:
+                    await self._release(batch[index:], holder)
+                    if not held:  # wait for a heartbeat rather than claim again at once
+                        await self._idle(self._heartbeat_interval, wakeable=False)
                     break
                 await self._pace(delivery.chat_id, start)
                 if self._stopped.is_set():
-                    await self._release(batch[index:])
+                    await self._release(batch[index:], holder)
                     break
                 outcome = await self._attempt(delivery)
                 await self._record(delivery, outcome)
@@ -261,9 +306,87 @@ class DeliveryWorker:
             now = self._clock()
             self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
 
-    async def _release(self, rows: Sequence[Delivery]) -> None:
+    async def _release(self, rows: Sequence[Delivery], holder: int | None) -> None:
         async with self._sessions() as session, session.begin():
-            await outbox.release(session, [d.id for d in rows], now=self._now())
+            await outbox.release(session, [d.id for d in rows], now=self._now(), worker_id=holder)
+
+    # --- lease holder: registration, heartbeat, freeing dead workers' leases ----------------
+
+    async def _join(self) -> None:
+        """Register before the first claim, freeing what dead workers held (module docstring)."""
+        if self.worker_id is not None:
+            return
+        now = self._now()
+        async with self._sessions() as session, session.begin():
+            worker_id = await leases.register(session, now=now)
+            freed = await leases.free_dead(
+                session,
+                worker_id,
+                now=now,
+                stale_after=self._stale_after,
+                only_us=self._one_process,
+            )
+        self.worker_id = worker_id
+        self._beat_ok_at = time.monotonic()
+        log.info("delivery worker %d registered; freed %d leases of dead workers", worker_id, freed)
+
+    def _holding(self) -> bool:
+        """May this worker still send what it claimed? Not once its heartbeat is overdue:
+        others may think it dead and send the same rows. (Without a heartbeat task, e.g. in
+        `drain()`, nothing else runs on this database's outbox.)"""
+        if self._heartbeat_task is None or self._heartbeat_task.done():
+            return True
+        if self.worker_id is None or self._beat_ok_at is None:
+            return False
+        return time.monotonic() - self._beat_ok_at < self._stale_after / 2
+
+    async def _heartbeat(self) -> None:
+        """Renew our heartbeat and free dead workers' leases, every `heartbeat_interval`."""
+        while not self._stopped.is_set():
+            try:
+                await self._beat()
+            except Exception as exc:  # the database is away: `_holding` stops the sends
+                log.warning("delivery heartbeat failed: %s", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), self._heartbeat_interval)
+
+    async def _beat(self) -> None:
+        if self.worker_id is None:
+            return  # `_join` registers (with the first round)
+        now = self._now()
+        async with self._sessions() as session, session.begin():
+            alive = await leases.beat(session, self.worker_id, now=now)
+            freed = 0
+            if alive and not self._one_process:
+                freed = await leases.free_dead(
+                    session, self.worker_id, now=now, stale_after=self._stale_after
+                )
+        if not alive:
+            # Found dead by another process (we stalled): our leases are theirs to send now.
+            log.warning("delivery worker %d was taken for dead; registering again", self.worker_id)
+            self.worker_id = self._beat_ok_at = None
+            self.wake()
+            return
+        self._beat_ok_at = time.monotonic()
+        if freed:
+            log.info("freed %d leases of dead delivery workers", freed)
+            self.wake()
+
+    async def _stop_heartbeat(self) -> None:
+        """End the heartbeat and delete our row: a clean stop leaves nothing to free."""
+        task, self._heartbeat_task = self._heartbeat_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.worker_id is None:
+            return
+        try:
+            async with self._sessions() as session, session.begin():
+                await leases.retire(session, self.worker_id)
+        except Exception as exc:  # the next start frees the row's leases anyway
+            log.warning("delivery worker %d not retired: %s", self.worker_id, type(exc).__name__)
+        self.worker_id = self._beat_ok_at = None
 
     # --- one call --------------------------------------------------------------------------
 

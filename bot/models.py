@@ -267,6 +267,20 @@ class Outbox(Base):
     sent_message_id: Mapped[int | None] = mapped_column(BigInteger)  # in the recipient's chat
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The worker (`DeliveryWorker.id`) whose lease this is, while leased; a restarted process
+    # frees a dead worker's leases at once (bot/delivery.py). No foreign key: the row that
+    # frees them also deletes the worker, in one statement order we control.
+    leased_by: Mapped[int | None] = mapped_column(Id, index=True)
+
+
+class DeliveryWorkerRow(Base):
+    """A running outbox worker: its heartbeat says whether the leases it holds are still live."""
+
+    __tablename__ = "delivery_workers"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEntry(Base):

@@ -4,14 +4,18 @@ PTB's handler (telegram.ext._utils.webhookhandler) reads the whole body before i
 secret (five parallel 90 MiB unauthenticated POSTs took the process to 653 MiB), answers 500 to
 a body that is not JSON or not UTF-8, and logs an update it cannot parse whole at CRITICAL. It
 is built inside `Updater._start_webhook` with no hook to replace it, so instead of patching
-private code we run our own server, as PTB documents for custom webhook set-ups, and hand
-updates to `Application.update_queue` exactly as PTB's does. Here:
+private code we run our own server, as PTB documents for custom webhook set-ups. Here:
 
 - the body is streamed (`stream_request_body`): the secret and the declared size are checked
   from the headers, before one byte of the body is read;
 - the body is limited (PEERLINE_WEBHOOK_MAX_BODY; Telegram's updates are a few KiB), and only
   a request with the right secret keeps what it sends;
-- anything that is not a JSON object of an update gets 400, and its content is never logged.
+- anything that is not a JSON object of an update gets 400, and its content is never logged;
+- an update is answered 200 only after it has been handled (PTB's handler answers as soon as
+  the update is queued in memory, so a crash in between lost it): after a crash Telegram
+  sends it again, and a recorded message seen twice is a no-op (its `update_id`). Updates go
+  through the application's update processor, so they are handled one at a time, in the
+  order they arrived, as PTB's queue would.
 
 `run` replaces `Application.run_webhook`: the same order of start-up and shutdown, and a busy
 port is one clear error instead of a traceback after the bot has started.
@@ -33,6 +37,7 @@ from telegram import Update
 from telegram.ext import Application, ExtBot
 from tornado.httpserver import HTTPServer
 
+from bot import polling
 from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -115,7 +120,7 @@ class UpdateHandler(tornado.web.RequestHandler):
             return
         if isinstance(bot, ExtBot):  # arbitrary callback data, as PTB's handler does
             bot.insert_callback_data(update)
-        await self.bot_app.update_queue.put(update)
+        await polling.handle(self.bot_app, update)
         self.set_status(HTTPStatus.OK)
         self.finish()
 

@@ -46,6 +46,7 @@ class BotData:
     runtime: Runtime
     delivery: DeliveryWorker | None = None
     maintenance: asyncio.Task[None] | None = None  # follow-ups, long-wait alerts
+    commands: asyncio.Task[None] | None = None  # publishing commands and descriptions
 
 
 class PeerlineContext(CallbackContext[ExtBot, dict, dict, BotData]):

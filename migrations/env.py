@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from bot.db import is_sqlite, make_engine
@@ -41,9 +42,18 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# Any constant of our own: the key of the lock every migrating process takes.
+_MIGRATION_LOCK = 0x5045_4552  # "PEER"
+
+
 def _run_sync(connection: Connection) -> None:
     _configure(connection=connection)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several bot processes start at once (docker compose --scale bot=2): one
+            # migrates, the others wait here and then find the database at the latest
+            # revision, instead of failing on tables created under them. Released at commit.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         context.run_migrations()
 
 

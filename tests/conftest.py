@@ -171,6 +171,9 @@ async def harness(settings, engine: AsyncEngine):  # type: ignore[no-untyped-def
 
     await maintenance.stop(app.bot_data.maintenance)
     app.bot_data.maintenance = None
+    # Published in the background by _post_init; done before the test (after the periodic
+    # jobs are stopped, so their first round does not run meanwhile).
+    await app.bot_data.commands
     app.bot_data.runtime.outbox_ready = lambda: None
     yield BotHarness(app, telegram)
     await app.shutdown()

@@ -29,6 +29,9 @@ async def forum(settings, engine):  # type: ignore[no-untyped-def]
     app.bot_data.delivery = offline_worker(app)
     await maintenance.stop(app.bot_data.maintenance)
     app.bot_data.maintenance = None
+    # Published in the background by _post_init; done before the test (after the periodic
+    # jobs are stopped, so their first round does not run meanwhile).
+    await app.bot_data.commands
     yield BotHarness(app, telegram)
     await app.shutdown()
     await app.bot_data.runtime.engine.dispose()

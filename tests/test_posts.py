@@ -169,6 +169,7 @@ async def test_schedule_restart_and_publish_on_time(harness: BotHarness, session
     await _post_init(app)
     await app.bot_data.delivery.stop()
     await maintenance.stop(app.bot_data.maintenance)
+    await app.bot_data.commands  # published in the background: done before the test
     app.bot_data.delivery = offline_worker(app)
     fresh = app.bot_data.runtime
     try:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, select, update
+from sqlalchemy import and_, delete, exists, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -180,6 +180,7 @@ async def claim_due(
     now: datetime | None = None,
     limit: int = 20,
     lease_seconds: float = 60,
+    worker_id: int | None = None,
 ) -> list[Delivery]:
     """Lease up to `limit` due rows (by priority, then id) for `lease_seconds`.
 
@@ -189,6 +190,7 @@ async def claim_due(
     RETURNING ...`, which takes the write lock at once (no read-then-write upgrade that could
     fail with SQLITE_BUSY under a second process). Commit soon after: the lease starts at
     `now`. A row whose payload cannot be decrypted is marked dead, not returned.
+    `worker_id` is stored as the lease's holder (bot/services/leases.py).
     """
     now = _utc(now)
     lease_until = now + timedelta(seconds=lease_seconds)
@@ -222,7 +224,7 @@ async def claim_due(
     result = await session.execute(
         update(Outbox)
         .where(Outbox.id.in_(chosen), Outbox.status == PENDING, Outbox.not_before <= now)
-        .values(not_before=lease_until)
+        .values(not_before=lease_until, leased_by=worker_id)
         .returning(
             Outbox.id,
             Outbox.priority,
@@ -292,6 +294,7 @@ async def mark_sent(
         sent_message_id=sent_message_id,
         sent_at=_utc(now),
         last_error=None,
+        leased_by=None,
     )
 
 
@@ -310,6 +313,7 @@ async def mark_retry(
         attempts=Outbox.attempts + 1,
         not_before=_utc(now) + timedelta(seconds=delay_seconds),
         last_error=short_error(error),
+        leased_by=None,  # a wait, not a lease: freeing a dead worker's leases keeps it
     )
 
 
@@ -322,23 +326,34 @@ async def postpone(
     now: datetime | None = None,
 ) -> bool:
     """Try again later without counting an attempt (flood control, no connection)."""
-    values: dict[str, Any] = {"not_before": _utc(now) + timedelta(seconds=delay_seconds)}
+    values: dict[str, Any] = {
+        "not_before": _utc(now) + timedelta(seconds=delay_seconds),
+        "leased_by": None,  # a wait, not a lease (see mark_retry)
+    }
     if error is not None:
         values["last_error"] = short_error(error)
     return await _pending_update(session, delivery_id, **values)
 
 
 async def release(
-    session: AsyncSession, delivery_ids: Iterable[int], *, now: datetime | None = None
+    session: AsyncSession,
+    delivery_ids: Iterable[int],
+    *,
+    now: datetime | None = None,
+    worker_id: int | None = None,
 ) -> int:
-    """End the lease of claimed rows that were not attempted: due again at once."""
+    """End the lease of claimed rows that were not attempted: due again at once.
+
+    With `worker_id`, only rows that worker still holds: one whose leases were freed (it was
+    taken for dead) must not cut short a lease another worker took since."""
     ids = list(delivery_ids)
     if not ids:
         return 0
+    held = Outbox.leased_by == worker_id if worker_id is not None else true()
     result = await session.execute(
         update(Outbox)
-        .where(Outbox.id.in_(ids), Outbox.status == PENDING)
-        .values(not_before=_utc(now)),
+        .where(Outbox.id.in_(ids), Outbox.status == PENDING, held)
+        .values(not_before=_utc(now), leased_by=None),
         execution_options=_NO_SYNC,
     )
     return result.rowcount
@@ -352,6 +367,7 @@ async def mark_dead(session: AsyncSession, delivery_id: int, error: str) -> bool
         status=DEAD,
         attempts=Outbox.attempts + 1,
         last_error=short_error(error),
+        leased_by=None,
     )
 
 
