@@ -57,7 +57,7 @@ async def close_picked(update: Update, context: PeerlineContext) -> None:
     chosen = await picked(update, context, member, _)
     if chosen is None:
         return
-    await update.callback_query.answer()
+    await answer_query(update, context)
     text, keyboard = outcome_screen(_, chosen[0])
     await update.callback_query.edit_message_text(text, reply_markup=keyboard)
 
@@ -130,7 +130,7 @@ async def release_picked(update: Update, context: PeerlineContext) -> None:
         return
     conversation = chosen[0]
     who = screens.client_name(_, conversation.pseudonym)
-    await update.callback_query.answer()
+    await answer_query(update, context)
     await update.callback_query.edit_message_text(
         _.gettext("Put %(who)s back in the queue? They are told.", who=who),
         reply_markup=Keyboard(
@@ -152,7 +152,7 @@ async def release_confirmed(update: Update, context: PeerlineContext) -> None:
         return
     _ = staff_translator(context, member)
     callback = parse(update.callback_query.data)
-    await update.callback_query.answer()
+    await answer_query(update, context)
     text = await release(context, member, _, int(callback.args[1]))
     await update.callback_query.edit_message_text(text)
 
@@ -205,7 +205,7 @@ async def history_picked(update: Update, context: PeerlineContext) -> None:
     chosen = await picked(update, context, member, _)
     if chosen is None:
         return
-    await update.callback_query.answer()
+    await answer_query(update, context)
     await update.callback_query.edit_message_text(await history(context, member, _, chosen[0]))
 
 

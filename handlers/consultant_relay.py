@@ -23,7 +23,7 @@ from bot.callbacks import encode, pattern_for
 from bot.i18n import Translator
 from bot.services.staff import StaffView
 from handlers import handover
-from handlers.common import PeerlineContext, incoming_from
+from handlers.common import PeerlineContext, answer_query, incoming_from
 from handlers.door import describe
 from handlers.staff_common import choices, find_target, require_staff, staff_translator
 
@@ -96,12 +96,14 @@ async def old_switch_button(update: Update, context: PeerlineContext) -> None:
     if member is None or update.callback_query is None:
         return
     _ = staff_translator(context, member)
-    await update.callback_query.answer(
+    await answer_query(
+        update,
+        context,
         _.gettext(
             "Reply to a client's message to answer them. With one open conversation, just "
             "write; with several, I will ask who it is for."
         ),
-        show_alert=True,
+        alert=True,
     )
 
 

@@ -16,7 +16,7 @@ from bot.services import outbox, queue, recent, relay, staff
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import screens
-from handlers.common import PeerlineContext
+from handlers.common import PeerlineContext, answer_query
 
 
 async def current_staff(update: Update, context: PeerlineContext) -> StaffView | None:
@@ -52,7 +52,7 @@ async def require_staff(update: Update, context: PeerlineContext) -> StaffView |
     if member is None:
         _ = telegram_language(update, context)
         if update.callback_query:
-            await update.callback_query.answer(_.gettext("This is for consultants only."))
+            await answer_query(update, context, _.gettext("This is for consultants only."))
         else:
             await update.effective_message.reply_text(_.gettext("This is for consultants only."))
     return member
@@ -156,9 +156,11 @@ async def picked(
         active = await queue.active_for_staff(session, member.id)
     conversation = next((c for c in active if c.id == int(callback.args[-1])), None)
     if conversation is None:
-        await query.answer(_.gettext("That conversation is no longer yours."), show_alert=True)
+        await answer_query(
+            update, context, _.gettext("That conversation is no longer yours."), alert=True
+        )
         return None
     if original is None:
-        await query.answer(_.gettext("Please send it again."), show_alert=True)
+        await answer_query(update, context, _.gettext("Please send it again."), alert=True)
         return None
     return conversation, original

@@ -78,7 +78,7 @@ async def canned_picked(update: Update, context: PeerlineContext) -> None:
     if chosen is None:
         return
     text, keyboard = await canned_screen(context, member, _, chosen[0])
-    await update.callback_query.answer()
+    await answer_query(update, context)
     await update.callback_query.edit_message_text(text, reply_markup=keyboard)
 
 
