@@ -125,10 +125,10 @@ async def write_post(admin: driver.TelegramUser) -> tuple[int, driver.BotMessage
     await admin.press("💬 " + _.gettext("Ask a consultant anonymously"), on=menu)
     topics = await admin.wait_for_edit(editor, "Which topic")
     await admin.press(CONTENT.button(TOPIC, "en"), on=topics)
-    editor = await admin.wait_for_edit(editor, f"?start={TOPIC}")
+    editor = await admin.wait_for_edit(editor, f"?start=ask_{TOPIC}")
     # The card shows the button as the first version's readers will see it (no EN version).
     ask_ru = I18N.get("ru").gettext("Ask a consultant anonymously")
-    assert f"Button: 💬 {ask_ru} → t.me/…?start={TOPIC}" in editor.text
+    assert f"Button: 💬 {ask_ru} → t.me/…?start=ask_{TOPIC}" in editor.text
     assert f"{RU_CHANNEL['title']} (RU)" in editor.text
     assert f"{UK_CHANNEL['title']} (UK)" in editor.text
     return post_id, editor
@@ -186,7 +186,8 @@ async def test_scheduled_post_survives_a_restart_and_reaches_everyone_once(
         )
         label = "💬 " + I18N.get(language).gettext("Ask a consultant anonymously")
         assert post.button_rows == [[label]], post.describe()
-        assert post.button(label).url == f"https://t.me/{username}?start={TOPIC}"
+        # Straight to the request on that topic, not to a topic menu.
+        assert post.button(label).url == f"https://t.me/{username}?start=ask_{TOPIC}"
         if text == RU_TEXT:
             assert post.html == "Налоксон спасает жизни. <b>Спросите нас анонимно.</b>"
     summary = await admin.wait_for_message(f"Post #{post_id} is published")
