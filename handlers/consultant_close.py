@@ -19,7 +19,7 @@ from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import forum_common, screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query
-from handlers.staff_common import command_conversation, picked, require_staff, staff_translator
+from handlers.staff_common import command_conversation, pick, require_staff, staff_translator
 
 PRIVATE = PRIVATE_MESSAGE
 
@@ -50,15 +50,12 @@ async def close_command(update: Update, context: PeerlineContext) -> None:
 
 async def close_picked(update: Update, context: PeerlineContext) -> None:
     """/close, then a conversation chosen: the outcome buttons, naming the client."""
-    member = await require_staff(update, context)
-    if member is None:
+    choice = await pick(update, context)
+    if choice is None:
         return
-    _ = staff_translator(context, member)
-    chosen = await picked(update, context, member, _)
-    if chosen is None:
-        return
+    _ = choice.translator
     await answer_query(update, context)
-    text, keyboard = outcome_screen(_, chosen[0])
+    text, keyboard = outcome_screen(_, choice.conversation)
     await update.callback_query.edit_message_text(text, reply_markup=keyboard)
 
 
@@ -121,14 +118,11 @@ async def release_command(update: Update, context: PeerlineContext) -> None:
 
 async def release_picked(update: Update, context: PeerlineContext) -> None:
     """/release, then a conversation chosen: confirm, naming the client."""
-    member = await require_staff(update, context)
-    if member is None:
+    choice = await pick(update, context)
+    if choice is None:
         return
-    _ = staff_translator(context, member)
-    chosen = await picked(update, context, member, _)
-    if chosen is None:
-        return
-    conversation = chosen[0]
+    _ = choice.translator
+    conversation = choice.conversation
     who = screens.client_name(_, conversation.pseudonym)
     await answer_query(update, context)
     await update.callback_query.edit_message_text(
@@ -198,15 +192,14 @@ async def history_command(update: Update, context: PeerlineContext) -> None:
 
 
 async def history_picked(update: Update, context: PeerlineContext) -> None:
-    member = await require_staff(update, context)
-    if member is None:
+    choice = await pick(update, context)
+    if choice is None:
         return
-    _ = staff_translator(context, member)
-    chosen = await picked(update, context, member, _)
-    if chosen is None:
-        return
+    member, _ = choice.member, choice.translator
     await answer_query(update, context)
-    await update.callback_query.edit_message_text(await history(context, member, _, chosen[0]))
+    await update.callback_query.edit_message_text(
+        await history(context, member, _, choice.conversation)
+    )
 
 
 async def history(

@@ -34,7 +34,7 @@ from bot.services.staff import StaffView
 from handlers import handover, screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
 from handlers.intake import notify_staff
-from handlers.staff_common import command_conversation, picked, require_staff, staff_translator
+from handlers.staff_common import command_conversation, pick, require_staff, staff_translator
 
 PRIVATE = PRIVATE_MESSAGE
 # A note is shown under a header in one Telegram message (at most 4096 characters).
@@ -124,14 +124,11 @@ async def note_command(update: Update, context: PeerlineContext) -> None:
 
 async def note_picked(update: Update, context: PeerlineContext) -> None:
     """/note with several conversations, then one chosen: the note is saved there."""
-    member = await require_staff(update, context)
-    if member is None:
+    choice = await pick(update, context)
+    if choice is None:
         return
-    _ = staff_translator(context, member)
-    chosen = await picked(update, context, member, _)
-    if chosen is None:
-        return
-    conversation, original = chosen
+    member, _ = choice.member, choice.translator
+    conversation, original = choice.conversation, choice.original
     await save_note(update, context, member, conversation, original)
     await _edit(update, context, escape(_note_saved(_, conversation)))
 
@@ -195,14 +192,11 @@ async def transfer_command(update: Update, context: PeerlineContext) -> None:
 
 
 async def transfer_picked(update: Update, context: PeerlineContext) -> None:
-    member = await require_staff(update, context)
-    if member is None:
+    choice = await pick(update, context)
+    if choice is None:
         return
-    _ = staff_translator(context, member)
-    chosen = await picked(update, context, member, _)
-    if chosen is None:
-        return
-    text, keyboard = await transfer_screen(context, member, _, chosen[0])
+    member, _ = choice.member, choice.translator
+    text, keyboard = await transfer_screen(context, member, _, choice.conversation)
     await answer_query(update, context)
     await update.callback_query.edit_message_text(text, reply_markup=keyboard)
 
@@ -384,14 +378,11 @@ async def refer_command(update: Update, context: PeerlineContext) -> None:
 
 
 async def refer_picked(update: Update, context: PeerlineContext) -> None:
-    member = await require_staff(update, context)
-    if member is None:
+    choice = await pick(update, context)
+    if choice is None:
         return
-    _ = staff_translator(context, member)
-    chosen = await picked(update, context, member, _)
-    if chosen is None:
-        return
-    text, keyboard = await refer_screen(context, _, chosen[0])
+    _ = choice.translator
+    text, keyboard = await refer_screen(context, _, choice.conversation)
     await answer_query(update, context)
     await update.callback_query.edit_message_text(text, reply_markup=keyboard)
 

@@ -25,7 +25,7 @@ from handlers.staff_common import (
     Target,
     ask_which,
     find_target,
-    picked,
+    pick,
     require_staff,
     staff_translator,
 )
@@ -87,14 +87,11 @@ async def block_command(update: Update, context: PeerlineContext) -> None:
 
 async def block_picked(update: Update, context: PeerlineContext) -> None:
     """/block with several conversations, then one chosen: that client is blocked."""
-    member = await require_staff(update, context)
-    if member is None or update.callback_query is None:
+    choice = await pick(update, context)
+    if choice is None:
         return
-    _ = staff_translator(context, member)
-    chosen = await picked(update, context, member, _)
-    if chosen is None:
-        return
-    conversation, original = chosen
+    member, _ = choice.member, choice.translator
+    conversation, original = choice.conversation, choice.original
     reason = _argument_of(original)
     await answer_query(update, context)
     if not reason:  # the question is only asked for a /block with a reason

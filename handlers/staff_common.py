@@ -141,6 +141,28 @@ async def command_conversation(
     return target.conversation
 
 
+@dataclass(frozen=True)
+class Picked:
+    """A conversation a consultant chose for a command (`ask_which`), and who chose it."""
+
+    member: StaffView
+    translator: Translator
+    conversation: ConversationView
+    original: Message  # the command the question was about
+
+
+async def pick(update: Update, context: PeerlineContext) -> Picked | None:
+    """The answer to "which conversation?" for any command: the staff member, their
+    language, the conversation (still open and theirs) and the command; None when refused
+    (and said why)."""
+    member = await require_staff(update, context)
+    if member is None or update.callback_query is None:
+        return None
+    _ = staff_translator(context, member)
+    chosen = await picked(update, context, member, _)
+    return Picked(member, _, *chosen) if chosen is not None else None
+
+
 async def picked(
     update: Update, context: PeerlineContext, member: StaffView, _: Translator
 ) -> tuple[ConversationView, Message] | None:

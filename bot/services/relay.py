@@ -65,7 +65,7 @@ async def record(
     staff_id: int | None = None,
 ) -> int | None:
     """Store the message; None when this update was already recorded (a redelivery)."""
-    body = keys.encrypt(incoming.text.encode(), purpose=MESSAGE_PURPOSE) if incoming.text else None
+    body = keys.encrypt_text(incoming.text, purpose=MESSAGE_PURPOSE) if incoming.text else None
     row = Message(
         conversation_id=conversation_id,
         update_id=incoming.update_id,
@@ -412,7 +412,7 @@ async def relay_edit(
     if row is None or incoming.text is None:
         return 0
     before = keys.decrypt(row.body, purpose=MESSAGE_PURPOSE).decode() if row.body else ""
-    row.body = keys.encrypt(incoming.text.encode(), purpose=MESSAGE_PURPOSE)
+    row.body = keys.encrypt_text(incoming.text, purpose=MESSAGE_PURPOSE)
     text = _escape(incoming.text)
     groups: dict[str, list[outbox.SentCopy]] = {}
     for copy in await outbox.sent_copies(session, keys, row.id):
