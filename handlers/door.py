@@ -15,8 +15,11 @@ the permissions table before any flow sees it.
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Message, Update
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, TypeHandler
 
 from bot import awaiting, permissions
@@ -24,7 +27,10 @@ from bot.callbacks import parse
 from bot.i18n import Translator
 from bot.services import visitors
 from bot.services.visitors import Visitor
+from handlers import errors
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, screen_of
+
+log = logging.getLogger(__name__)
 
 # Before every flow: python-telegram-bot runs handler groups in ascending order.
 GROUP = -100
@@ -86,6 +92,28 @@ def command_name(message: Message) -> str | None:
 
 
 async def enter(update: Update, context: PeerlineContext) -> None:
+    """The door's checks; if they fail in any way, the update goes no further.
+
+    python-telegram-bot runs the next handler group after an exception in this one: a refusal
+    that Telegram would not deliver (a press answered too late: "query is too old") or a
+    database error while looking the sender up let the refused command or button through to
+    its flow. Now the error is handled here, as the error handler would, and the update stops.
+    """
+    try:
+        await check(update, context)
+    except ApplicationHandlerStop:
+        raise
+    except TelegramError as error:
+        # Telegram refused our answer (the refusal, "out of date"): nothing more to say.
+        log.warning("door: Telegram refused an answer (%s)", type(error).__name__)
+        raise ApplicationHandlerStop from error
+    except Exception as error:
+        context.error = error
+        await errors.on_error(update, context)
+        raise ApplicationHandlerStop from error
+
+
+async def check(update: Update, context: PeerlineContext) -> None:
     """Refuse what the sender may not do; close an input on /start and /cancel."""
     user = update.effective_user
     if user is None:
