@@ -38,7 +38,9 @@ def where(error: BaseException) -> str:
 
 async def on_error(update: object, context: PeerlineContext) -> None:
     # A short reference ties the user's report to the log line without logging who they are.
-    reference = secrets.token_hex(4)
+    # A letter first: eight hex digits are all digits one time in 43, and the log filter
+    # (bot/logs.py) masks long numbers as possible ids, which cut the tie.
+    reference = "e" + secrets.token_hex(4)
     kind = type(update).__name__ if update is not None else "none"
     error = context.error
     if isinstance(error, REFUSALS):

@@ -87,3 +87,19 @@ async def test_telegram_refusing_a_call_is_one_line_without_a_traceback(
     assert "(BadRequest: Chat not found)" in refusals[0].getMessage()
     assert "handlers/" in refusals[0].getMessage()
     assert not [r for r in caplog.records if r.exc_info]
+
+
+async def test_the_error_reference_survives_the_log_filter_even_when_all_digits(
+    harness: BotHarness, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.logs import Redactor
+
+    monkeypatch.setattr("handlers.errors.secrets.token_hex", lambda n: "12345678")
+    await harness.send(CLIENT, "/start")
+    harness.telegram.refuse[CLIENT.id] = (400, "Bad Request: chat not found")
+    with caplog.at_level(logging.INFO):
+        await harness.send(CLIENT, "/menu")
+    redact = Redactor()
+    lines = [r for r in caplog.records if "Telegram refused a call at" in r.getMessage()]
+    assert lines and redact.filter(lines[0])
+    assert "error e12345678 while handling" in lines[0].getMessage()
