@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackContext, ExtBot, filters
 
+from bot.callbacks import Callback, parse_as
 from bot.dbtypes import clean_text
 from bot.delivery import DeliveryWorker
 from bot.i18n import Translator
@@ -34,6 +35,7 @@ RELAYED_KINDS = (
 )
 
 log = logging.getLogger(__name__)
+C = TypeVar("C", bound=Callback)
 
 # New messages in private chats. An edit arrives as an update of its own (handlers/edits.py);
 # without this, handlers would take an edited message for a new one and act twice.
@@ -99,6 +101,15 @@ def query_of(update: Update) -> CallbackQuery:
     if query is None:
         raise UnexpectedUpdate(f"update {update.update_id} is not a button press")
     return query
+
+
+def callback_of(update: Update, kind: type[C]) -> C:
+    """The pressed button's data as its kind (handlers registered with
+    `pattern_for(kind)`, so anything else went to the stale-button handler)."""
+    callback = parse_as(query_of(update).data, kind)
+    if callback is None:
+        raise UnexpectedUpdate(f"update {update.update_id} is not a {kind.__name__} button")
+    return callback
 
 
 def user_id_of(update: Update) -> int:
