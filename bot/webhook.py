@@ -51,9 +51,9 @@ BODY_TIMEOUT = 30.0
 class UpdateHandler(tornado.web.RequestHandler):
     """POST <secret path>: one update from Telegram."""
 
-    SUPPORTED_METHODS = ("POST",)  # type: ignore[assignment]
+    SUPPORTED_METHODS = ("POST",)
 
-    def initialize(  # type: ignore[override]
+    def initialize(
         self, *, bot_app: Application, secret: str, max_body: int, metrics: Metrics
     ) -> None:
         self.bot_app = bot_app

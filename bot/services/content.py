@@ -81,7 +81,9 @@ class Content:
     def screen(self, node_id: str, language: str, country: str | None) -> Screen:
         country = country if country in COUNTRIES else "other"
         raw = self.texts[language][node_id]["text"]
-        text = raw.get(country, raw["default"]) if isinstance(raw, dict) else raw
+        text = (
+            (raw[country] if country in raw else raw["default"]) if isinstance(raw, dict) else raw
+        )
         numbers = self.numbers.get(country, self.numbers["other"])
         text = _PLACEHOLDER.sub(lambda m: numbers[m.group(1)], text.strip())
         sources = self.nodes[node_id].sources
