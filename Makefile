@@ -13,7 +13,7 @@ test:
 	$(PY) -m pytest -q
 
 lint:
-	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy
 
 messages:
 	$(BABEL) extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 --no-location --sort-output \

@@ -1,132 +1,220 @@
-"""Typed, versioned callback_data for inline buttons.
+"""Typed, versioned callback_data for inline buttons: one frozen dataclass per kind.
 
-Buttons outlive deploys and can be forged, so every payload is parsed against a small
-schema; anything that does not parse is answered as a stale button, never trusted.
-Payloads stay far below Telegram's 64-byte limit.
+`encode(Take(conversation_id=5))` gives "1take:5"; `parse("1take:5")` gives that value back,
+and anything stale, foreign, forged or over Telegram's 64 bytes gives None (answered as an
+out-of-date button). Each kind's pattern lists its fields' groups in order (joined by ":");
+the reading and writing is in bot/callback_codec.py. Payloads stay far below 64 bytes.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from bot.callback_codec import (
+    KINDS,
+    MAX_LENGTH,
+    VERSION,
+    Callback,
+    encode,
+    kind,
+    parse,
+    parse_as,
+    pattern_for,
+)
+from bot.config import Language
 
-VERSION = "1"
+# The staff's kinds: registered by this import, and available from here like the clients'.
+from bot.staff_callbacks import (
+    AskSupervisor,
+    CareAnswer,
+    ChannelLanguage,
+    Close,
+    DeskRefresh,
+    Join,
+    MessageFor,
+    OldSwitch,
+    PickConversation,
+    PostButton,
+    PostChannel,
+    PostEditor,
+    PostFallback,
+    PostList,
+    PostPublishing,
+    PostVersion,
+    ReadyPost,
+    Refer,
+    SendCanned,
+    StoryReview,
+    SurveyAction,
+    Take,
+    ToggleTopic,
+    TransferToColleague,
+    TransferToRole,
+)
 
-# kind -> pattern of its arguments (joined by ":")
-_SCHEMA: dict[str, re.Pattern[str]] = {
-    "lang": re.compile(r"(ru|uk|kk|en)"),  # choose a language
-    "priv": re.compile(r"ok"),  # privacy notice read
-    "ctry": re.compile(r"(RU|UA|KZ|other)"),  # choose a country
-    "city": re.compile(r"([a-z0-9_-]{1,40})"),  # a city key, or "-" to skip
-    "menu": re.compile(r"([a-z0-9_]{1,24})"),  # open a menu node
-    "svc": re.compile(r"([a-z0-9_]{1,24}):(\d{1,3})"),  # a services node, page number
-    "set": re.compile(r"(show|lang|country|city|forget)"),  # a settings action
-    "forget": re.compile(r"(yes|no)"),  # confirm deleting all data
-    "hide": re.compile(r"(now)"),  # clear this chat (the last 48 hours), at once
-    # Human consultation
-    "ask": re.compile(r"([a-z]{2,16})"),  # a client asks for a consultant on a topic
-    "urg": re.compile(r"([a-z]{2,16}):([01])"),  # topic, urgent or not
-    "end": re.compile(r"(\d{1,10})"),  # the client ends / cancels a conversation
-    "esc": re.compile(r"(\d{1,10})"),  # the client makes their waiting request urgent
-    # The client's answer to "continue in another language?": that language, or wait ("no")
-    "lng": re.compile(r"(\d{1,10}):(ru|uk|kk|en|no)"),
-    "rate": re.compile(r"(\d{1,10}):([1-5])"),  # the client rates a closed conversation
-    "take": re.compile(r"(\d{1,10})"),  # a consultant takes a waiting conversation
-    "close": re.compile(r"(\d{1,10}):([a-z_]{2,24})"),  # close with an outcome
-    "cur": re.compile(r"(\d{1,10})"),  # gone (no current conversation): explained if pressed
-    # "Which conversation?" for a command (handlers/staff_common.ask_which): action, id
-    "on": re.compile(
-        r"(close|release|release_ok|history|note|transfer|refer|canned|block):(\d{1,10})"
-    ),
-    # "Who is this message for?": a conversation ("c", its id) or the input they started ("i")
-    "for": re.compile(r"(c|i)(?::(\d{1,10}))?"),
-    "hreq": re.compile(r"(start|food|hygiene|baby|housing|transport|other)"),  # aid form
-    "hsend": re.compile(r"(food|hygiene|baby|housing|transport|other)"),  # send without details
-    "news": re.compile(r"(on|off)"),  # subscribe to / unsubscribe from news
-    "fup": re.compile(r"(\d{1,10}):(helped|not_helped|not_reached|stop)"),  # referral follow-up
-    # Consultant tools: hand over to a role or to a colleague, refer to a service type
-    "xfr": re.compile(r"(\d{1,10}):(peer|lawyer|psychologist|medic)"),  # conversation, role
-    "xto": re.compile(r"(\d{1,10}):(\d{1,10})"),  # conversation id, colleague's staff id
-    "ref": re.compile(r"(\d{1,10}):([a-z_]{2,24})"),  # conversation id, service type
-    # Supervisors' desk: refresh it; join a conversation silently, leave it, or take it over
-    "desk": re.compile(r"(show)"),
-    "join": re.compile(r"(\d{1,10}):(in|out|take)"),
-    # Care for consultants: ask a supervisor about a conversation (0: none in particular);
-    # the debrief and duty reminder's answers (about a conversation, 0 for none)
-    "askhelp": re.compile(r"(\d{1,10})"),
-    "care": re.compile(r"(talk|break|off):(\d{1,10})"),
-    # Staff tools: send a canned answer, switch one of one's own topics on or off
-    "can": re.compile(r"(\d{1,10})(?::(\d{1,10}))?"),  # canned answer id, conversation id
-    "tpc": re.compile(r"(ost|hiv|tb|hepatitis|testing|legal|psychologist|humanitarian|general)"),
-    # Channel admins: channels and posts
-    "chl": re.compile(r"(\d{1,10}):(ru|uk|kk|en|off)"),  # a channel's language, or pause it
-    "pe": re.compile(r"(\d{1,10}):(show|button|where|subs|preview|ready|cancel|event|noevent)"),
-    "pp": re.compile(  # publishing a post: now, on a schedule, or taking it down
-        r"(\d{1,10}):(publish|publish_ok|schedule|unschedule|delete|delete_ok)"
-    ),
-    "pl": re.compile(r"(\d{1,10}):(ru|uk|kk|en|drop_ru|drop_uk|drop_kk|drop_en)"),  # a version
-    "pb": re.compile(r"(\d{1,10}):(none|consult|node|url|pick)(?::([a-z0-9_]{1,24}))?"),
-    "pc": re.compile(r"(\d{1,10}):(\d{1,10})"),  # post, channel to choose or un-choose
-    "act": re.compile(r"([a-z0-9_]{1,24})"),  # a built-in screen of the menu (menu.yaml action)
-    "sto": re.compile(r"(write|send|cancel)(?::(\d{1,10}))?"),  # a client's story
-    # A channel admin reviews a story: read, approve, or reject with one of the reasons.
-    "stv": re.compile(
-        r"(\d{1,10}):(show|approve|reject|identifying|risk|off_topic|duplicate|russia|other)"
-    ),
-    # Surveys: a channel admin's action on a survey (some on one of its questions); a client's
-    # answer (one option), a toggle of a multiple-choice answer (bit mask), sending it.
-    "svy": re.compile(r"(\d{1,10}):(show|add|send|polls|results|close|multi|drop)(?::(\d{1,10}))?"),
-    "svo": re.compile(r"(\d{1,10}):(\d{1,2})"),
-    "svm": re.compile(r"(\d{1,10}):(\d{1,4})"),
-    "svs": re.compile(r"(\d{1,10}):(\d{1,4})"),
-    "pls": re.compile(r"(draft|scheduled|published)"),  # /posts: which list
-    # Which version subscribers get whose language a post lacks (or none)
-    "pf": re.compile(r"(\d{1,10}):(ru|uk|kk|en|none)"),
-    "rdy": re.compile(r"(\d{1,10}):([a-z0-9_]{1,24})"),  # post, ready-made post to start from
-}
+__all__ = ["KINDS", "MAX_LENGTH", "VERSION", "Callback", "encode", "parse", "parse_as"]
+__all__ += ["pattern_for"]
+__all__ += [
+    "AskSupervisor",
+    "CareAnswer",
+    "ChannelLanguage",
+    "Close",
+    "DeskRefresh",
+    "Join",
+    "MessageFor",
+    "OldSwitch",
+    "PickConversation",
+    "PostButton",
+    "PostChannel",
+    "PostEditor",
+    "PostFallback",
+    "PostList",
+    "PostPublishing",
+    "PostVersion",
+    "ReadyPost",
+    "Refer",
+    "SendCanned",
+    "StoryReview",
+    "SurveyAction",
+    "Take",
+    "ToggleTopic",
+    "TransferToColleague",
+    "TransferToRole",
+]
+
+ID = r"(\d{1,10})"
+SLUG = r"([a-z0-9_]{1,24})"
+
+# --- A client's first steps, menus and settings ----------------------------------------------
 
 
-@dataclass(frozen=True)
-class Callback:
-    kind: str
-    args: tuple[str, ...]
-
-    @property
-    def arg(self) -> str:
-        return self.args[0]
+@kind("lang", r"(ru|uk|kk|en)")
+class ChooseLanguage(Callback):
+    language: Language
 
 
-def encode(kind: str, *args: object) -> str:
-    data = ":".join([VERSION + kind, *map(str, args)])
-    if parse(data) is None:
-        raise ValueError(f"callback data does not fit its schema: {data!r}")
-    return data
+@kind("priv", r"(ok)")  # the privacy notice was read
+class PrivacyRead(Callback):
+    answer: str = "ok"
 
 
-def parse(data: str | None) -> Callback | None:
-    """The callback, or None for anything stale, foreign or forged."""
-    # ASCII only: `\d` in the schema also matches other scripts' digits ("၂", which int()
-    # reads as 2), so a forged "1svy:၂:multi" parsed as survey 2 (found by tests/test_fuzz.py).
-    if not data or len(data) > 64 or not data.isascii() or not data.startswith(VERSION):
-        return None
-    kind, _, rest = data[len(VERSION) :].partition(":")
-    pattern = _SCHEMA.get(kind)
-    match = pattern.fullmatch(rest) if pattern else None
-    if match is None:
-        return None
-    return Callback(kind, match.groups())
+@kind("ctry", r"(RU|UA|KZ|other)")
+class ChooseCountry(Callback):
+    country: str
 
 
-def pattern_for(kind: str, *first: str) -> Callable[[object], bool]:
-    """A CallbackQueryHandler pattern: only well-formed payloads of this kind (and, if given,
-    with these first arguments) match, so anything else falls through to the stale-button
-    handler."""
+@kind("city", r"([a-z0-9_-]{1,40})")
+class ChooseCity(Callback):
+    city: str  # a city key, or "-" to skip
 
-    def matches(data: object) -> bool:
-        callback = parse(data) if isinstance(data, str) else None
-        return (
-            callback is not None and callback.kind == kind and callback.args[: len(first)] == first
-        )
 
-    return matches
+@kind("menu", SLUG)
+class OpenMenu(Callback):
+    node: str
+
+
+@kind("act", SLUG)  # a built-in screen of the menu (a menu.yaml action)
+class OpenScreen(Callback):
+    node: str
+
+
+@kind("svc", r"([a-z0-9_]{1,24}):(\d{1,3})")  # a page of a services node
+class ServicesPage(Callback):
+    node: str
+    page: int
+
+
+@kind("set", r"(show|lang|country|city|forget)")
+class SettingsAction(Callback):
+    action: str
+
+
+@kind("forget", r"(yes|no)")  # confirm deleting all of one's data
+class ConfirmForget(Callback):
+    answer: str
+
+
+@kind("hide", r"(now)")  # clear this chat (the last 48 hours), at once
+class HideChat(Callback):
+    when: str = "now"
+
+
+@kind("news", r"(on|off)")  # subscribe to / unsubscribe from news
+class News(Callback):
+    choice: str
+
+
+@kind("hreq", r"(start|food|hygiene|baby|housing|transport|other)")  # the aid form
+class AidRequest(Callback):
+    need: str
+
+
+@kind("hsend", r"(food|hygiene|baby|housing|transport|other)")  # send without details
+class AidSend(Callback):
+    need: str
+
+
+# --- Human consultation: the client's side ---------------------------------------------------
+
+
+@kind("ask", r"([a-z]{2,16})")  # ask for a consultant on a topic
+class AskConsultant(Callback):
+    topic: str
+
+
+@kind("urg", r"([a-z]{2,16}):([01])")
+class OpenRequest(Callback):
+    topic: str
+    urgent: bool
+
+
+@kind("end", ID)  # the client ends / cancels a conversation
+class EndConversation(Callback):
+    conversation_id: int
+
+
+@kind("esc", ID)  # the client makes their waiting request urgent
+class MakeUrgent(Callback):
+    conversation_id: int
+
+
+@kind("lng", rf"{ID}:(ru|uk|kk|en|no)")
+class ContinueInLanguage(Callback):
+    """The answer to "continue in another language?": that language, or wait ("no")."""
+
+    conversation_id: int
+    language: str
+
+
+@kind("rate", rf"{ID}:([1-5])")
+class Rate(Callback):
+    conversation_id: int
+    stars: int
+
+
+@kind("fup", rf"{ID}:(helped|not_helped|not_reached|stop)")  # a referral's follow-up
+class FollowUpAnswer(Callback):
+    conversation_id: int
+    answer: str
+
+
+@kind("sto", rf"(write|send|cancel)(?::{ID})?")  # a client's story
+class StoryAction(Callback):
+    action: str
+    story_id: int | None = None
+
+
+@kind("svo", rf"{ID}:(\d{{1,2}})")  # a survey answer: one option
+class SurveyOption(Callback):
+    question_id: int
+    option: int
+
+
+@kind("svm", rf"{ID}:(\d{{1,4}})")  # a multiple-choice answer with one option toggled
+class SurveyToggle(Callback):
+    question_id: int
+    mask: int
+
+
+@kind("svs", rf"{ID}:(\d{{1,4}})")  # send a multiple-choice answer
+class SurveySend(Callback):
+    question_id: int
+    mask: int

@@ -66,7 +66,9 @@ class I18n:
 
     def __init__(self, default: str, locales_dir: Path = LOCALES_DIR) -> None:
         self.default = default
-        self._translators = {lang: Translator(lang, _load(lang, locales_dir)) for lang in LANGUAGES}
+        self._translators: dict[str, Translator] = {
+            lang: Translator(lang, _load(lang, locales_dir)) for lang in LANGUAGES
+        }
 
     def get(self, language: str | None) -> Translator:
         return self._translators.get(language or self.default, self._translators[self.default])

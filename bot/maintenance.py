@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.callbacks import encode
+from bot.callbacks import FollowUpAnswer, Take, encode
 from bot.i18n import N_
 from bot.metrics import JobState
 from bot.publishing import publish_due, send_due_reminders
@@ -70,7 +70,7 @@ async def send_follow_ups(runtime: Runtime) -> int:
                 [
                     {
                         "text": _.gettext(label),
-                        "callback_data": encode("fup", item.conversation_id, key),
+                        "callback_data": encode(FollowUpAnswer(item.conversation_id, key)),
                     }
                 ]
                 for key, label in FOLLOW_UP_BUTTONS
@@ -114,7 +114,7 @@ async def send_wait_alerts(runtime: Runtime) -> int:
                     [
                         {
                             "text": _.gettext("Take it"),
-                            "callback_data": encode("take", wait.conversation_id),
+                            "callback_data": encode(Take(wait.conversation_id)),
                         }
                     ]
                 ]

@@ -23,9 +23,9 @@ log = logging.getLogger(__name__)
 
 
 class _Base(tornado.web.RequestHandler):
-    SUPPORTED_METHODS = ("GET",)  # type: ignore[assignment]
+    SUPPORTED_METHODS = ("GET",)
 
-    def initialize(self, *, runtime: Runtime) -> None:  # type: ignore[override]
+    def initialize(self, *, runtime: Runtime) -> None:
         self.runtime = runtime
 
     def log_exception(self, *args: Any) -> None:

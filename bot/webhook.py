@@ -35,6 +35,7 @@ from typing import Any
 import tornado.web
 from telegram import Update
 from telegram.ext import Application, ExtBot
+from tornado.http1connection import HTTP1Connection
 from tornado.httpserver import HTTPServer
 
 from bot import polling
@@ -51,9 +52,9 @@ BODY_TIMEOUT = 30.0
 class UpdateHandler(tornado.web.RequestHandler):
     """POST <secret path>: one update from Telegram."""
 
-    SUPPORTED_METHODS = ("POST",)  # type: ignore[assignment]
+    SUPPORTED_METHODS = ("POST",)
 
-    def initialize(  # type: ignore[override]
+    def initialize(
         self, *, bot_app: Application, secret: str, max_body: int, metrics: Metrics
     ) -> None:
         self.bot_app = bot_app
@@ -66,7 +67,10 @@ class UpdateHandler(tornado.web.RequestHandler):
 
     def prepare(self) -> None:
         # Tornado stops reading (and answers 400) past this size, chunked bodies included.
-        self.request.connection.set_max_body_size(self.max_body)  # type: ignore[union-attr]
+        # (data_received checks the size again, whatever the connection.)
+        connection = self.request.connection
+        if isinstance(connection, HTTP1Connection):  # always, behind tornado's HTTPServer
+            connection.set_max_body_size(self.max_body)
         given = self.request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, self.secret):
             self.refuse(HTTPStatus.FORBIDDEN)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
-from telegram import Chat, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackContext, ExtBot, filters
 
+from bot.callbacks import Callback, parse_as
 from bot.dbtypes import clean_text
 from bot.delivery import DeliveryWorker
 from bot.i18n import Translator
@@ -34,6 +35,7 @@ RELAYED_KINDS = (
 )
 
 log = logging.getLogger(__name__)
+C = TypeVar("C", bound=Callback)
 
 # New messages in private chats. An edit arrives as an update of its own (handlers/edits.py);
 # without this, handlers would take an edited message for a new one and act twice.
@@ -67,9 +69,67 @@ class PeerlineContext(CallbackContext[ExtBot, dict, dict, BotData]):
         return self.bot_data.runtime
 
 
+class UnexpectedUpdate(RuntimeError):
+    """An update lacks a part its handler's filters guarantee (a message for a message handler,
+    a query for a button): a routing bug, never a person's input, so it is raised loudly
+    instead of being narrowed away with an `assert` that `python -O` would drop."""
+
+
+# Typed accessors: python-telegram-bot types every part of an update as optional, while the
+# filters a handler is registered with (and the front door) guarantee the parts it reads.
+
+
+def message_of(update: Update) -> Message:
+    """The update's message (for a button: the message it was on, if Telegram sent it)."""
+    message = update.effective_message
+    if message is None:
+        raise UnexpectedUpdate(f"update {update.update_id} has no message")
+    return message
+
+
+def text_of(update: Update) -> str:
+    """The text of a text message (handlers registered with filters.TEXT)."""
+    text = message_of(update).text
+    if text is None:
+        raise UnexpectedUpdate(f"update {update.update_id} has no text")
+    return text
+
+
+def query_of(update: Update) -> CallbackQuery:
+    """The button press (handlers registered as CallbackQueryHandler)."""
+    query = update.callback_query
+    if query is None:
+        raise UnexpectedUpdate(f"update {update.update_id} is not a button press")
+    return query
+
+
+def callback_of(update: Update, kind: type[C]) -> C:
+    """The pressed button's data as its kind (handlers registered with
+    `pattern_for(kind)`, so anything else went to the stale-button handler)."""
+    callback = parse_as(query_of(update).data, kind)
+    if callback is None:
+        raise UnexpectedUpdate(f"update {update.update_id} is not a {kind.__name__} button")
+    return callback
+
+
+def user_id_of(update: Update) -> int:
+    """Who sent the update (every update the front door lets through has a sender)."""
+    user = update.effective_user
+    if user is None:
+        raise UnexpectedUpdate(f"update {update.update_id} has no sender")
+    return user.id
+
+
+def chat_id_of(update: Update) -> int:
+    """The chat the update came from."""
+    chat = update.effective_chat
+    if chat is None:
+        raise UnexpectedUpdate(f"update {update.update_id} has no chat")
+    return chat.id
+
+
 def client_key(update: Update, context: PeerlineContext) -> str:
-    assert update.effective_user is not None
-    return context.runtime.keys.client_key(update.effective_user.id)
+    return context.runtime.keys.client_key(user_id_of(update))
 
 
 def in_private_chat(update: Update) -> bool:
@@ -84,12 +144,11 @@ async def load_client(update: Update, context: PeerlineContext) -> ClientState:
     visitor = context.visitor
     if visitor is not None and visitor.client is not None:
         return visitor.client
-    assert update.effective_user is not None
     keys = context.runtime.keys
     # A client's chat is their private chat, whose id is their user id: never the chat the
     # first contact came from, which may be a group (issue 12: a button in the staff forum
     # routed a later consultation there).
-    chat_id = update.effective_user.id
+    chat_id = user_id_of(update)
     async with context.runtime.transaction() as session:
         state = await clients.get_or_create(
             session, client_key(update, context), lambda: keys.encrypt_chat_id(chat_id)
@@ -171,9 +230,7 @@ async def edit_screen(update: Update, context: PeerlineContext, text: str, **opt
     if screen is not None:
         await screen.edit_text(text, **options)
         return
-    user = update.effective_user
-    assert user is not None
-    await context.bot.send_message(user.id, text, **options)
+    await context.bot.send_message(user_id_of(update), text, **options)
 
 
 async def show(
@@ -186,15 +243,13 @@ async def show(
 ) -> None:
     """Edit the screen the button was on (less history on a seized phone), or send a new one."""
     await answer_query(update, context)
-    options = {
-        "parse_mode": "HTML",
-        "reply_markup": keyboard,
-        "link_preview_options": LinkPreviewOptions(is_disabled=True),
-    }
+    no_preview = LinkPreviewOptions(is_disabled=True)
     screen = screen_of(update)
     if screen is not None and not new:
         try:
-            await screen.edit_text(text, **options)
+            await screen.edit_text(
+                text, parse_mode="HTML", reply_markup=keyboard, link_preview_options=no_preview
+            )
             return
         except BadRequest as exc:
             # Pressing the same button twice changes nothing; anything else (a message too
@@ -204,16 +259,16 @@ async def show(
             log.info("could not edit a screen, sending a new one: %s", exc.message)
     # A press on a screen the bot cannot see carries no usable chat: the person's private
     # chat (their user id) is the one place a screen for them belongs.
-    chat = update.effective_chat
     user = update.effective_user
     if update.callback_query is not None and screen is None and user is not None:
         chat_id = user.id
     else:
-        assert chat is not None
-        chat_id = chat.id
+        chat_id = chat_id_of(update)
     await context.bot.send_message(
         chat_id,
         text,
+        parse_mode="HTML",
+        reply_markup=keyboard,
+        link_preview_options=no_preview,
         protect_content=context.runtime.settings.protect_content,
-        **options,
     )

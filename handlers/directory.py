@@ -7,14 +7,14 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.callbacks import encode, parse, pattern_for
+from bot.callbacks import AskConsultant, ServicesPage, SettingsAction, encode, pattern_for
 from bot.i18n import Translator
 from bot.runtime import Runtime
 from bot.services import directory, queue
 from bot.services.clients import ClientState
 from bot.services.content import Node
 from handlers import screens
-from handlers.common import PeerlineContext, load_client, show, translator
+from handlers.common import PeerlineContext, callback_of, load_client, show, translator
 from handlers.navigation import next_step
 
 PAGE_SIZE = 5
@@ -22,13 +22,12 @@ PAGE_SIZE = 5
 
 async def services_page(update: Update, context: PeerlineContext) -> None:
     """A services node: its intro text, then the services of its type near the client."""
-    callback = parse(update.callback_query.data)
-    assert callback is not None
-    node_id, page = callback.args[0], int(callback.args[1])
+    pressed = callback_of(update, ServicesPage)
+    node_id, page = pressed.node, pressed.page
     runtime = context.runtime
     node = runtime.content.node(node_id)
     client = await load_client(update, context)
-    if node is None or node.kind != "services":
+    if node is None or node.kind != "services" or node.service_type is None:
         await next_step(update, context, client)
         return
     _ = translator(context, client)
@@ -41,7 +40,7 @@ async def services_page(update: Update, context: PeerlineContext) -> None:
             limit=PAGE_SIZE,
             offset=page * PAGE_SIZE,
         )
-        hotlines = ()
+        hotlines: tuple[directory.ServiceCard, ...] = ()
         if not result.total:
             hotlines = await directory.national_hotlines(session, client.country)
     text, keyboard = render(_, runtime, client, node_id, page, result, hotlines)
@@ -76,10 +75,10 @@ def render(
     rows: list[list[Button]] = []
     paging = []
     if page > 0:
-        previous = encode("svc", node_id, page - 1)
+        previous = encode(ServicesPage(node_id, page - 1))
         paging.append(Button("‹ " + _.gettext("Previous"), callback_data=previous))
     if page + 1 < pages:
-        following = encode("svc", node_id, page + 1)
+        following = encode(ServicesPage(node_id, page + 1))
         paging.append(Button(_.gettext("Next") + " ›", callback_data=following))
     if paging:
         rows.append(paging)
@@ -87,8 +86,10 @@ def render(
     if not result.items and client.onboarded:
         # Nothing listed here: a person, not a dead end (the topic of the menu it came from).
         label = "💬 " + _.gettext("Ask a consultant anonymously")
-        rows.append([Button(label, callback_data=encode("ask", _consult_topic(runtime, node)))])
-    rows.append([Button(_.gettext("Change city"), callback_data=encode("set", "city"))])
+        rows.append(
+            [Button(label, callback_data=encode(AskConsultant(_consult_topic(runtime, node))))]
+        )
+    rows.append([Button(_.gettext("Change city"), callback_data=encode(SettingsAction("city")))])
     rows.append(screens.nav_row(_, node.parent if node.parent != "main" else None))
     return "\n\n".join(parts), Keyboard(rows)
 
@@ -101,4 +102,4 @@ def _consult_topic(runtime: Runtime, node: Node) -> str:
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(services_page, pattern=pattern_for("svc")))
+    app.add_handler(CallbackQueryHandler(services_page, pattern=pattern_for(ServicesPage)))

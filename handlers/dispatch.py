@@ -32,7 +32,7 @@ from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot import awaiting, permissions
-from bot.callbacks import encode, parse, pattern_for
+from bot.callbacks import MessageFor, OpenRequest, encode, parse_as, pattern_for
 from bot.services import crisis, queue, relay
 from bot.services.clients import ClientState
 from bot.services.queue import ConversationView
@@ -161,11 +161,11 @@ async def crisis_help(
         client = replace(client or NOBODY, language=language)
     _ = runtime.i18n.get(client.language)
     text, keyboard = screens.node_screen(_, runtime, node, client)
-    rows = list(keyboard.inline_keyboard)
+    rows = [list(row) for row in keyboard.inline_keyboard]
     if client.onboarded and person.conversation is None:
         urgent = Button(
             "🚨 " + _.gettext("Talk to a consultant now"),
-            callback_data=encode("urg", CRISIS_TOPIC[kind], 1),
+            callback_data=encode(OpenRequest(CRISIS_TOPIC[kind], urgent=True)),
         )
         rows.insert(0, [urgent])
     await show(update, context, text, Keyboard(rows), new=True)
@@ -199,13 +199,13 @@ async def resolve_which(update: Update, context: PeerlineContext) -> None:
     if member is None or query is None:
         return
     _ = staff_translator(context, member)
-    callback = parse(query.data)
+    callback = parse_as(query.data, MessageFor)
     question = query.message if isinstance(query.message, Message) else None
     original = question.reply_to_message if question is not None else None
     if callback is None or original is None:
         await answer_query(update, context, _.gettext("Please send it again."), alert=True)
         return
-    if callback.args[0] == "i":
+    if callback.target == "i":
         pending = member.awaiting
         if pending is None:
             await answer_query(update, context, _.gettext("Please send it again."), alert=True)
@@ -215,7 +215,10 @@ async def resolve_which(update: Update, context: PeerlineContext) -> None:
         if not context.answered:  # the input refused the message and said why
             await answer_query(update, context)
         return
-    conversation_id = int(callback.args[1])
+    conversation_id = callback.conversation_id
+    if conversation_id is None:  # "c" always carries its conversation; forged otherwise
+        await answer_query(update, context, _.gettext("Please send it again."), alert=True)
+        return
     incoming = incoming_from(update, original)
     async with context.runtime.transaction() as session:
         active = await queue.active_for_staff(session, member.id)
@@ -259,4 +262,4 @@ def register(app: Application) -> None:
         MessageHandler(PRIVATE_MESSAGE & ~filters.COMMAND & ~filters.StatusUpdate.ALL, on_message),
         group=GROUP,
     )
-    app.add_handler(CallbackQueryHandler(resolve_which, pattern=pattern_for("for")))
+    app.add_handler(CallbackQueryHandler(resolve_which, pattern=pattern_for(MessageFor)))

@@ -28,7 +28,14 @@ from bot.i18n import Translator
 from bot.services import visitors
 from bot.services.visitors import Visitor
 from handlers import errors
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, screen_of
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    PeerlineContext,
+    answer_query,
+    message_of,
+    screen_of,
+    user_id_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +47,7 @@ async def visitor(update: Update, context: PeerlineContext) -> Visitor:
     """Who is writing, looked up once per update (one short transaction); a new message in
     their private chat is recorded in it, so /hide can delete it later."""
     if context.visitor is None:
-        user = update.effective_user
-        assert user is not None
+        user_id = user_id_of(update)
         runtime = context.runtime
         chat = update.effective_chat
         message = update.message
@@ -51,12 +57,12 @@ async def visitor(update: Update, context: PeerlineContext) -> Visitor:
             context.visitor = await visitors.resolve(
                 session,
                 runtime.keys,
-                user.id,
-                bootstrap_admin=user.id in runtime.settings.admin_ids,
+                user_id,
+                bootstrap_admin=user_id in runtime.settings.admin_ids,
                 incoming_message_id=incoming,
                 # In their private chat, the chat id is the user id: a client row stored with
                 # any other chat (a group, before issue 12) is put right.
-                private_chat_id=user.id if private else None,
+                private_chat_id=user_id if private else None,
             )
     return context.visitor
 
@@ -245,8 +251,7 @@ async def cancel(update: Update, context: PeerlineContext) -> None:
         await drop_input(update, context, person)
         return
     _ = translator_for(update, context, person)
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(_.gettext("Nothing to cancel."))
+    await message_of(update).reply_text(_.gettext("Nothing to cancel."))
 
 
 def register(app: Application) -> None:

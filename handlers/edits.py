@@ -7,7 +7,7 @@ from telegram.ext import Application, MessageHandler, filters
 
 from bot.services import clients, queue, relay, staff
 from handlers import screens
-from handlers.common import PeerlineContext, client_key, incoming_from
+from handlers.common import PeerlineContext, client_key, incoming_from, user_id_of
 
 # Edits never reach the other flows (they listen to new messages only).
 EDITED_PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
@@ -21,10 +21,10 @@ async def edited(update: Update, context: PeerlineContext) -> None:
     runtime = context.runtime
     queued = 0
     async with runtime.transaction() as session:
-        member = await staff.find_by_telegram(session, runtime.keys, update.effective_user.id)
+        member = await staff.find_by_telegram(session, runtime.keys, user_id_of(update))
         if member is not None:
             for conversation in await queue.active_for_staff(session, member.id):
-                client = relay.Target(
+                to_client = relay.Target(
                     f"client:{conversation.client_id}",
                     await clients.chat_ref(session, conversation.client_id),
                 )
@@ -35,13 +35,14 @@ async def edited(update: Update, context: PeerlineContext) -> None:
                     author="staff",
                     incoming=incoming,
                     header=None,
-                    resend_to=client,
+                    resend_to=to_client,
                     protect_content=runtime.settings.protect_content,
                 )
         else:
             client = await clients.get(session, client_key(update, context))
-            conversation = await queue.open_for_client(session, client.id) if client else None
-            if conversation is not None:
+            opened = await queue.open_for_client(session, client.id) if client else None
+            if opened is not None:
+                conversation = opened
                 holder = (
                     await staff.get(session, conversation.staff_id)
                     if conversation.staff_id

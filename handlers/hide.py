@@ -15,7 +15,7 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import pattern_for
+from bot.callbacks import HideChat, pattern_for
 from bot.services import traces
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query
 
@@ -50,4 +50,4 @@ async def hide(update: Update, context: PeerlineContext) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("hide", hide, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(hide, pattern=pattern_for("hide")))
+    app.add_handler(CallbackQueryHandler(hide, pattern=pattern_for(HideChat)))

@@ -11,7 +11,7 @@ from telegram.ext import (
 )
 
 from bot import awaiting
-from bot.callbacks import encode, parse, pattern_for
+from bot.callbacks import AidRequest, AidSend, OpenMenu, encode, pattern_for
 from bot.dbtypes import clean_text
 from bot.i18n import N_, Translator
 from bot.services.clients import ClientState
@@ -19,7 +19,10 @@ from bot.services.relay import Incoming
 from handlers import guard, intake, screens
 from handlers.common import (
     PeerlineContext,
+    callback_of,
+    chat_id_of,
     load_client,
+    message_of,
     set_client,
     show,
     translator,
@@ -39,7 +42,7 @@ MAX_DETAILS = 1000
 
 async def start_form(update: Update, context: PeerlineContext) -> None:
     """ "Request aid": what is needed? (or the need chosen: ask for details)."""
-    need = parse(update.callback_query.data).arg
+    need = callback_of(update, AidRequest).need
     client = await load_client(update, context)
     if not client.onboarded:
         await next_step(update, context, client)
@@ -47,11 +50,11 @@ async def start_form(update: Update, context: PeerlineContext) -> None:
     _ = translator(context, client)
     if need == "start":
         rows = [
-            [Button(_.gettext(label), callback_data=encode("hreq", key))]
+            [Button(_.gettext(label), callback_data=encode(AidRequest(key)))]
             for key, label in NEEDS.items()
         ]
         rows.append(
-            [Button("‹ " + _.gettext("Back"), callback_data=encode("menu", "humanitarian"))]
+            [Button("‹ " + _.gettext("Back"), callback_data=encode(OpenMenu("humanitarian")))]
         )
         text = _.gettext("<b>Request humanitarian aid</b>\nWhat do you need?")
         await show(update, context, text, Keyboard(rows))
@@ -75,8 +78,8 @@ def details_prompt(
         city=city,
     )
     rows = [
-        [Button(_.gettext("Send without details"), callback_data=encode("hsend", need))],
-        [Button("‹ " + _.gettext("Back"), callback_data=encode("hreq", "start"))],
+        [Button(_.gettext("Send without details"), callback_data=encode(AidSend(need)))],
+        [Button("‹ " + _.gettext("Back"), callback_data=encode(AidRequest("start")))],
     ]
     return text, Keyboard(rows)
 
@@ -85,8 +88,7 @@ async def details_typed(
     update: Update, context: PeerlineContext, client: ClientState, value: awaiting.AidDetails
 ) -> None:
     """Free text while the form waits for details: submit the request with them."""
-    message = update.effective_message
-    assert message is not None
+    message = message_of(update)
     if not message.text:
         _ = translator(context, client)
         await message.reply_text(_.gettext("Please write the details as text."))
@@ -96,7 +98,7 @@ async def details_typed(
 
 async def send_without_details(update: Update, context: PeerlineContext) -> None:
     client = await load_client(update, context)
-    await submit(update, context, client, parse(update.callback_query.data).arg, "")
+    await submit(update, context, client, callback_of(update, AidSend).need, "")
 
 
 async def submit(
@@ -119,12 +121,12 @@ async def submit(
         kind="text",
         text=summary,
         source_message_id=message.message_id if message else 0,
-        chat_id=update.effective_chat.id,
+        chat_id=chat_id_of(update),
     )
     opened = await intake.open_request(
         context, client, topic="humanitarian", urgent=False, kind="humanitarian", first=first
     )
-    if opened.conversation is None:
+    if opened.existing is not None:  # one already open: no second request
         await show(update, context, *intake.already_open(_, opened.existing.id))
         return
     text, keyboard = intake.queued_screen(_, context, opened)
@@ -133,5 +135,5 @@ async def submit(
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(start_form, pattern=pattern_for("hreq")))
-    app.add_handler(CallbackQueryHandler(send_without_details, pattern=pattern_for("hsend")))
+    app.add_handler(CallbackQueryHandler(start_form, pattern=pattern_for(AidRequest)))
+    app.add_handler(CallbackQueryHandler(send_without_details, pattern=pattern_for(AidSend)))

@@ -5,9 +5,16 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import parse, pattern_for
+from bot.callbacks import OpenMenu, pattern_for
 from handlers import screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, load_client, show, translator
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    PeerlineContext,
+    callback_of,
+    load_client,
+    show,
+    translator,
+)
 from handlers.navigation import OVERDOSE, open_node
 
 PRIVATE = PRIVATE_MESSAGE
@@ -15,9 +22,7 @@ PRIVATE = PRIVATE_MESSAGE
 
 async def menu_button(update: Update, context: PeerlineContext) -> None:
     """A menu button: open that node in place."""
-    callback = parse(update.callback_query.data)
-    assert callback is not None
-    await open_node(update, context, callback.arg)
+    await open_node(update, context, callback_of(update, OpenMenu).node)
 
 
 async def menu_command(update: Update, context: PeerlineContext) -> None:
@@ -41,4 +46,4 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("menu", menu_command, filters=PRIVATE))
     app.add_handler(CommandHandler("overdose", overdose_command, filters=PRIVATE))
     app.add_handler(CommandHandler("help", help_command, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(menu_button, pattern=pattern_for("menu")))
+    app.add_handler(CallbackQueryHandler(menu_button, pattern=pattern_for(OpenMenu)))

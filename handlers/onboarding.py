@@ -10,12 +10,13 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import awaiting
-from bot.callbacks import parse, pattern_for
+from bot.callbacks import ChooseCity, ChooseCountry, ChooseLanguage, PrivacyRead, pattern_for
 from bot.services.directory import NATIONAL
 from handlers import screens
 from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
+    callback_of,
     load_client,
     set_client,
     show,
@@ -38,9 +39,8 @@ async def start(update: Update, context: PeerlineContext) -> None:
 
 async def choose_language(update: Update, context: PeerlineContext) -> None:
     """A language button, during onboarding or from settings."""
-    callback = parse(update.callback_query.data)
-    assert callback is not None
-    client = await set_client(update, context, language=callback.arg)
+    choice = callback_of(update, ChooseLanguage)
+    client = await set_client(update, context, language=choice.language)
     if client.onboarded:  # came from settings or /language
         _ = translator(context, client)
         note = _.gettext("Language changed.")
@@ -61,9 +61,7 @@ async def accept_privacy(update: Update, context: PeerlineContext) -> None:
 
 async def choose_country(update: Update, context: PeerlineContext) -> None:
     """A country button; a new country clears the city and asks for one in that country."""
-    callback = parse(update.callback_query.data)
-    assert callback is not None
-    country = callback.arg
+    country = callback_of(update, ChooseCountry).country
     wants_city = country != "other"
     client = await set_client(
         update,
@@ -77,14 +75,13 @@ async def choose_country(update: Update, context: PeerlineContext) -> None:
 
 async def choose_city(update: Update, context: PeerlineContext) -> None:
     """A city button, or "skip"; the city must belong to the known list."""
-    callback = parse(update.callback_query.data)
-    assert callback is not None
+    choice = callback_of(update, ChooseCity)
     client = await load_client(update, context)
     _ = translator(context, client)
-    if callback.arg == "-":
+    if choice.city == "-":
         await next_step(update, context, await set_client(update, context, awaiting=None))
         return
-    city = context.runtime.cities.get(callback.arg)
+    city = context.runtime.cities.get(choice.city)
     # A stale button from before a change of country: a city abroad would hide the services.
     if city is None or (client.country in NATIONAL and city.country != client.country):
         await show(update, context, *screens.city_picker(_, context.runtime, client))
@@ -98,7 +95,7 @@ async def choose_city(update: Update, context: PeerlineContext) -> None:
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("start", start, filters=PRIVATE))
     app.add_handler(CommandHandler("language", language_command, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern_for("lang")))
-    app.add_handler(CallbackQueryHandler(accept_privacy, pattern=pattern_for("priv")))
-    app.add_handler(CallbackQueryHandler(choose_country, pattern=pattern_for("ctry")))
-    app.add_handler(CallbackQueryHandler(choose_city, pattern=pattern_for("city")))
+    app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern_for(ChooseLanguage)))
+    app.add_handler(CallbackQueryHandler(accept_privacy, pattern=pattern_for(PrivacyRead)))
+    app.add_handler(CallbackQueryHandler(choose_country, pattern=pattern_for(ChooseCountry)))
+    app.add_handler(CallbackQueryHandler(choose_city, pattern=pattern_for(ChooseCity)))

@@ -12,7 +12,13 @@ from telegram.ext import Application, CommandHandler, filters
 from bot.ids import parse_id
 from bot.publishing import REMIND_PREFIX
 from bot.services import posts, reminders
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, load_client, translator
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    PeerlineContext,
+    load_client,
+    message_of,
+    translator,
+)
 from handlers.navigation import next_step
 
 REMIND_START = filters.Regex(rf"^/start {REMIND_PREFIX}\d{{1,10}}$")
@@ -22,7 +28,8 @@ async def remind_me(update: Update, context: PeerlineContext) -> None:
     client = await load_client(update, context)
     _ = translator(context, client)
     # REMIND_START lets 1-10 digits through: always a valid id, found or not.
-    post_id = parse_id(context.args[0].removeprefix(REMIND_PREFIX)) or 0
+    argument = context.args[0] if context.args else ""
+    post_id = parse_id(argument.removeprefix(REMIND_PREFIX)) or 0
     runtime = context.runtime
     async with runtime.transaction() as session:
         added = await reminders.add(
@@ -44,7 +51,7 @@ async def remind_me(update: Update, context: PeerlineContext) -> None:
         text = _.gettext("This event has already started or is over.")
     else:
         text = _.gettext("This invitation is no longer available.")
-    await update.effective_message.reply_text(text)
+    await message_of(update).reply_text(text)
     if not client.onboarded:
         await next_step(update, context, client)
 

@@ -11,14 +11,16 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import awaiting
-from bot.callbacks import encode, parse, pattern_for
+from bot.callbacks import ConfirmForget, SettingsAction, encode, pattern_for
 from bot.services import clients, queue
 from handlers import forum_common, handover, screens
 from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
+    callback_of,
     client_key,
     load_client,
+    query_of,
     set_client,
     show,
     translator,
@@ -42,9 +44,7 @@ async def settings_command(update: Update, context: PeerlineContext) -> None:
 
 
 async def settings_button(update: Update, context: PeerlineContext) -> None:
-    callback = parse(update.callback_query.data)
-    assert callback is not None
-    action = callback.arg
+    action = callback_of(update, SettingsAction).action
     client = await load_client(update, context)
     _ = translator(context, client)
     if action == "show" or not client.onboarded:
@@ -73,18 +73,20 @@ async def ask_forget(update: Update, context: PeerlineContext) -> None:
     )
     keyboard = Keyboard(
         [
-            [Button(_.gettext("Yes, delete everything"), callback_data=encode("forget", "yes"))],
-            [Button(_.gettext("No, keep it"), callback_data=encode("forget", "no"))],
+            [
+                Button(
+                    _.gettext("Yes, delete everything"), callback_data=encode(ConfirmForget("yes"))
+                )
+            ],
+            [Button(_.gettext("No, keep it"), callback_data=encode(ConfirmForget("no")))],
         ]
     )
     await show(update, context, text, keyboard)
 
 
 async def confirm_forget(update: Update, context: PeerlineContext) -> None:
-    query = update.callback_query
-    callback = parse(query.data)
-    assert callback is not None
-    if callback.arg == "no":
+    query = query_of(update)
+    if callback_of(update, ConfirmForget).answer == "no":
         await settings_command(update, context)
         return
     client = await load_client(update, context)
@@ -135,5 +137,5 @@ async def _wipe_chat(
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("settings", settings_command, filters=PRIVATE))
     app.add_handler(CommandHandler("forget", ask_forget, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(settings_button, pattern=pattern_for("set")))
-    app.add_handler(CallbackQueryHandler(confirm_forget, pattern=pattern_for("forget")))
+    app.add_handler(CallbackQueryHandler(settings_button, pattern=pattern_for(SettingsAction)))
+    app.add_handler(CallbackQueryHandler(confirm_forget, pattern=pattern_for(ConfirmForget)))

@@ -5,12 +5,13 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import parse, pattern_for
+from bot.callbacks import News, pattern_for
 from bot.services import clients
 from handlers import screens
 from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
+    callback_of,
     client_key,
     load_client,
     show,
@@ -25,7 +26,13 @@ async def set_news(update: Update, context: PeerlineContext, on: bool) -> None:
         await next_step(update, context, client)
         return
     async with context.runtime.transaction() as session:
-        client = await clients.set_subscribed(session, client_key(update, context), on)
+        updated = await clients.set_subscribed(session, client_key(update, context), on)
+    if updated is None:  # deleted meanwhile (/forget in another chat window): start afresh
+        if context.visitor is not None:
+            context.visitor = context.visitor.with_client(None)
+        await next_step(update, context, await load_client(update, context))
+        return
+    client = updated
     _ = translator(context, client)
     note = (
         _.gettext(
@@ -51,10 +58,10 @@ async def unsubscribe(update: Update, context: PeerlineContext) -> None:
 
 
 async def news_button(update: Update, context: PeerlineContext) -> None:
-    await set_news(update, context, parse(update.callback_query.data).arg == "on")
+    await set_news(update, context, callback_of(update, News).choice == "on")
 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("subscribe", subscribe, filters=PRIVATE_MESSAGE))
     app.add_handler(CommandHandler("unsubscribe", unsubscribe, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(news_button, pattern=pattern_for("news")))
+    app.add_handler(CallbackQueryHandler(news_button, pattern=pattern_for(News)))

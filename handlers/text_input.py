@@ -8,12 +8,13 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 
 from bot import awaiting
-from bot.callbacks import encode
+from bot.callbacks import ChooseCity, encode
 from bot.services import queue
 from bot.services.clients import ClientState
 from handlers import screens
 from handlers.common import (
     PeerlineContext,
+    message_of,
     set_client,
     show,
     translator,
@@ -43,7 +44,7 @@ async def city_typed(update: Update, context: PeerlineContext, client: ClientSta
     """A typed city name: saved if it is exactly a known one, else suggestions or a retry."""
     runtime = context.runtime
     _ = translator(context, client)
-    typed = (update.effective_message.text or "").strip()
+    typed = (message_of(update).text or "").strip()
     if not typed:  # a photo or a sticker where a city name was asked for
         await show(update, context, *screens.city_picker(_, runtime, client))
         return
@@ -58,10 +59,10 @@ async def city_typed(update: Update, context: PeerlineContext, client: ClientSta
     matches = runtime.cities.match(typed, client.country) if len(typed) <= MAX_CITY_LENGTH else []
     if matches:
         rows = [
-            [Button(runtime.cities.name(c.key, language), callback_data=encode("city", c.key))]
+            [Button(runtime.cities.name(c.key, language), callback_data=encode(ChooseCity(c.key)))]
             for c in matches
         ]
-        rows.append([Button(_.gettext("Skip"), callback_data=encode("city", "-"))])
+        rows.append([Button(_.gettext("Skip"), callback_data=encode(ChooseCity("-")))])
         await show(update, context, _.gettext("Which one do you mean?"), Keyboard(rows))
         return
     text, keyboard = screens.city_picker(_, runtime, client)
@@ -84,7 +85,7 @@ async def comment_typed(
             runtime.keys,
             conversation_id,
             client.id,
-            update.effective_message.text or "",
+            message_of(update).text or "",
         )
     client = await set_client(update, context, awaiting=None)
     _ = translator(context, client)

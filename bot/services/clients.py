@@ -174,7 +174,7 @@ async def forget(
     await traces.forget(session, key)
     await outbox.delete_for_recipient(session, recipient)
     await session.execute(delete(Client).where(Client.id == row.id))
-    ids = {*sent, *own.all(), *traced}
+    ids = {*sent, *(i for i in own.all() if i is not None), *traced}
     return Forgotten(chat_ref=row.chat_ref, message_ids=tuple(sorted(ids)))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -81,7 +82,9 @@ class Content:
     def screen(self, node_id: str, language: str, country: str | None) -> Screen:
         country = country if country in COUNTRIES else "other"
         raw = self.texts[language][node_id]["text"]
-        text = raw.get(country, raw["default"]) if isinstance(raw, dict) else raw
+        text = (
+            (raw[country] if country in raw else raw["default"]) if isinstance(raw, dict) else raw
+        )
         numbers = self.numbers.get(country, self.numbers["other"])
         text = _PLACEHOLDER.sub(lambda m: numbers[m.group(1)], text.strip())
         sources = self.nodes[node_id].sources
@@ -108,7 +111,7 @@ class Content:
             raise ContentError("\n".join(problems))
 
 
-def _read_yaml(path: Path):  # type: ignore[no-untyped-def]
+def _read_yaml(path: Path) -> Any:  # whatever the YAML holds: Content._check checks it
     try:
         with path.open(encoding="utf-8") as fp:
             return yaml.safe_load(fp)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Service
@@ -211,7 +211,7 @@ async def _page(
     offset: int,
     city: str | None,
 ) -> tuple[ServiceCard, ...]:
-    name = Service.name
+    name: ColumnExpressionArgument[str] = Service.name
     if session.get_bind().dialect.name == "postgresql":
         # Code-point order, as SQLite sorts: the same list on both databases, whatever
         # locale the PostgreSQL cluster was created with.

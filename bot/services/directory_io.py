@@ -176,7 +176,7 @@ def _read_yaml(text: str) -> tuple[Rows, list[RowError]]:
         return [], [RowError(mark.line + 1 if mark else 0, "", f"not valid YAML: {exc}")]
     finally:
         loader.dispose()
-    if isinstance(data, dict) and set(data) == {"services"}:
+    if root is not None and isinstance(data, dict) and set(data) == {"services"}:
         root = next(value for key, value in root.value if key.value == "services")
         data = data["services"] or []
     if not isinstance(data, list):

@@ -20,9 +20,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, distinct, func, select, update
+from sqlalchemy import CursorResult, Result, delete, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.models import Conversation, Message, Outbox, Reminder, Story
@@ -124,9 +124,17 @@ async def purge_expired(
     await traces.purge(session, now=now)
     return PurgeReport(
         conversations=conversations or 0,
-        messages=messages.rowcount,
-        outbox=relays.rowcount + finished,
+        messages=_affected(messages),
+        outbox=_affected(relays) + finished,
     )
+
+
+def _affected(result: Result[Any]) -> int:
+    """Rows a DELETE or UPDATE touched: `session.execute` is typed as returning a `Result`,
+    while a DML statement's is a `CursorResult`, which counts them."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not a DML statement's result: {type(result).__name__}")
+    return result.rowcount
 
 
 async def compact(engine: AsyncEngine, *, full: bool = False) -> bool:
@@ -154,7 +162,7 @@ async def compact(engine: AsyncEngine, *, full: bool = False) -> bool:
             await conn.exec_driver_sql("PRAGMA secure_delete=ON")
             await conn.exec_driver_sql("VACUUM")
             result = await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy, _log_frames, _checkpointed = result.one()
+            busy = result.one()[0]  # then the WAL's frames, and how many were checkpointed
             return not busy
         if conn.dialect.name == "postgresql":
             vacuum = "VACUUM FULL " if full else "VACUUM "

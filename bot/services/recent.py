@@ -35,6 +35,8 @@ async def last_client_lines(
     )
     lines: dict[int, str] = {}
     for conversation_id, body in rows:
+        if body is None:  # excluded by the query; never None here
+            continue
         text = keys.decrypt(body, purpose=MESSAGE_PURPOSE).decode()
         lines[conversation_id] = " ".join(text.split())
     return lines

@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from sqlalchemy import and_, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import awaiting, permissions
+from bot import permissions
+from bot.awaiting import Input
 from bot.crypto import Keys
 from bot.models import Client, Conversation, Staff
 from bot.services import clients, queue, staff, traces
@@ -29,7 +30,7 @@ class Visitor:
     roles: frozenset[permissions.Role]
 
     @property
-    def awaiting(self) -> awaiting.Input | None:
+    def awaiting(self) -> Input | None:
         """The input they started and that has not lapsed; a staff input wins, since staff
         start theirs on purpose from a staff screen."""
         if self.staff is not None and self.staff.awaiting is not None:
@@ -37,7 +38,7 @@ class Visitor:
         return self.client.awaiting if self.client is not None else None
 
     @property
-    def lapsed(self) -> awaiting.Input | None:
+    def lapsed(self) -> Input | None:
         """An input that ran out unfinished (cleared by `clear_lapsed`; the person is told)."""
         if self.staff is not None and self.staff.lapsed is not None:
             return self.staff.lapsed
