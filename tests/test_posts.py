@@ -443,8 +443,11 @@ async def test_maintenance_wakes_for_the_next_scheduled_post(harness: BotHarness
     await write_post(harness)
     await harness.press(ADMIN, "🕒 Schedule", harness.screen(ADMIN))
     await harness.send(ADMIN, "+1")
-    pause = await maintenance.until_next_post(runtime, 60.0, now + timedelta(seconds=30))
-    assert 25 <= pause <= 31  # not a whole round later
+    async with runtime.transaction() as session:
+        due = await posts.next_due(session)
+    assert due is not None and timedelta(seconds=59) <= due - now <= timedelta(minutes=2)
+    # Half a minute before it is due, the loop sleeps exactly that half minute, not a round.
+    assert await maintenance.until_next_post(runtime, 60.0, due - timedelta(seconds=30)) == 30.0
 
 
 async def test_purge_keeps_channel_copies_and_forget_drops_subscriber_copies(
