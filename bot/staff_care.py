@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.runtime import Runtime
-from bot.services import care, desk, pseudonyms, relay, staff
+from bot.services import care, desk, notify, pseudonyms, staff
 
 
 def _translator(runtime: Runtime, member: staff.StaffView) -> Translator:
@@ -65,7 +65,7 @@ async def _tell(
     text: str,
     buttons: list[list[dict[str, str]]] | None = None,
 ) -> None:
-    await relay.notice(
+    await notify.send(
         session,
         runtime.keys,
         chat_ref=await staff.chat_ref(session, member.id),

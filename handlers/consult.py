@@ -12,7 +12,7 @@ from telegram.ext import (
 from bot import awaiting
 from bot.callbacks import parse, pattern_for
 from bot.i18n import Translator
-from bot.services import pseudonyms, queue, relay, staff
+from bot.services import feedback, pseudonyms, queue, relay, staff
 from bot.services.clients import ClientState
 from bot.services.visitors import Visitor
 from handlers import forum_common, guard, handover, intake, screens, supervision
@@ -232,7 +232,7 @@ async def rate(update: Update, context: PeerlineContext) -> None:
     client = await load_client(update, context)
     _ = translator(context, client)
     async with context.runtime.transaction() as session:
-        rated = await queue.rate(session, conversation_id, client.id, stars)
+        rated = await feedback.rate(session, conversation_id, client.id, stars)
     if not rated:
         await next_step(update, context, client, note=_.gettext("Thank you for your rating."))
         return

@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
-from bot.services import clients, followup, queue, relay
+from bot.services import case_history, clients, followup, notify, queue
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import forum_common, screens
@@ -81,7 +81,7 @@ async def close_button(update: Update, context: PeerlineContext) -> None:
                 )
             client_ = runtime.i18n.get(conversation.language)
             text, keyboard = screens.rating_request(client_, conversation.id)
-            await relay.notice(
+            await notify.send(
                 session,
                 runtime.keys,
                 chat_ref=await clients.chat_ref(session, conversation.client_id),
@@ -162,7 +162,7 @@ async def release(
         except queue.NotAllowed:  # the client ended it a moment earlier, or not theirs
             return _.gettext("This conversation is not open.")
         client_ = runtime.i18n.get(conversation.language)
-        await relay.notice(
+        await notify.send(
             session,
             runtime.keys,
             chat_ref=await clients.chat_ref(session, conversation.client_id),
@@ -206,7 +206,7 @@ async def history(
     context: PeerlineContext, member: StaffView, _: Translator, conversation: ConversationView
 ) -> str:
     async with context.runtime.transaction() as session:
-        earlier = await queue.history(session, conversation.id, member.id)
+        earlier = await case_history.history(session, conversation.id, member.id)
     who = screens.client_name(_, conversation.pseudonym)
     if not earlier:
         return who + ": " + _.gettext("No earlier conversations.")

@@ -18,7 +18,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import N_, Translator
-from bot.services import clients, desk, outbox, queue, relay, rota, staff
+from bot.services import clients, desk, notify, outbox, queue, rota, staff
 from bot.services.desk import Held, Overview
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
@@ -220,7 +220,7 @@ async def relay_notice_to_client(
     member: StaffView,
 ) -> None:
     """As for a hand-over: who continues with them (never that anyone read along)."""
-    await relay.notice(
+    await notify.send(
         session,
         context.runtime.keys,
         chat_ref=await clients.chat_ref(session, conversation.client_id),

@@ -33,7 +33,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from bot import awaiting, permissions
 from bot.callbacks import encode, parse, pattern_for
-from bot.services import crisis, queue, relay
+from bot.services import crisis, queue, recorded
 from bot.services.clients import ClientState
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
@@ -243,7 +243,7 @@ async def already_sent(
 ) -> ConversationView | None:
     """The open conversation this consultant's message was already sent to, if any."""
     for conversation in active:
-        found = await relay.find_recorded(
+        found = await recorded.find_recorded(
             session,
             author="staff",
             chat_source_message_id=source_message_id,

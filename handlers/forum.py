@@ -12,7 +12,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import encode
-from bot.services import queue, staff
+from bot.services import forum_topics, queue, staff
 from handlers import handover, screens
 from handlers.common import PeerlineContext, incoming_from
 from handlers.staff_common import staff_translator
@@ -28,7 +28,7 @@ async def topic_message(update: Update, context: PeerlineContext) -> None:
     refusal = None
     async with runtime.transaction() as session:
         member = await staff.find_by_telegram(session, runtime.keys, update.effective_user.id)
-        conversation = await queue.by_forum_topic(session, message.message_thread_id)
+        conversation = await forum_topics.by_forum_topic(session, message.message_thread_id)
         if member is None or conversation is None:
             return  # not staff, or not a conversation's topic: ordinary group chatter
         if conversation.status == "waiting":
@@ -63,7 +63,7 @@ async def close_in_topic(update: Update, context: PeerlineContext) -> None:
     runtime = context.runtime
     async with runtime.transaction() as session:
         member = await staff.find_by_telegram(session, runtime.keys, update.effective_user.id)
-        conversation = await queue.by_forum_topic(session, message.message_thread_id or 0)
+        conversation = await forum_topics.by_forum_topic(session, message.message_thread_id or 0)
     if member is None or conversation is None:
         return
     _ = staff_translator(context, member)

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
-from bot.services import clients, queue, relay, staff
-from bot.services.queue import ConversationView, NoteView
+from bot.services import case_history, clients, notify, recorded, relay, staff
+from bot.services.case_history import NoteView
+from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
 from handlers import forum_common, screens, supervision
@@ -37,11 +38,11 @@ async def show_notes(
     """
     runtime = context.runtime
     _ = staff_translator(context, member)
-    found = await queue.notes(session, runtime.keys, conversation.id)
+    found = await case_history.notes(session, runtime.keys, conversation.id)
     if found:
         chat_ref = await staff.chat_ref(session, member.id)
         for note in found:
-            await relay.notice(
+            await notify.send(
                 session,
                 runtime.keys,
                 chat_ref=chat_ref,
@@ -63,7 +64,7 @@ async def relay_client_messages(
     client_chat = await clients.chat_id(session, runtime.keys, conversation.client_id)
     staff_chat_ref = await staff.chat_ref(session, member.id)
     header = screens.client_header(_, conversation.pseudonym)
-    for message_id, incoming in await relay.client_messages(
+    for message_id, incoming in await recorded.client_messages(
         session, runtime.keys, conversation.id, client_chat
     ):
         await relay.to_staff(
@@ -89,7 +90,7 @@ async def tell_holder(
     member = await staff.get(session, conversation.staff_id)
     if member is None:
         return
-    await relay.notice(
+    await notify.send(
         session,
         context.runtime.keys,
         chat_ref=await staff.chat_ref(session, member.id),
@@ -109,7 +110,7 @@ async def welcome_client(context, session, conversation: ConversationView, membe
         name=escape(member.display_name),
         role=role,
     )
-    await relay.notice(
+    await notify.send(
         session,
         runtime.keys,
         chat_ref=await clients.chat_ref(session, conversation.client_id),

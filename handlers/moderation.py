@@ -17,7 +17,7 @@ from telegram.ext import (
 
 from bot.callbacks import pattern_for
 from bot.i18n import Translator
-from bot.services import abuse, clients, pseudonyms, queue, relay, staff
+from bot.services import abuse, clients, notify, pseudonyms, queue, staff
 from bot.services.staff import StaffView
 from handlers import forum_common, guard, screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query
@@ -128,7 +128,7 @@ async def block(
                 await queue.close(session, conversation.id, staff_id=member.id, outcome="other")
                 await forum_common.close_topic(context, session, conversation.id)
             client_ = runtime.i18n.get(conversation.language)
-            await relay.notice(
+            await notify.send(
                 session,
                 runtime.keys,
                 chat_ref=await clients.chat_ref(session, conversation.client_id),
