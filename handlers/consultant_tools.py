@@ -26,12 +26,12 @@ from bot.callbacks import encode, parse, pattern_for
 from bot.dbtypes import clean_text
 from bot.i18n import Translator
 from bot.runtime import Runtime
-from bot.services import clients, directory, notify, queue, recorded, relay, staff
+from bot.services import clients, directory, handover, notify, queue, recorded, relay, staff
 from bot.services.directory import ServiceCard
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
-from handlers import handover, screens
+from handlers import screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
 from handlers.intake import notify_staff
 from handlers.staff_common import command_conversation, pick, require_staff, staff_translator
@@ -357,8 +357,8 @@ async def _hand_over(
         recipient=f"staff:{target.id}",
         text="↪️ " + text + "\n" + escape(holding),
     )
-    await handover.show_notes(context, session, conversation, target)
-    await handover.relay_client_messages(context, session, conversation, target)
+    await handover.show_notes(session, runtime, conversation, target)
+    await handover.relay_client_messages(session, runtime, conversation, target)
 
 
 # --- /refer --------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 
 from bot.callbacks import encode
 from bot.i18n import Translator
-from bot.services import clients, forum_topics, notify, outbox, recorded, relay
+from bot.services import clients, forum_topics, notify, recorded, relay
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from handlers import screens
@@ -102,21 +102,3 @@ async def mirror(
 
 def staff_header(name: str) -> str:
     return f"💬 <b>{escape(name)}</b>"
-
-
-async def close_topic(
-    context: PeerlineContext, session: AsyncSession, conversation_id: int
-) -> None:
-    """Closing the conversation closes its topic."""
-    group = group_id(context)
-    thread = await forum_topics.forum_topic_of(session, conversation_id) if group else None
-    if thread is None:
-        return
-    await outbox.enqueue(
-        session,
-        context.runtime.keys,
-        chat_ref=context.runtime.keys.encrypt_chat_id(group),
-        recipient=f"forum:{conversation_id}",
-        method="closeForumTopic",
-        params={"message_thread_id": thread},
-    )

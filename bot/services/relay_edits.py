@@ -67,6 +67,7 @@ async def relay_edit(
         last = copies[-1]
         # With the header sent apart (a long original), the header is already above.
         shown = f"{header}\n{text}" if header and len(copies) == 1 else text
+        params: dict[str, Any]
         if last.method == "sendMessage" or (last.method == "copyMessage" and row.kind == "text"):
             method, params, limit = "editMessageText", {"text": shown}, TEXT_LIMIT
         elif row.kind in CAPTIONED:
