@@ -30,10 +30,10 @@ from bot.services import (
     alerts,
     clients,
     followup,
+    notify,
     posts,
     privacy,
     pseudonyms,
-    relay,
     reminders,
     rota,
     staff,
@@ -75,7 +75,7 @@ async def send_follow_ups(runtime: Runtime) -> int:
                 ]
                 for key, label in FOLLOW_UP_BUTTONS
             ]
-            await relay.notice(
+            await notify.send(
                 session,
                 runtime.keys,
                 chat_ref=await clients.chat_ref(session, item.client_id),
@@ -118,7 +118,7 @@ async def send_wait_alerts(runtime: Runtime) -> int:
                         }
                     ]
                 ]
-                await relay.notice(
+                await notify.send(
                     session,
                     runtime.keys,
                     chat_ref=await staff.chat_ref(session, member.id),
@@ -230,7 +230,7 @@ async def alert_job_failing(runtime: Runtime, job: str, error: str) -> bool:
             supervisors = [m for m in await staff.list_staff(session) if m.can_supervise]
             for member in supervisors:
                 _ = runtime.i18n.get(member.languages[0] if member.languages else None)
-                await relay.notice(
+                await notify.send(
                     session,
                     runtime.keys,
                     chat_ref=await staff.chat_ref(session, member.id),

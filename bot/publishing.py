@@ -22,11 +22,12 @@ from bot.runtime import Runtime
 from bot.services import (
     channels,
     clients,
+    notify,
     outbox,
     posts,
     pseudonyms,
     queue,
-    relay,
+    recorded,
     reminders,
     staff,
 )
@@ -159,7 +160,7 @@ async def _tell_author_unpublished(runtime: Runtime, session: AsyncSession, post
     if member is None or not member.active:
         return
     _ = runtime.i18n.get(member.languages[0] if member.languages else None)
-    await relay.notice(
+    await notify.send(
         session,
         runtime.keys,
         chat_ref=await staff.chat_ref(session, member.id),
@@ -216,7 +217,7 @@ async def _tell_author(
     if member is None or not member.active:
         return
     _ = runtime.i18n.get(member.languages[0] if member.languages else None)
-    await relay.notice(
+    await notify.send(
         session,
         runtime.keys,
         chat_ref=await staff.chat_ref(session, author_id),
@@ -248,7 +249,7 @@ async def send_due_reminders(runtime: Runtime, now: datetime) -> int:
             post = await posts.get(session, item.post_id)
             if post is None:
                 continue
-            await relay.notice(
+            await notify.send(
                 session,
                 runtime.keys,
                 chat_ref=await clients.chat_ref(session, item.client_id),
@@ -285,7 +286,7 @@ async def _relay_failed(
     staff group is not a person's copy, and an edit that changed nothing lost nothing."""
     if "not modified" in error:
         return
-    sender = await relay.sender_of(session, runtime.keys, delivery.message_id or 0)
+    sender = await recorded.sender_of(session, runtime.keys, delivery.message_id or 0)
     if (
         sender is None
         or await outbox.dead_count(session, delivery.message_id or 0, delivery.recipient) > 1
@@ -338,7 +339,7 @@ async def _relay_failed(
         client=who,
         reason=why,
     )
-    await relay.notice(
+    await notify.send(
         session,
         runtime.keys,
         chat_ref=await staff.chat_ref(session, member.id),
@@ -393,7 +394,7 @@ async def _channel_failed(
                 title=html.escape(channel.title),
                 error=html.escape(outbox.short_error(error)[:120]),
             )
-        await relay.notice(
+        await notify.send(
             session,
             runtime.keys,
             chat_ref=await staff.chat_ref(session, member_id),

@@ -14,16 +14,10 @@ bot/services/desk.py), so several bot processes never send anything twice.
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.runtime import Runtime
-from bot.services import care, desk, pseudonyms, relay, staff
-
-
-def _translator(runtime: Runtime, member: staff.StaffView) -> Translator:
-    return runtime.i18n.get(member.languages[0] if member.languages else None)
+from bot.services import care, desk, notify, pseudonyms, staff
 
 
 def care_buttons(
@@ -58,23 +52,6 @@ def care_buttons(
     return rows
 
 
-async def _tell(
-    runtime: Runtime,
-    session: AsyncSession,
-    member: staff.StaffView,
-    text: str,
-    buttons: list[list[dict[str, str]]] | None = None,
-) -> None:
-    await relay.notice(
-        session,
-        runtime.keys,
-        chat_ref=await staff.chat_ref(session, member.id),
-        recipient=f"staff:{member.id}",
-        text=text,
-        buttons=buttons,
-    )
-
-
 async def end_silent_joins(runtime: Runtime) -> int:
     """Leave conversations that are no longer active; how many joiners were told."""
     told = 0
@@ -83,13 +60,13 @@ async def end_silent_joins(runtime: Runtime) -> int:
             member = await staff.get(session, staff_id)
             if member is None or not member.active:
                 continue
-            _ = _translator(runtime, member)
+            _ = notify.staff_translator(runtime, member)
             who = pseudonyms.display(_, pseudonym)
             text = "👁 " + _.gettext(
                 "The conversation with %(who)s is no longer open to read along; you have left it.",
                 who=who,
             )
-            await _tell(runtime, session, member, text)
+            await notify.staff(session, runtime, member, text)
             told += 1
     if told:
         runtime.outbox_ready()
@@ -105,7 +82,7 @@ async def offer_debriefs(runtime: Runtime) -> int:
             member = await staff.get(session, debrief.staff_id)
             if member is None or not member.active:
                 continue
-            _ = _translator(runtime, member)
+            _ = notify.staff_translator(runtime, member)
             text = _.gettext(
                 "💛 The urgent conversation with %(who)s has ended. Thank you for staying with "
                 "them. Conversations like this one are heavy: how are you? Take a moment for "
@@ -113,7 +90,7 @@ async def offer_debriefs(runtime: Runtime) -> int:
                 who=pseudonyms.display(_, debrief.pseudonym),
             )
             buttons = care_buttons(_, debrief.conversation_id, talk=True, minutes=minutes)
-            await _tell(runtime, session, member, text, buttons)
+            await notify.staff(session, runtime, member, text, buttons=buttons)
             offered += 1
     if offered:
         runtime.outbox_ready()
@@ -129,19 +106,19 @@ async def duty_care(runtime: Runtime) -> int:
             member = await staff.get(session, staff_id)
             if member is None:
                 continue
-            _ = _translator(runtime, member)
+            _ = notify.staff_translator(runtime, member)
             text = "☕ " + _.gettext(
                 "Your break is over: you are on duty again. Welcome back. (/duty off if you "
                 "need longer.)"
             )
-            await _tell(runtime, session, member, text)
+            await notify.staff(session, runtime, member, text)
             told += 1
         reminders = await care.claim_duty_reminders(session, hours=settings.duty_reminder_hours)
         for staff_id, hours in reminders:
             member = await staff.get(session, staff_id)
             if member is None:
                 continue
-            _ = _translator(runtime, member)
+            _ = notify.staff_translator(runtime, member)
             text = "💛 " + _.gettext(
                 "You have been on duty for %(hours)s h. Thank you. A glass of water, a few "
                 "minutes away from the screen, some air: rest helps you and the people you "
@@ -149,7 +126,7 @@ async def duty_care(runtime: Runtime) -> int:
                 hours=hours,
             )
             buttons = care_buttons(_, 0, talk=False, minutes=settings.break_minutes)
-            await _tell(runtime, session, member, text, buttons)
+            await notify.staff(session, runtime, member, text, buttons=buttons)
             told += 1
     if told:
         runtime.outbox_ready()

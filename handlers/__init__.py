@@ -39,6 +39,7 @@ from handlers import (
     subscriptions,
     survey_answer,
     surveys,
+    whisper,
 )
 
 
@@ -67,6 +68,7 @@ def register(app: Application) -> None:
     consultant_close.register(app)
     consultant_tools.register(app)
     desk.register(app)
+    whisper.register(app)
     care.register(app)
     staff_tools.register(app)
     moderation.register(app)

@@ -13,11 +13,11 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import encode, parse, pattern_for
-from bot.services import care, desk, queue, rota, staff
+from bot.services import care, notify, queue, rota, staff, whispers
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
-from handlers import screens, supervision
+from handlers import screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
 from handlers.staff_common import find_target, require_staff, staff_translator
 
@@ -99,7 +99,7 @@ async def ping(
         return 0
     message_id = None
     if conversation is not None:
-        message_id = await desk.record_whisper(
+        message_id = await whispers.record_whisper(
             session,
             context.runtime.keys,
             conversation_id=conversation.id,
@@ -130,8 +130,14 @@ async def ping(
             )
             join = encode("join", conversation.id, "in")
             buttons = [[{"text": "👁 " + _.gettext("Join silently"), "callback_data": join}]]
-        await supervision.staff_note(
-            context, session, supervisor, text, message_id=message_id, buttons=buttons
+        await notify.staff(
+            session,
+            context.runtime,
+            supervisor,
+            text,
+            protect=True,
+            message_id=message_id,
+            buttons=buttons,
         )
     return len(supervisors)
 

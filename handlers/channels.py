@@ -24,7 +24,7 @@ from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
 from bot.ids import parse_id
 from bot.publishing import POSTING_ROLES
-from bot.services import channels, relay, staff
+from bot.services import channels, notify, staff
 from bot.services.channels import ChannelView
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query
 from handlers.posts_common import LANGUAGE_NAMES, require_poster
@@ -258,7 +258,7 @@ async def membership_changed(update: Update, context: PeerlineContext) -> None:
                 by=poster.id,
             )
             _ = runtime.i18n.get(poster.languages[0] if poster.languages else None)
-            await relay.notice(
+            await notify.send(
                 session,
                 runtime.keys,
                 chat_ref=await staff.chat_ref(session, poster.id),
@@ -273,7 +273,7 @@ async def membership_changed(update: Update, context: PeerlineContext) -> None:
         elif poster is not None and new.status == ChatMember.ADMINISTRATOR:
             # Made an administrator, but without the right to post: say what is missing.
             _ = runtime.i18n.get(poster.languages[0] if poster.languages else None)
-            await relay.notice(
+            await notify.send(
                 session,
                 runtime.keys,
                 chat_ref=await staff.chat_ref(session, poster.id),
@@ -298,7 +298,7 @@ async def _tell_posters(runtime, session, channel: ChannelView) -> None:  # type
         if member.role not in POSTING_ROLES:
             continue
         _ = runtime.i18n.get(member.languages[0] if member.languages else None)
-        await relay.notice(
+        await notify.send(
             session,
             runtime.keys,
             chat_ref=await staff.chat_ref(session, member.id),

@@ -10,12 +10,12 @@ from telegram.ext import (
 )
 
 from bot import awaiting
-from bot.callbacks import parse, pattern_for
+from bot.callbacks import Callback, parse, pattern_for
 from bot.i18n import Translator
-from bot.services import pseudonyms, queue, relay, staff
+from bot.services import closing, feedback, queue, relay, staff
 from bot.services.clients import ClientState
 from bot.services.visitors import Visitor
-from handlers import forum_common, guard, handover, intake, screens, supervision
+from handlers import forum_common, guard, intake, screens, supervision
 from handlers.common import (
     PeerlineContext,
     incoming_from,
@@ -27,14 +27,21 @@ from handlers.common import (
 from handlers.navigation import next_step, open_ask
 
 
+def _callback(update: Update) -> Callback:
+    """The pressed button's data (each handler here is registered for its own pattern)."""
+    callback = parse(update.callback_query.data if update.callback_query else None)
+    assert callback is not None
+    return callback
+
+
 async def ask(update: Update, context: PeerlineContext) -> None:
     """ "Ask a consultant" on a topic screen: explain, and ask whether it is urgent."""
-    await open_ask(update, context, parse(update.callback_query.data).arg)
+    await open_ask(update, context, _callback(update).arg)
 
 
 async def open_request(update: Update, context: PeerlineContext) -> None:
     """The urgency answer: queue the conversation, notify consultants, tell the client."""
-    callback = parse(update.callback_query.data)
+    callback = _callback(update)
     topic, urgent = callback.args[0], callback.args[1] == "1"
     client = await load_client(update, context)
     if not client.onboarded or topic not in queue.TOPICS:
@@ -45,6 +52,7 @@ async def open_request(update: Update, context: PeerlineContext) -> None:
         return
     opened = await intake.open_request(context, client, topic=topic, urgent=urgent)
     if opened.conversation is None:
+        assert opened.existing is not None  # refused only because one was open
         await show(update, context, *intake.already_open(_, opened.existing.id))
         return
     text, keyboard = intake.queued_screen(_, context, opened)
@@ -79,7 +87,7 @@ def emergency_text(
 async def make_urgent(update: Update, context: PeerlineContext) -> None:
     """ "It is urgent now" under a waiting request: consultants on duty and supervisors are
     alerted again, and the client sees the emergency numbers at once."""
-    conversation_id = int(parse(update.callback_query.data).arg)
+    conversation_id = int(_callback(update).arg)
     client = await load_client(update, context)
     _ = translator(context, client)
     async with context.runtime.transaction() as session:
@@ -96,7 +104,7 @@ async def make_urgent(update: Update, context: PeerlineContext) -> None:
 async def choose_language(update: Update, context: PeerlineContext) -> None:
     """ "Yes, Russian is fine" / "No, I will wait" under a request nobody on duty could read:
     re-target it to that language (its consultants are notified), or keep it waiting."""
-    callback = parse(update.callback_query.data)
+    callback = _callback(update)
     conversation_id, answer = int(callback.args[0]), callback.args[1]
     client = await load_client(update, context)
     _ = translator(context, client)
@@ -158,20 +166,18 @@ async def client_message(update: Update, context: PeerlineContext, person: Visit
         )
         if message_id is not None and conversation is not None:
             await forum_common.mirror(context, session, conversation, message_id, incoming)
-        if (
-            message_id is not None
-            and conversation is not None
-            and conversation.status == queue.ACTIVE
-        ):
-            member = await staff.get(session, conversation.staff_id)
+        active = conversation is not None and conversation.status == queue.ACTIVE
+        holder = conversation.staff_id if conversation is not None and active else None
+        if message_id is not None and conversation is not None and holder is not None:
+            member = await staff.get(session, holder)
             staff_ = runtime.i18n.get(member.languages[0] if member and member.languages else None)
             await relay.to_staff(
                 session,
                 runtime.keys,
                 message_id=message_id,
                 incoming=incoming,
-                staff_id=conversation.staff_id,
-                staff_chat_ref=await staff.chat_ref(session, conversation.staff_id),
+                staff_id=holder,
+                staff_chat_ref=await staff.chat_ref(session, holder),
                 header=screens.client_header(staff_, conversation.pseudonym),
                 protect_content=context.runtime.settings.protect_content,
             )
@@ -190,49 +196,34 @@ async def client_message(update: Update, context: PeerlineContext, person: Visit
 
 
 async def end(update: Update, context: PeerlineContext) -> None:
-    """The client cancels a waiting request or ends a conversation."""
-    conversation_id = int(parse(update.callback_query.data).arg)
+    """The client cancels a waiting request or ends a conversation (bot/services/closing.py
+    does all that follows); after a conversation, the rating request on this screen."""
+    conversation_id = int(_callback(update).arg)
     client = await load_client(update, context)
     _ = translator(context, client)
     runtime = context.runtime
     async with runtime.transaction() as session:
-        conversation = await queue.open_for_client(session, client.id)
-        if conversation is None or conversation.id != conversation_id:
-            conversation = None
-        else:
-            was_active = conversation.status == "active"
-            try:
-                await queue.close(session, conversation.id, outcome=None)
-                await forum_common.close_topic(context, session, conversation.id)
-            except queue.NotAllowed:  # a consultant closed it a moment earlier
-                conversation = None
-            if conversation and was_active:
-                await handover.tell_holder(
-                    context,
-                    session,
-                    conversation,
-                    lambda t: t.gettext(
-                        "Client %(pseudonym)s ended the conversation.",
-                        pseudonym=pseudonyms.render(conversation.pseudonym or "?", t.language),
-                    ),
-                )
-    if conversation is None:
+        closed = await closing.close_conversation(
+            session, runtime, conversation_id, client_id=client.id
+        )
+    if closed is None:  # not theirs, or a consultant closed it a moment earlier
         await next_step(update, context, client)
         return
-    if was_active:
-        await show(update, context, *screens.rating_request(_, conversation.id))
+    if closed.was_active:
+        text, rows = feedback.rating_request(_, closed.conversation.id)
+        await show(update, context, text, Keyboard.de_json({"inline_keyboard": rows}, None))
     else:
         await next_step(update, context, client, note=_.gettext("Your request is cancelled."))
 
 
 async def rate(update: Update, context: PeerlineContext) -> None:
     """1-5 stars after a conversation closed; each conversation can be rated once."""
-    callback = parse(update.callback_query.data)
+    callback = _callback(update)
     conversation_id, stars = int(callback.args[0]), int(callback.args[1])
     client = await load_client(update, context)
     _ = translator(context, client)
     async with context.runtime.transaction() as session:
-        rated = await queue.rate(session, conversation_id, client.id, stars)
+        rated = await feedback.rate(session, conversation_id, client.id, stars)
     if not rated:
         await next_step(update, context, client, note=_.gettext("Thank you for your rating."))
         return

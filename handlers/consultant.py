@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -16,14 +16,20 @@ from telegram.ext import (
 )
 
 from bot.callbacks import encode, parse, pattern_for
-from bot.services import queue, staff
+from bot.services import handover, queue, staff
 from bot.services.staff import StaffView
-from handlers import handover, screens, supervision
+from handlers import screens, supervision
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
 from handlers.door import drop_input, visitor
 from handlers.staff_common import require_staff, staff_translator
 
 PRIVATE = PRIVATE_MESSAGE
+
+
+def _message(update: Update) -> Message:
+    """The command's message (these handlers are registered for private messages)."""
+    assert update.effective_message is not None
+    return update.effective_message
 
 
 async def duty(update: Update, context: PeerlineContext) -> None:
@@ -33,7 +39,7 @@ async def duty(update: Update, context: PeerlineContext) -> None:
         return
     if member.role in queue.NON_CONSULTING_ROLES:
         _ = staff_translator(context, member)
-        await update.effective_message.reply_text(
+        await _message(update).reply_text(
             _.gettext("Channel admins write posts (/post) and take no conversations.")
         )
         return
@@ -46,7 +52,7 @@ async def duty(update: Update, context: PeerlineContext) -> None:
         if member.on_duty
         else _.gettext("You are off duty. No new requests will be sent to you.")
     )
-    await update.effective_message.reply_text(text)
+    await _message(update).reply_text(text)
 
 
 async def show_queue(update: Update, context: PeerlineContext) -> None:
@@ -58,7 +64,7 @@ async def show_queue(update: Update, context: PeerlineContext) -> None:
     async with context.runtime.transaction() as session:
         waiting = await queue.waiting_for(session, member.id)
     if not waiting:
-        await update.effective_message.reply_text(_.gettext("Nobody is waiting for you now."))
+        await _message(update).reply_text(_.gettext("Nobody is waiting for you now."))
         return
     lines = [_.gettext("<b>Waiting: %(n)s</b>", n=len(waiting))]
     rows = []
@@ -67,7 +73,7 @@ async def show_queue(update: Update, context: PeerlineContext) -> None:
         lines.append(mark + screens.conversation_line(_, conversation))
         label = _.gettext("Take: %(who)s", who=screens.client_name(_, conversation.pseudonym))
         rows.append([Button(mark + label, callback_data=encode("take", conversation.id))])
-    await update.effective_message.reply_text(
+    await _message(update).reply_text(
         "\n".join(lines), parse_mode="HTML", reply_markup=Keyboard(rows)
     )
 
@@ -83,7 +89,9 @@ async def take_button(update: Update, context: PeerlineContext) -> None:
     member = await require_staff(update, context)
     if member is not None:
         await answer_query(update, context)
-        await take(update, context, member, int(parse(update.callback_query.data).arg))
+        callback = parse(update.callback_query.data if update.callback_query else None)
+        assert callback is not None  # the handler's pattern matched it
+        await take(update, context, member, int(callback.arg))
 
 
 async def take(
@@ -95,22 +103,18 @@ async def take(
     full = False
     async with runtime.transaction() as session:
         try:
-            conversation = await queue.take(session, member.id, conversation_id)
+            taken = await handover.take(session, runtime, member, conversation_id)
         except queue.AtCapacity:
-            conversation, full = None, True
-        if conversation is not None:
-            await handover.welcome_client(context, session, conversation, member)
-            await handover.show_notes(context, session, conversation, member)
-            await handover.relay_client_messages(context, session, conversation, member)
-            holding = await queue.active_for_staff(session, member.id)
-    if conversation is None:
+            taken, full = None, True
+    if taken is None:
         text = (
             _.gettext("You already have as many open conversations as you set.")
             if full
             else _.gettext("Nothing to take: someone else took it, or nobody is waiting for you.")
         )
-        await update.effective_message.reply_text(text)
+        await _message(update).reply_text(text)
         return
+    conversation = taken.conversation
     if member.awaiting is not None:
         # What they write now is for the client: an input left open (a post's text) must not
         # swallow it. Closed, and said so, before the "you took" note.
@@ -122,12 +126,12 @@ async def take(
             who=screens.conversation_line(_, conversation),
         )
         + "\n"
-        + escape(screens.holding_line(_, holding))
+        + escape(screens.holding_line(_, list(taken.holding)))
     )
     if conversation.previous_id:
         text += "\n" + _.gettext("This client wrote to us before: /history")
     help_row = Keyboard([[supervision.ask_button(_, conversation.id)]])
-    await update.effective_message.reply_text(text, parse_mode="HTML", reply_markup=help_row)
+    await _message(update).reply_text(text, parse_mode="HTML", reply_markup=help_row)
 
 
 def register(app: Application) -> None:

@@ -7,17 +7,17 @@ outcome, naming the client, and /release asks to confirm: never a guess.
 
 from __future__ import annotations
 
+from telegram import CallbackQuery, Message, Update
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
-from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
-from bot.services import clients, followup, queue, relay
+from bot.services import case_history, closing, handover
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
-from handlers import forum_common, screens
+from handlers import screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query
 from handlers.staff_common import command_conversation, pick, require_staff, staff_translator
 
@@ -35,6 +35,23 @@ def outcome_screen(_: Translator, conversation: ConversationView) -> tuple[str, 
     return text, Keyboard(rows)
 
 
+def _message(update: Update) -> Message:
+    """The command's message (the handlers here are registered for private messages)."""
+    assert update.effective_message is not None
+    return update.effective_message
+
+
+def _query(update: Update) -> CallbackQuery:
+    assert update.callback_query is not None
+    return update.callback_query
+
+
+def _args(update: Update) -> tuple[str, ...]:
+    callback = parse(_query(update).data)
+    assert callback is not None  # the handler's pattern matched it
+    return callback.args
+
+
 async def close_command(update: Update, context: PeerlineContext) -> None:
     """/close: ask for the outcome (it feeds the anonymous reports)."""
     member = await require_staff(update, context)
@@ -45,7 +62,7 @@ async def close_command(update: Update, context: PeerlineContext) -> None:
     if conversation is None:
         return
     text, keyboard = outcome_screen(_, conversation)
-    await update.effective_message.reply_text(text, reply_markup=keyboard)
+    await _message(update).reply_text(text, reply_markup=keyboard)
 
 
 async def close_picked(update: Update, context: PeerlineContext) -> None:
@@ -56,52 +73,33 @@ async def close_picked(update: Update, context: PeerlineContext) -> None:
     _ = choice.translator
     await answer_query(update, context)
     text, keyboard = outcome_screen(_, choice.conversation)
-    await update.callback_query.edit_message_text(text, reply_markup=keyboard)
+    await _query(update).edit_message_text(text, reply_markup=keyboard)
 
 
 async def close_button(update: Update, context: PeerlineContext) -> None:
-    """An outcome button: close, ask the client for a rating."""
+    """An outcome button: close (bot/services/closing.py does all that follows)."""
     member = await require_staff(update, context)
     if member is None:
         return
-    callback = parse(update.callback_query.data)
-    conversation_id, outcome = int(callback.args[0]), callback.args[1]
+    args = _args(update)
+    conversation_id, outcome = int(args[0]), args[1]
     _ = staff_translator(context, member)
     runtime = context.runtime
     async with runtime.transaction() as session:
-        mine = {c.id: c for c in await queue.active_for_staff(session, member.id)}
-        conversation = mine.get(conversation_id)
-        if conversation is not None and outcome in queue.OUTCOMES:
-            # Checked as ours and active in this same transaction, so close cannot refuse.
-            await queue.close(session, conversation.id, staff_id=member.id, outcome=outcome)
-            await forum_common.close_topic(context, session, conversation.id)
-            if outcome == "referred":
-                await followup.schedule(
-                    session, conversation.id, days=runtime.settings.follow_up_days
-                )
-            client_ = runtime.i18n.get(conversation.language)
-            text, keyboard = screens.rating_request(client_, conversation.id)
-            await relay.notice(
-                session,
-                runtime.keys,
-                chat_ref=await clients.chat_ref(session, conversation.client_id),
-                recipient=f"client:{conversation.client_id}",
-                text=text,
-                buttons=keyboard.to_dict()["inline_keyboard"],
-            )
-            mine.pop(conversation.id)
+        closed = await closing.close_conversation(
+            session, runtime, conversation_id, staff_id=member.id, outcome=outcome
+        )
     await answer_query(update, context)
-    if conversation is None or outcome not in queue.OUTCOMES:
-        await update.callback_query.edit_message_text(_.gettext("This conversation is not open."))
+    if closed is None:
+        await _query(update).edit_message_text(_.gettext("This conversation is not open."))
         return
     text = _.gettext(
         "Closed: %(who)s (%(outcome)s).",
-        who=screens.client_name(_, conversation.pseudonym),
+        who=screens.client_name(_, closed.conversation.pseudonym),
         outcome=_.gettext(screens.OUTCOME_NAMES[outcome]),
     )
-    await update.callback_query.edit_message_text(
-        "\n".join(filter(None, (text, screens.holding_line(_, list(mine.values())))))
-    )
+    holding = screens.holding_line(_, list(closed.holding))
+    await _query(update).edit_message_text("\n".join(filter(None, (text, holding))))
 
 
 async def release_command(update: Update, context: PeerlineContext) -> None:
@@ -113,7 +111,7 @@ async def release_command(update: Update, context: PeerlineContext) -> None:
     conversation = await command_conversation(update, context, member, _, "release")
     if conversation is None:
         return
-    await update.effective_message.reply_text(await release(context, member, _, conversation.id))
+    await _message(update).reply_text(await release(context, member, _, conversation.id))
 
 
 async def release_picked(update: Update, context: PeerlineContext) -> None:
@@ -125,7 +123,7 @@ async def release_picked(update: Update, context: PeerlineContext) -> None:
     conversation = choice.conversation
     who = screens.client_name(_, conversation.pseudonym)
     await answer_query(update, context)
-    await update.callback_query.edit_message_text(
+    await _query(update).edit_message_text(
         _.gettext("Put %(who)s back in the queue? They are told.", who=who),
         reply_markup=Keyboard(
             [
@@ -145,38 +143,23 @@ async def release_confirmed(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = parse(update.callback_query.data)
     await answer_query(update, context)
-    text = await release(context, member, _, int(callback.args[1]))
-    await update.callback_query.edit_message_text(text)
+    text = await release(context, member, _, int(_args(update)[1]))
+    await _query(update).edit_message_text(text)
 
 
 async def release(
     context: PeerlineContext, member: StaffView, _: Translator, conversation_id: int
 ) -> str:
-    """Put the conversation back in the queue and tell the client; what to tell the member."""
+    """Put the conversation back in the queue (the client is told); what to tell the member."""
     runtime = context.runtime
     async with runtime.transaction() as session:
-        try:
-            conversation = await queue.release(session, member.id, conversation_id)
-        except queue.NotAllowed:  # the client ended it a moment earlier, or not theirs
-            return _.gettext("This conversation is not open.")
-        client_ = runtime.i18n.get(conversation.language)
-        await relay.notice(
-            session,
-            runtime.keys,
-            chat_ref=await clients.chat_ref(session, conversation.client_id),
-            recipient=f"client:{conversation.client_id}",
-            text=client_.gettext(
-                "Your consultant had to step away. Your request is back in the queue: "
-                "the next consultant will see everything you wrote."
-            ),
-        )
-        left = await queue.active_for_staff(session, member.id)
-    text = _.gettext(
-        "%(who)s is back in the queue.", who=screens.client_name(_, conversation.pseudonym)
-    )
-    return "\n".join(filter(None, (text, screens.holding_line(_, left))))
+        released = await handover.release(session, runtime, member.id, conversation_id)
+    if released is None:
+        return _.gettext("This conversation is not open.")
+    who = screens.client_name(_, released.conversation.pseudonym)
+    text = _.gettext("%(who)s is back in the queue.", who=who)
+    return "\n".join(filter(None, (text, screens.holding_line(_, list(released.holding)))))
 
 
 async def history_command(update: Update, context: PeerlineContext) -> None:
@@ -188,7 +171,7 @@ async def history_command(update: Update, context: PeerlineContext) -> None:
     conversation = await command_conversation(update, context, member, _, "history")
     if conversation is None:
         return
-    await update.effective_message.reply_text(await history(context, member, _, conversation))
+    await _message(update).reply_text(await history(context, member, _, conversation))
 
 
 async def history_picked(update: Update, context: PeerlineContext) -> None:
@@ -197,16 +180,14 @@ async def history_picked(update: Update, context: PeerlineContext) -> None:
         return
     member, _ = choice.member, choice.translator
     await answer_query(update, context)
-    await update.callback_query.edit_message_text(
-        await history(context, member, _, choice.conversation)
-    )
+    await _query(update).edit_message_text(await history(context, member, _, choice.conversation))
 
 
 async def history(
     context: PeerlineContext, member: StaffView, _: Translator, conversation: ConversationView
 ) -> str:
     async with context.runtime.transaction() as session:
-        earlier = await queue.history(session, conversation.id, member.id)
+        earlier = await case_history.history(session, conversation.id, member.id)
     who = screens.client_name(_, conversation.pseudonym)
     if not earlier:
         return who + ": " + _.gettext("No earlier conversations.")

@@ -13,6 +13,7 @@ started (e.g. a post's text).
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Message, Update
@@ -21,8 +22,11 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot import awaiting
 from bot.callbacks import encode, pattern_for
 from bot.i18n import Translator
+from bot.services import clients, relay
+from bot.services.queue import ConversationView
+from bot.services.relay import Incoming
 from bot.services.staff import StaffView
-from handlers import handover
+from handlers import forum_common, supervision
 from handlers.common import PeerlineContext, answer_query, incoming_from
 from handlers.door import describe
 from handlers.staff_common import choices, find_target, require_staff, staff_translator
@@ -45,7 +49,7 @@ async def answer(
             conversation = None  # an answer, or the input? Asked below, never guessed.
         incoming = incoming_from(update, message)
         if conversation is not None and incoming is not None:
-            await handover.answer_client(context, session, conversation, member, incoming)
+            await answer_client(context, session, conversation, member, incoming)
     if incoming is None:
         await message.reply_text(
             _.gettext("This kind of message cannot be passed on. Please send text or a photo.")
@@ -71,6 +75,46 @@ async def answer(
             text, reply_markup=keyboard, reply_to_message_id=message.message_id
         )
     return True
+
+
+async def answer_client(
+    context: PeerlineContext,
+    session: AsyncSession,
+    conversation: ConversationView,
+    member: StaffView,
+    incoming: Incoming,
+    *,
+    mirror: bool = True,
+) -> int | None:
+    """A consultant's message to their client: recorded, copied to the client, and (unless
+    it was written in the staff-group topic itself) mirrored there. None for a redelivery."""
+    runtime = context.runtime
+    message_id = await relay.record(
+        session,
+        runtime.keys,
+        conversation_id=conversation.id,
+        author="staff",
+        staff_id=member.id,
+        incoming=incoming,
+    )
+    if message_id is None:
+        return None
+    await relay.to_client(
+        session,
+        runtime.keys,
+        message_id=message_id,
+        incoming=incoming,
+        client_id=conversation.client_id,
+        client_chat_ref=await clients.chat_ref(session, conversation.client_id),
+        protect_content=runtime.settings.protect_content,
+    )
+    await supervision.mirror(context, session, conversation, message_id, incoming, by=member)
+    if mirror:
+        header = forum_common.staff_header(member.display_name)
+        await forum_common.mirror(
+            context, session, conversation, message_id, incoming, header=header
+        )
+    return message_id
 
 
 def which_is_it_text(_: Translator, pending: awaiting.StaffInput) -> str:

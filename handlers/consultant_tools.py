@@ -26,12 +26,12 @@ from bot.callbacks import encode, parse, pattern_for
 from bot.dbtypes import clean_text
 from bot.i18n import Translator
 from bot.runtime import Runtime
-from bot.services import clients, directory, queue, relay, staff
+from bot.services import clients, directory, handover, notify, queue, recorded, relay, staff
 from bot.services.directory import ServiceCard
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
-from handlers import handover, screens
+from handlers import screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
 from handlers.intake import notify_staff
 from handlers.staff_common import command_conversation, pick, require_staff, staff_translator
@@ -70,7 +70,7 @@ async def _tell_client(
     context: PeerlineContext, session: AsyncSession, conversation: ConversationView, text: str
 ) -> None:
     runtime = context.runtime
-    await relay.notice(
+    await notify.send(
         session,
         runtime.keys,
         chat_ref=await clients.chat_ref(session, conversation.client_id),
@@ -152,7 +152,7 @@ async def save_note(
     stored twice), and never queued for the client."""
     runtime = context.runtime
     async with runtime.transaction() as session:
-        if await relay.find_recorded(
+        if await recorded.find_recorded(
             session,
             author="note",
             chat_source_message_id=message.message_id,
@@ -350,15 +350,15 @@ async def _hand_over(
     )
     # Where their next plain message goes now: never a silent switch.
     holding = screens.holding_line(_, await queue.active_for_staff(session, target.id))
-    await relay.notice(
+    await notify.send(
         session,
         runtime.keys,
         chat_ref=await staff.chat_ref(session, target.id),
         recipient=f"staff:{target.id}",
         text="↪️ " + text + "\n" + escape(holding),
     )
-    await handover.show_notes(context, session, conversation, target)
-    await handover.relay_client_messages(context, session, conversation, target)
+    await handover.show_notes(session, runtime, conversation, target)
+    await handover.relay_client_messages(session, runtime, conversation, target)
 
 
 # --- /refer --------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from bot import awaiting, permissions
 from bot.callbacks import MessageFor, OpenRequest, encode, parse_as, pattern_for
-from bot.services import crisis, queue, relay
+from bot.services import crisis, queue, recorded
 from bot.services.clients import ClientState
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
@@ -41,8 +41,6 @@ from bot.services.visitors import Visitor
 from handlers import (
     consult,
     consultant_relay,
-    desk,
-    handover,
     humanitarian,
     intake,
     post_compose,
@@ -51,6 +49,7 @@ from handlers import (
     stories,
     surveys,
     text_input,
+    whisper,
 )
 from handlers.common import (
     PRIVATE_MESSAGE,
@@ -89,7 +88,7 @@ async def on_message(update: Update, context: PeerlineContext) -> None:
             return
     # 2. A conversation. A reply to a whisper, or a supervisor's reply to a copy of a
     # conversation they read along with, is a whisper between staff: never an answer.
-    if member is not None and await desk.reply_whisper(update, context, member, message):
+    if member is not None and await whisper.reply_whisper(update, context, member, message):
         return
     if (
         member is not None
@@ -227,7 +226,7 @@ async def resolve_which(update: Update, context: PeerlineContext) -> None:
         # must not send the message twice.
         earlier = await already_sent(session, active, original.message_id)
         if earlier is None and conversation is not None and incoming is not None:
-            await handover.answer_client(context, session, conversation, member, incoming)
+            await consultant_relay.answer_client(context, session, conversation, member, incoming)
     if earlier is not None:
         conversation = earlier
     elif conversation is None or incoming is None:
@@ -246,7 +245,7 @@ async def already_sent(
 ) -> ConversationView | None:
     """The open conversation this consultant's message was already sent to, if any."""
     for conversation in active:
-        found = await relay.find_recorded(
+        found = await recorded.find_recorded(
             session,
             author="staff",
             chat_source_message_id=source_message_id,

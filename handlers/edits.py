@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
-from bot.services import clients, queue, relay, staff
+from bot.services import clients, queue, relay_edits, staff
 from handlers import screens
 from handlers.common import PeerlineContext, client_key, incoming_from, user_id_of
 
@@ -24,11 +24,11 @@ async def edited(update: Update, context: PeerlineContext) -> None:
         member = await staff.find_by_telegram(session, runtime.keys, user_id_of(update))
         if member is not None:
             for conversation in await queue.active_for_staff(session, member.id):
-                to_client = relay.Target(
+                to_client = relay_edits.Target(
                     f"client:{conversation.client_id}",
                     await clients.chat_ref(session, conversation.client_id),
                 )
-                queued += await relay.relay_edit(
+                queued += await relay_edits.relay_edit(
                     session,
                     runtime.keys,
                     conversation_id=conversation.id,
@@ -50,11 +50,13 @@ async def edited(update: Update, context: PeerlineContext) -> None:
                 )
                 _ = runtime.i18n.get(holder.languages[0] if holder and holder.languages else None)
                 consultant = (
-                    relay.Target(f"staff:{holder.id}", await staff.chat_ref(session, holder.id))
+                    relay_edits.Target(
+                        f"staff:{holder.id}", await staff.chat_ref(session, holder.id)
+                    )
                     if holder is not None and conversation.status == queue.ACTIVE
                     else None
                 )
-                queued = await relay.relay_edit(
+                queued = await relay_edits.relay_edit(
                     session,
                     runtime.keys,
                     conversation_id=conversation.id,

@@ -12,7 +12,9 @@ from handlers.navigation import next_step
 
 
 async def follow_up_answer(update: Update, context: PeerlineContext) -> None:
-    callback = parse(update.callback_query.data)
+    callback = parse(update.callback_query.data if update.callback_query else None)
+    if callback is None:  # the handler's pattern matched, so only a forged update
+        return
     conversation_id, value = int(callback.args[0]), callback.args[1]
     client = await load_client(update, context)
     _ = translator(context, client)

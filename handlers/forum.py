@@ -12,8 +12,8 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import encode
-from bot.services import queue, staff
-from handlers import handover, screens
+from bot.services import forum_topics, handover, queue, staff
+from handlers import consultant_relay, screens
 from handlers.common import PeerlineContext, incoming_from
 from handlers.staff_common import staff_translator
 
@@ -28,22 +28,21 @@ async def topic_message(update: Update, context: PeerlineContext) -> None:
     refusal = None
     async with runtime.transaction() as session:
         member = await staff.find_by_telegram(session, runtime.keys, update.effective_user.id)
-        conversation = await queue.by_forum_topic(session, message.message_thread_id)
+        conversation = await forum_topics.by_forum_topic(session, message.message_thread_id)
         if member is None or conversation is None:
             return  # not staff, or not a conversation's topic: ordinary group chatter
         if conversation.status == "waiting":
-            try:
-                conversation = await queue.take(session, member.id, conversation.id)
+            try:  # the topic shows the notes and messages already: no replay
+                taken = await handover.take(session, runtime, member, conversation.id, replay=False)
             except (queue.AtCapacity, queue.NotAllowed):
-                conversation, refusal = None, "cannot"
-            if conversation is not None:
-                await handover.welcome_client(context, session, conversation, member)
-            elif refusal is None:
+                taken, refusal = None, "cannot"
+            conversation = taken.conversation if taken is not None else None
+            if conversation is None and refusal is None:
                 refusal = "taken"
         elif conversation.staff_id != member.id:
             conversation, refusal = None, "taken"
         if conversation is not None:
-            await handover.answer_client(
+            await consultant_relay.answer_client(
                 context, session, conversation, member, incoming, mirror=False
             )
     if refusal is not None:
@@ -63,7 +62,7 @@ async def close_in_topic(update: Update, context: PeerlineContext) -> None:
     runtime = context.runtime
     async with runtime.transaction() as session:
         member = await staff.find_by_telegram(session, runtime.keys, update.effective_user.id)
-        conversation = await queue.by_forum_topic(session, message.message_thread_id or 0)
+        conversation = await forum_topics.by_forum_topic(session, message.message_thread_id or 0)
     if member is None or conversation is None:
         return
     _ = staff_translator(context, member)

@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 
 from bot.callbacks import encode
 from bot.i18n import Translator
-from bot.services import clients, outbox, queue, relay
+from bot.services import clients, forum_topics, notify, recorded, relay
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from handlers import screens
@@ -49,10 +49,10 @@ async def open_topic(context: PeerlineContext, conversation: ConversationView) -
     thread = topic.message_thread_id
     chat_ref = runtime.keys.encrypt_chat_id(group)
     async with runtime.transaction() as session:
-        await queue.set_forum_topic(session, conversation.id, thread)
+        await forum_topics.set_forum_topic(session, conversation.id, thread)
         label = _.gettext("🚨 URGENT request") if conversation.urgent else _.gettext("New request")
         take = [[{"text": _.gettext("Take it"), "callback_data": encode("take", conversation.id)}]]
-        await relay.notice(
+        await notify.send(
             session,
             runtime.keys,
             chat_ref=chat_ref,
@@ -62,7 +62,7 @@ async def open_topic(context: PeerlineContext, conversation: ConversationView) -
             thread_id=thread,
         )
         client_chat = await clients.chat_id(session, runtime.keys, conversation.client_id)
-        for message_id, incoming in await relay.client_messages(
+        for message_id, incoming in await recorded.client_messages(
             session, runtime.keys, conversation.id, client_chat
         ):
             await mirror(context, session, conversation, message_id, incoming, thread=thread)
@@ -82,7 +82,7 @@ async def mirror(
     group = group_id(context)
     if group is None:
         return
-    thread = thread or await queue.forum_topic_of(session, conversation.id)
+    thread = thread or await forum_topics.forum_topic_of(session, conversation.id)
     if thread is None:
         return
     _ = group_translator(context)
@@ -102,21 +102,3 @@ async def mirror(
 
 def staff_header(name: str) -> str:
     return f"💬 <b>{escape(name)}</b>"
-
-
-async def close_topic(
-    context: PeerlineContext, session: AsyncSession, conversation_id: int
-) -> None:
-    """Closing the conversation closes its topic."""
-    group = group_id(context)
-    thread = await queue.forum_topic_of(session, conversation_id) if group else None
-    if thread is None:
-        return
-    await outbox.enqueue(
-        session,
-        context.runtime.keys,
-        chat_ref=context.runtime.keys.encrypt_chat_id(group),
-        recipient=f"forum:{conversation_id}",
-        method="closeForumTopic",
-        params={"message_thread_id": thread},
-    )

@@ -10,7 +10,7 @@ from telegram import InlineKeyboardMarkup as Keyboard
 
 from bot.callbacks import encode
 from bot.i18n import N_, Translator
-from bot.services import queue, relay, rota, staff
+from bot.services import estimates, notify, queue, relay, requests, rota, staff
 from bot.services.clients import ClientState
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
@@ -64,7 +64,7 @@ async def open_request(
     runtime = context.runtime
     async with runtime.transaction() as session:
         try:
-            conversation = await queue.open_conversation(
+            conversation = await requests.open_conversation(
                 session,
                 client_id=client.id,
                 topic=topic,
@@ -129,8 +129,8 @@ async def _opened(
     return Opened(
         conversation,
         None,
-        await queue.queue_position(session, conversation.id),
-        await queue.wait_estimate_minutes(session, conversation.id),
+        await estimates.queue_position(session, conversation.id),
+        await estimates.wait_estimate_minutes(session, conversation.id),
         bool(on_duty),
         hours,
         alternatives,
@@ -150,7 +150,7 @@ async def choose_language(
         return None
     async with context.runtime.transaction() as session:
         if language is not None:
-            moved = await queue.set_language(session, conversation.id, language)
+            moved = await requests.set_language(session, conversation.id, language)
             if moved is None:
                 return None
             conversation = moved
@@ -170,7 +170,7 @@ async def notify_staff(context, session, conversation, on_duty) -> None:  # type
         label = _.gettext("🚨 URGENT request") if conversation.urgent else _.gettext("New request")
         text = f"<b>{label}</b>: " + screens.conversation_line(_, conversation)
         take = [[{"text": _.gettext("Take it"), "callback_data": encode("take", conversation.id)}]]
-        await relay.notice(
+        await notify.send(
             session,
             runtime.keys,
             chat_ref=await staff.chat_ref(session, member.id),
@@ -186,7 +186,7 @@ async def escalate(context: PeerlineContext, conversation_id: int) -> bool:
     False if it was urgent already (nobody is alerted twice)."""
     runtime = context.runtime
     async with runtime.transaction() as session:
-        conversation = await queue.escalate(session, conversation_id)
+        conversation = await requests.escalate(session, conversation_id)
         if conversation is None:
             return False
         if conversation.staff_id is not None:
@@ -228,7 +228,7 @@ async def _urgent_notice(
         if take
         else None
     )
-    await relay.notice(
+    await notify.send(
         session,
         runtime.keys,
         chat_ref=await staff.chat_ref(session, member.id),

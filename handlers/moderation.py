@@ -4,7 +4,6 @@ message or request is recorded (shared/SECURITY.md, flooding and harassment)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from telegram import Message, Update
@@ -17,9 +16,9 @@ from telegram.ext import (
 
 from bot.callbacks import pattern_for
 from bot.i18n import Translator
-from bot.services import abuse, clients, pseudonyms, queue, relay, staff
+from bot.services import abuse, clients, closing, notify, pseudonyms, queue, staff
 from bot.services.staff import StaffView
-from handlers import forum_common, guard, screens
+from handlers import guard, screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query
 from handlers.staff_common import (
     Target,
@@ -124,11 +123,12 @@ async def block(
                 conversation_id=conversation.id,
             )
             # The client may have ended it a moment ago: the block holds all the same.
-            with suppress(queue.NotAllowed):
-                await queue.close(session, conversation.id, staff_id=member.id, outcome="other")
-                await forum_common.close_topic(context, session, conversation.id)
+            await closing.close_conversation(
+                session, runtime, conversation.id, staff_id=member.id, outcome="other",
+                ask_rating=False,  # the client is told of the block instead
+            )  # fmt: skip
             client_ = runtime.i18n.get(conversation.language)
-            await relay.notice(
+            await notify.send(
                 session,
                 runtime.keys,
                 chat_ref=await clients.chat_ref(session, conversation.client_id),

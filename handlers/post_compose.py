@@ -25,7 +25,7 @@ from bot import awaiting, publishing
 from bot.awaiting import PostInput
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
-from bot.services import channels, outbox, posts, relay, staff
+from bot.services import channels, notify, outbox, posts, staff
 from bot.services.posts import PostError
 from bot.services.ready_posts import upcoming
 from bot.services.staff import StaffView
@@ -369,7 +369,7 @@ async def _preview(
                 method=method,
                 params=params,
             )
-        await relay.notice(
+        await notify.send(
             session,
             runtime.keys,
             chat_ref=chat_ref,

@@ -339,15 +339,6 @@ def holding_line(_: Translator, active: Sequence[Any]) -> str:
     )
 
 
-def rating_request(_: Translator, conversation_id: int) -> Screen:
-    text = _.gettext(
-        "The conversation is closed. Thank you for writing to us.\n"
-        "How helpful was it? (1 – not at all, 5 – very)"
-    )
-    stars = [Button(str(n), callback_data=encode("rate", conversation_id, n)) for n in range(1, 6)]
-    return text, Keyboard([stars, nav_row(_, None)])
-
-
 # --- Directory ------------------------------------------------------------------------
 
 

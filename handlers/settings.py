@@ -12,8 +12,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import awaiting
 from bot.callbacks import ConfirmForget, SettingsAction, encode, pattern_for
-from bot.services import clients, queue
-from handlers import forum_common, handover, screens
+from bot.services import clients, closing, queue
+from handlers import screens
 from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
@@ -96,15 +96,8 @@ async def confirm_forget(update: Update, context: PeerlineContext) -> None:
         # A consultant in the middle of a conversation is told why it vanished.
         conversation = await queue.open_for_client(session, client.id)
         if conversation is not None:
-            await forum_common.close_topic(context, session, conversation.id)
-            await handover.tell_holder(
-                context,
-                session,
-                conversation,
-                lambda t: t.gettext(
-                    "%(who)s deleted all their data: the conversation is closed and gone.",
-                    who=screens.client_name(t, conversation.pseudonym),
-                ),
+            await closing.close_conversation(
+                session, runtime, conversation.id, client_id=client.id, forgotten=True
             )
         forgotten = await clients.forget(session, client_key(update, context))
     # After the commit, never inside it: wipe what Telegram still lets us delete (48 hours),

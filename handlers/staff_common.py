@@ -12,7 +12,7 @@ from telegram import Message, Update
 
 from bot.callbacks import encode, parse
 from bot.i18n import Translator
-from bot.services import outbox, queue, recent, relay, staff
+from bot.services import outbox, queue, recent, recorded, staff
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import screens
@@ -79,7 +79,9 @@ async def find_target(session: AsyncSession, member: StaffView, reply_to: Messag
         message_id = await outbox.find_by_sent_message(
             session, f"staff:{member.id}", reply_to.message_id
         )
-        conversation_id = await relay.conversation_of(session, message_id) if message_id else None
+        conversation_id = (
+            await recorded.conversation_of(session, message_id) if message_id else None
+        )
         if conversation_id is not None:
             replied = next((c for c in active if c.id == conversation_id), None)
             return Target(replied, active, by_reply=True, closed_reply=replied is None)

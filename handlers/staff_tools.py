@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
 from bot.ids import parse_id
-from bot.services import canned, clients, relay, rota, staff
+from bot.services import canned, clients, notify, relay, rota, staff
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
@@ -155,7 +155,7 @@ async def canned_button(update: Update, context: PeerlineContext) -> None:
                 staff_id=member.id,
             )
             if message_id is not None:  # None: this press was already handled
-                await relay.notice(
+                await notify.send(
                     session,
                     runtime.keys,
                     chat_ref=await clients.chat_ref(session, conversation.client_id),

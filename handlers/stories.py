@@ -21,7 +21,7 @@ from bot import awaiting
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
 from bot.publishing import POSTING_ROLES
-from bot.services import queue, relay, staff, stories
+from bot.services import notify, queue, staff, stories
 from bot.services.clients import ClientState
 from bot.services.stories import StoryError
 from handlers import screens
@@ -117,7 +117,7 @@ async def _tell_reviewers(context: PeerlineContext, session, story_id: int, lang
         if member.role not in POSTING_ROLES:
             continue
         _ = runtime.i18n.get(member.languages[0] if member.languages else None)
-        await relay.notice(
+        await notify.send(
             session,
             runtime.keys,
             chat_ref=await staff.chat_ref(session, member.id),

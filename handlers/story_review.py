@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import N_, Translator
-from bot.services import clients, relay, stories
+from bot.services import clients, notify, stories
 from bot.services.staff import StaffView
 from bot.services.stories import StoryError
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape, show
@@ -187,7 +187,7 @@ async def _tell_author(  # type: ignore[no-untyped-def]
         )
     else:
         text = _.gettext(message or "")
-    await relay.notice(
+    await notify.send(
         session,
         runtime.keys,
         chat_ref=await clients.chat_ref(session, client_id),

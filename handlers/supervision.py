@@ -1,7 +1,7 @@
 """Shared by the relay and the desk/care flows: copies for supervisors reading along
 silently, whispers between staff, and the "🆘 Ask a supervisor" button.
 
-The relay (handlers/handover.py, handlers/consult.py) calls `mirror` once per message it
+The relay (handlers/consultant_relay.py, handlers/consult.py) calls `mirror` once per message it
 relays; everything about silent joins stays here and in bot/services/desk.py. A copy goes
 only to staff chats: the client's chat is never written to from here.
 """
@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton as Button
 
 from bot.callbacks import encode
 from bot.i18n import Translator
-from bot.services import desk, outbox, relay, staff
+from bot.services import desk, relay, staff
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
@@ -76,31 +76,6 @@ async def mirror(
             header=header,
             protect_content=True,
         )
-
-
-async def staff_note(
-    context: PeerlineContext,
-    session: AsyncSession,
-    to: StaffView,
-    text: str,
-    *,
-    message_id: int | None = None,
-    buttons: list[list[dict[str, str]]] | None = None,
-) -> None:
-    """A message to a member's chat; with `message_id` (a recorded whisper) a reply to it
-    finds its way back to the whisper's writer (bot/services/desk.py)."""
-    params: dict[str, object] = {"text": text, "parse_mode": "HTML", "protect_content": True}
-    if buttons:
-        params["reply_markup"] = {"inline_keyboard": buttons}
-    await outbox.enqueue(
-        session,
-        context.runtime.keys,
-        chat_ref=await staff.chat_ref(session, to.id),
-        recipient=f"staff:{to.id}",
-        method="sendMessage",
-        params=params,
-        message_id=message_id,
-    )
 
 
 def whisper_text(_: Translator, writer: StaffView, pseudonym: str | None, text: str) -> str:

@@ -9,7 +9,7 @@ from telegram import Update
 
 from bot import awaiting
 from bot.callbacks import ChooseCity, encode
-from bot.services import queue
+from bot.services import feedback
 from bot.services.clients import ClientState
 from handlers import screens
 from handlers.common import (
@@ -80,7 +80,7 @@ async def comment_typed(
     conversation_id = value.conversation_id
     runtime = context.runtime
     async with runtime.transaction() as session:
-        await queue.add_rating_comment(
+        await feedback.add_rating_comment(
             session,
             runtime.keys,
             conversation_id,

@@ -14,7 +14,7 @@ from bot.crypto import Keys
 from bot.models import AuditEntry, Block, Client
 from bot.services import abuse
 from bot.services.abuse import FloodVerdict
-from bot.services.queue import ensure_pseudonym
+from bot.services.requests import ensure_pseudonym
 from tests.conftest import TEST_SECRET
 from tests.test_queue import new_client, new_staff, settled
 

@@ -16,7 +16,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import AuditEntry, Client, Conversation, Staff
-from bot.services import pseudonyms, queue
+from bot.services import case_history, estimates, pseudonyms, queue
+from bot.services.case_history import history
+from bot.services.estimates import queue_position, wait_estimate_minutes
+from bot.services.feedback import rate
 from bot.services.queue import (
     AlreadyOpen,
     AtCapacity,
@@ -24,18 +27,13 @@ from bot.services.queue import (
     NotAllowed,
     active_for_staff,
     close,
-    ensure_pseudonym,
-    history,
-    open_conversation,
     open_for_client,
-    queue_position,
-    rate,
     release,
     take,
     transfer,
-    wait_estimate_minutes,
     waiting_for,
 )
+from bot.services.requests import ensure_pseudonym, open_conversation
 
 T = TypeVar("T")
 _numbers = itertools.count(1)
@@ -152,7 +150,7 @@ async def test_pseudonym_collision_draws_again(
     session: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     draws = iter(["a01n02-42", "a01n02-42", "a03n04-77"])
-    monkeypatch.setattr(queue.pseudonyms, "draw", lambda _attempt: next(draws))
+    monkeypatch.setattr(pseudonyms, "draw", lambda _attempt: next(draws))
     first, second = await new_client(session), await new_client(session)
 
     assert await ensure_pseudonym(session, first) == "a01n02-42"
@@ -671,9 +669,9 @@ async def test_wait_estimate_without_anyone_on_duty_counts_one(session: AsyncSes
 
 
 async def test_wait_estimate_only_looks_at_the_last_50_takes(session: AsyncSession) -> None:
-    for _ in range(queue.WAIT_HISTORY + 1):  # long ago, long waits: outside the window
+    for _ in range(estimates.WAIT_HISTORY + 1):  # long ago, long waits: outside the window
         await add_taken(session, waited_minutes=120, taken_minutes_ago=5000)
-    for _ in range(queue.WAIT_HISTORY):
+    for _ in range(estimates.WAIT_HISTORY):
         await add_taken(session, waited_minutes=2, taken_minutes_ago=60)
     await new_staff(session, on_duty=True)
     view = await ask(session)
@@ -940,11 +938,11 @@ async def test_notes_are_the_conversations_staff_notes_oldest_first(
     await write(view.id, "note", "speaks slowly", author)
     await write(elsewhere.id, "note", "another client", author)
 
-    found = await queue.notes(session, keys, view.id)
+    found = await case_history.notes(session, keys, view.id)
 
     assert [note.text for note in found] == ["needs a lawyer", "speaks slowly"]
     name = await session.scalar(select(Staff.display_name).where(Staff.id == author))
     assert {(note.staff_id, note.author) for note in found} == {(author, name)}
     assert all(note.conversation_id == view.id for note in found)
     assert found[0].created_at.tzinfo is not None
-    assert await queue.notes(session, keys, view.id + 1000) == []
+    assert await case_history.notes(session, keys, view.id + 1000) == []

@@ -68,8 +68,9 @@ async def claim_due(session: AsyncSession, *, now: datetime | None = None) -> li
             update(Conversation)
             .where(Conversation.id == conversation_id, Conversation.follow_up_answer.is_(None))
             .values(follow_up_answer=ASKED, follow_up_at=None)
+            .returning(Conversation.id)
         )
-        if claimed.rowcount:
+        if claimed.scalar_one_or_none() is not None:
             due.append(DueFollowUp(conversation_id, client_id, language, detail))
     return due
 
@@ -90,5 +91,6 @@ async def answer(session: AsyncSession, conversation_id: int, client_id: int, va
             Conversation.follow_up_answer == ASKED,
         )
         .values(follow_up_answer=value)
+        .returning(Conversation.id)
     )
-    return bool(result.rowcount)
+    return result.scalar_one_or_none() is not None

@@ -10,7 +10,10 @@ whole. So our header ("👤 Client 482113") goes on the same message only when b
 otherwise it is sent as a message of its own right before, and the outbox keeps one
 recipient's rows in order (`outbox.claim_due`), so it always lands directly above. A text
 longer than Telegram allows (a form we built, a Premium user's long caption) is split at a
-line or word break; nothing is cut off.
+line or word break (bot/services/text_limits.py); nothing is cut off.
+
+Reading recorded messages back is bot/services/recorded.py; relaying an edit is
+bot/services/relay_edits.py; the bot's own notices are bot/services/notify.py.
 
 Merging: a client who writes many short messages while their consultant's chat is paced
 (one message a second per chat) would otherwise fall minutes behind. A text for a recipient
@@ -21,8 +24,6 @@ against a worker claiming the row at the same moment: then a new row is queued i
 
 from __future__ import annotations
 
-import html
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,16 +33,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import Keys
-from bot.models import Conversation, Message
+from bot.models import Message
 from bot.services import outbox
+from bot.services.text_limits import CAPTION_LIMIT, TEXT_LIMIT, escape, shown_length, text_parts
 
 # Kinds Telegram lets us copy with a caption of our own; the others get a header line first.
 CAPTIONED = {"photo", "video", "document", "audio", "voice", "animation"}
 KINDS = CAPTIONED | {"text", "sticker", "video_note"}
 MESSAGE_PURPOSE = b"message"
-TEXT_LIMIT = 4096  # characters of a text message, after entities are parsed
-CAPTION_LIMIT = 1024  # characters of a media caption, after entities are parsed
-_TAG = re.compile(r"<[^>]*>")
 
 
 @dataclass(frozen=True)
@@ -135,12 +134,12 @@ async def to_staff(
         "message_id": incoming.source_message_id,
     }
     if incoming.kind in CAPTIONED:
-        together = f"{header}\n{_escape(raw)}".strip()
+        together = f"{header}\n{escape(raw)}".strip()
         if shown_length(together) <= CAPTION_LIMIT:
             copy |= {"caption": together, "parse_mode": "HTML"}
-        elif shown_length(_escape(raw)) <= CAPTION_LIMIT:
+        elif shown_length(escape(raw)) <= CAPTION_LIMIT:
             await send("sendMessage", {"text": header, "parse_mode": "HTML"})
-            copy |= {"caption": _escape(raw), "parse_mode": "HTML"}
+            copy |= {"caption": escape(raw), "parse_mode": "HTML"}
         else:  # longer than a bot may caption: the words as text first, the media bare
             for part in text_parts(header, raw):
                 await send("sendMessage", {"text": part, "parse_mode": "HTML"})
@@ -148,50 +147,6 @@ async def to_staff(
     else:  # stickers and video notes take no caption
         await send("sendMessage", {"text": header, "parse_mode": "HTML"})
     await send("copyMessage", copy)
-
-
-def shown_length(html_text: str) -> int:
-    """How long Telegram counts an HTML text: tags parsed away, entities as one character,
-    in UTF-16 code units (an emoji counts two), which is never less than the characters
-    Telegram counts, so what fits here fits there."""
-    plain = html.unescape(_TAG.sub("", html_text))
-    return len(plain.encode("utf-16-le")) // 2
-
-
-def _escape(text: str) -> str:
-    return html.escape(text, quote=False)
-
-
-def text_parts(header: str | None, raw: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """`raw` (plain text) as HTML messages of at most `limit` shown characters: with the
-    header on the first one if it fits, else the header alone first; a text longer than
-    the limit split at a line or word break. Joined, the parts are `raw` exactly."""
-    body = _escape(raw)
-    if header and shown_length(f"{header}\n{body}") <= limit:
-        return [f"{header}\n{body}"]
-    parts = [header] if header else []
-    return parts + [_escape(chunk) for chunk in _chunks(raw, limit)]
-
-
-def _chunks(text: str, limit: int) -> list[str]:
-    """`text` in pieces of at most `limit` UTF-16 units, cut after a line break or a space
-    in the second half of a piece if there is one (never inside a surrogate pair)."""
-    pieces: list[str] = []
-    while len(text.encode("utf-16-le")) // 2 > limit:
-        units, cut = 0, 0
-        for index, char in enumerate(text):
-            units += 2 if ord(char) > 0xFFFF else 1
-            if units > limit:
-                cut = index
-                break
-        space = max(text.rfind("\n", 0, cut), text.rfind(" ", 0, cut))
-        if space >= cut // 2:
-            cut = space + 1
-        pieces.append(text[:cut])
-        text = text[cut:]
-    if text or not pieces:
-        pieces.append(text)
-    return pieces
 
 
 async def _merge_into_tail(
@@ -220,7 +175,7 @@ async def _merge_into_tail(
         session, tail.message_id, message_id
     ):
         return False
-    merged = f"{text}\n{_escape(raw)}"
+    merged = f"{text}\n{escape(raw)}"
     if shown_length(merged) > TEXT_LIMIT:
         return False
     return await outbox.replace_params(
@@ -265,224 +220,3 @@ async def to_client(
         params=params,
         message_id=message_id,
     )
-
-
-async def notice(
-    session: AsyncSession,
-    keys: Keys,
-    *,
-    chat_ref: bytes,
-    recipient: str,
-    text: str,
-    buttons: list[list[dict[str, str]]] | None = None,
-    priority: int = 0,
-    protect_content: bool = False,
-    thread_id: int | None = None,
-) -> None:
-    """Queue a message of the bot's own (a notification, a status change) as HTML."""
-    params: dict[str, object] = {"text": text, "parse_mode": "HTML"}
-    if thread_id:
-        params["message_thread_id"] = thread_id
-    if buttons:
-        params["reply_markup"] = {"inline_keyboard": buttons}
-    if protect_content:
-        params["protect_content"] = True
-    await outbox.enqueue(
-        session,
-        keys,
-        chat_ref=chat_ref,
-        recipient=recipient,
-        method="sendMessage",
-        params=params,
-        priority=priority,
-    )
-
-
-@dataclass(frozen=True)
-class Sender:
-    """Who wrote a recorded message, to tell them it could not be delivered."""
-
-    author: str  # "client" | "staff"
-    staff_id: int | None
-    client_id: int
-    conversation_id: int
-    source_message_id: int | None  # in the sender's chat
-    text: str | None
-
-
-async def sender_of(session: AsyncSession, keys: Keys, message_id: int) -> Sender | None:
-    row = (
-        await session.execute(
-            select(
-                Message.author,
-                Message.staff_id,
-                Message.source_message_id,
-                Message.body,
-                Conversation.client_id,
-                Conversation.id,
-            )
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(Message.id == message_id)
-        )
-    ).one_or_none()
-    if row is None:
-        return None
-    text = keys.decrypt(row.body, purpose=MESSAGE_PURPOSE).decode() if row.body else None
-    return Sender(row.author, row.staff_id, row.client_id, row.id, row.source_message_id, text)
-
-
-async def conversation_of(session: AsyncSession, message_id: int) -> int | None:
-    return await session.scalar(select(Message.conversation_id).where(Message.id == message_id))
-
-
-async def client_messages(
-    session: AsyncSession, keys: Keys, conversation_id: int, client_chat_id: int
-) -> list[tuple[int, Incoming]]:
-    """The client's messages in a conversation, oldest first: what a consultant who takes
-    it must see first (written while the client waited)."""
-    rows = await session.scalars(
-        select(Message)
-        .where(Message.conversation_id == conversation_id, Message.author == "client")
-        .order_by(Message.id)
-    )
-    return [
-        (
-            row.id,
-            Incoming(
-                update_id=row.update_id or 0,
-                kind=row.kind,
-                text=keys.decrypt(row.body, purpose=MESSAGE_PURPOSE).decode() if row.body else None,
-                source_message_id=row.source_message_id or 0,
-                chat_id=client_chat_id,
-            ),
-        )
-        for row in rows
-    ]
-
-
-async def find_recorded(
-    session: AsyncSession, *, author: str, chat_source_message_id: int, conversation_id: int
-) -> Message | None:
-    """The recorded message an edit refers to (by its id in the sender's chat)."""
-    return await session.scalar(
-        select(Message).where(
-            Message.conversation_id == conversation_id,
-            Message.author == author,
-            Message.source_message_id == chat_source_message_id,
-        )
-    )
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where to send an edit anew if its message has no delivered copy yet (still queued,
-    or merged into an earlier text): the other side of the conversation."""
-
-    recipient: str
-    chat_ref: bytes
-
-
-async def relay_edit(
-    session: AsyncSession,
-    keys: Keys,
-    *,
-    conversation_id: int,
-    author: str,
-    incoming: Incoming,
-    header: str | None,
-    resend_to: Target | None = None,
-    protect_content: bool = False,
-) -> int:
-    """Relay an edit as an edit of each delivered copy; returns how many calls were queued.
-
-    The stored body is replaced too, so history shows what the sender meant in the end.
-    A copy of a message without text (a sticker) cannot be edited, and is left alone.
-
-    An edit must fit Telegram's limits like a message: the header goes with it only where it
-    went with the original (one copy, and it still fits); when the edited text does not fit
-    the copy, or there is no copy to edit (`resend_to`), it is sent anew as a message headed
-    "✏️", so the recipient reads what the sender meant in the end.
-    """
-    row = await find_recorded(
-        session,
-        author=author,
-        chat_source_message_id=incoming.source_message_id,
-        conversation_id=conversation_id,
-    )
-    if row is None or incoming.text is None:
-        return 0
-    before = keys.decrypt(row.body, purpose=MESSAGE_PURPOSE).decode() if row.body else ""
-    row.body = keys.encrypt_text(incoming.text, purpose=MESSAGE_PURPOSE)
-    text = _escape(incoming.text)
-    groups: dict[str, list[outbox.SentCopy]] = {}
-    for copy in await outbox.sent_copies(session, keys, row.id):
-        groups.setdefault(copy.recipient, []).append(copy)
-    queued = 0
-    for recipient, copies in groups.items():
-        last = copies[-1]
-        # With the header sent apart (a long original), the header is already above.
-        shown = f"{header}\n{text}" if header and len(copies) == 1 else text
-        if last.method == "sendMessage" or (last.method == "copyMessage" and row.kind == "text"):
-            method, params, limit = "editMessageText", {"text": shown}, TEXT_LIMIT
-        elif row.kind in CAPTIONED:
-            method, params, limit = "editMessageCaption", {"caption": shown}, CAPTION_LIMIT
-        else:
-            continue
-        if shown_length(shown) > limit or not _shows_only(last, _escape(before)):
-            target = Target(recipient, last.chat_ref)
-            queued += await _resend(session, keys, target, header, row, protect=protect_content)
-            continue
-        params |= {"parse_mode": "HTML", "message_id": last.sent_message_id}
-        await outbox.enqueue(
-            session,
-            keys,
-            chat_ref=last.chat_ref,
-            recipient=recipient,
-            method=method,
-            params=params,
-            message_id=row.id,
-        )
-        queued += 1
-    if not groups and resend_to is not None and row.kind in KINDS - {"sticker", "video_note"}:
-        queued += await _resend(session, keys, resend_to, header, row, protect=protect_content)
-    await session.flush()
-    return queued
-
-
-async def _resend(
-    session: AsyncSession,
-    keys: Keys,
-    target: Target,
-    header: str | None,
-    row: Message,
-    *,
-    protect: bool,
-) -> int:
-    """An edit that cannot be made in place, as new messages: "✏️" header, then the text."""
-    raw = keys.decrypt(row.body, purpose=MESSAGE_PURPOSE).decode() if row.body else ""
-    parts = text_parts(header or "✏️", raw)
-    for part in parts:
-        params: dict[str, Any] = {"text": part, "parse_mode": "HTML"}
-        if protect:
-            params["protect_content"] = True
-        await outbox.enqueue(
-            session,
-            keys,
-            chat_ref=target.chat_ref,
-            recipient=target.recipient,
-            method="sendMessage",
-            params=params,
-            message_id=row.id,
-        )
-    return len(parts)
-
-
-def _shows_only(copy: outbox.SentCopy, body: str) -> bool:
-    """The copy shows this one message (its body, perhaps under a one-line header), not
-    texts merged after it: only then may an edit replace what it shows."""
-    if copy.shown is None:  # a plain copy: it is the original itself
-        return True
-    if copy.shown == body:
-        return True
-    _head, newline, rest = copy.shown.partition("\n")
-    return bool(newline) and rest == body
