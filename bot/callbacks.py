@@ -84,6 +84,18 @@ _SCHEMA: dict[str, re.Pattern[str]] = {
     # Which version subscribers get whose language a post lacks (or none)
     "pf": re.compile(r"(\d{1,10}):(ru|uk|kk|en|none)"),
     "rdy": re.compile(r"(\d{1,10}):([a-z0-9_]{1,24})"),  # post, ready-made post to start from
+    # Rights-violation case records (handlers/cases.py): the conversation a consultant records
+    # a case from; the client's consent answers; the consultant's form (open a field, or set
+    # one to a value).
+    "cso": re.compile(r"(\d{1,10})"),
+    "cco": re.compile(r"(\d{1,10}):(yes|no|keep|drop)"),
+    "cf": re.compile(
+        r"(\d{1,10}):(show|violation|country|month|perpetrator|legal_aid|outcome|region|"
+        r"noregion|done)"
+    ),
+    "cv": re.compile(
+        r"(\d{1,10}):(violation|country|month|perpetrator|legal_aid|outcome):([A-Za-z0-9_-]{1,24})"
+    ),
 }
 
 

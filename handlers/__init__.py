@@ -6,6 +6,7 @@ from telegram.ext import Application
 
 from handlers import (
     care,
+    cases,
     channels,
     consult,
     consultant,
@@ -66,6 +67,7 @@ def register(app: Application) -> None:
     consultant.register(app)
     consultant_close.register(app)
     consultant_tools.register(app)
+    cases.register(app)
     desk.register(app)
     care.register(app)
     staff_tools.register(app)
