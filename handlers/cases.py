@@ -242,8 +242,10 @@ async def cases_command(update: Update, context: PeerlineContext) -> None:
         await message.reply_text(_.gettext("No saved case records in this period."))
         return
     name = f"cases_{first or 'start'}_{last or 'now'}.csv"
-    caption = _.gettext(
+    caption = _.ngettext(
+        "%(count)s case record, anonymous. Keep the file safe and share it only for advocacy.",
         "%(count)s case records, anonymous. Keep the file safe and share it only for advocacy.",
+        len(rows),
         count=len(rows),
     )
     await message.reply_document(InputFile(cases.to_csv(rows), filename=name), caption=caption)

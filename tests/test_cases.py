@@ -208,9 +208,7 @@ async def test_a_channel_admin_cannot_start_a_case(team: BotHarness, session_fac
     assert await count(session_factory, CaseRecord) == 0
 
 
-async def test_a_forged_or_second_answer_changes_nothing(
-    team: BotHarness, session_factory
-) -> None:
+async def test_a_forged_or_second_answer_changes_nothing(team: BotHarness, session_factory) -> None:
     question = await asked(team)
     data = question.data_of("Yes, record it")
     await team.send(STRANGER, "/start")
@@ -247,3 +245,45 @@ def test_region_and_csv_are_cleaned() -> None:
     data = cases.to_csv([{**row, "region": "=HYPERLINK(1)"}]).decode("utf-8-sig")
     assert "'=HYPERLINK" in data
     assert cases.parse_month("2026-13") is None and cases.parse_month("2026-01") == "2026-01"
+
+
+def test_cli_export_filters_by_month_and_is_audited(tmp_path, monkeypatch, capsys) -> None:
+    import asyncio
+
+    from bot.cli import main
+    from bot.db import make_engine, make_session_factory
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PEERLINE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PEERLINE_SECRET_KEY", "cli-test-secret-key-0123456789abcdef")
+    assert main(["migrate"]) == 0
+    url = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'peerline.db'}"
+
+    async def seed() -> None:
+        engine = make_engine(url)
+        async with make_session_factory(engine)() as session, session.begin():
+            for month, status in (("2026-01", "done"), ("2026-05", "done"), ("2026-02", "filling")):
+                session.add(
+                    CaseRecord(status=status, violation="extortion", country="KZ", month=month)
+                )
+        await engine.dispose()
+
+    async def audit() -> list[tuple[int | None, str | None]]:
+        engine = make_engine(url)
+        async with make_session_factory(engine)() as session:
+            rows = await session.execute(
+                select(AuditEntry.staff_id, AuditEntry.detail).where(
+                    AuditEntry.action == "cases_export"
+                )
+            )
+            found = [tuple(row) for row in rows]
+        await engine.dispose()
+        return found  # type: ignore[return-value]
+
+    asyncio.run(seed())
+    assert main(["cases", "export", "--from", "2026-01", "--to", "2026-03"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ",".join(cases.EXPORT_COLUMNS)
+    assert out[1:] == ["2026-01,KZ,,extortion,,,"]  # not May's, not the unfinished one
+    assert asyncio.run(audit()) == [(None, "months=2026-01..2026-03 rows=1 via=cli")]
+    assert main(["cases", "export", "--from", "January"]) == 2
