@@ -1,7 +1,7 @@
 """`peerline cases export [--from YYYY-MM] [--to YYYY-MM] [--out FILE]`: the finished
 rights-violation case records as CSV, for advocacy (the same file as /cases in the bot).
 
-Audited like the bot's export (bot/services/cases.py), with no staff member: whoever runs
+Audited like the bot's export (bot/services/case_export.py), with no staff member: whoever runs
 the command on the server is the organisation's administrator.
 """
 
@@ -19,12 +19,12 @@ from bot.config import Settings
 async def _export(settings: Settings, first: str | None, last: str | None) -> list[dict[str, str]]:
     from bot.db import make_engine, make_session_factory
     from bot.permissions import Role
-    from bot.services import cases
+    from bot.services import case_export
 
     engine = make_engine(settings.effective_database_url)
     try:
         async with make_session_factory(engine)() as session, session.begin():
-            return await cases.export(
+            return await case_export.export(
                 session, frozenset({Role.ADMIN}), staff_id=None, first=first, last=last, via="cli"
             )
     finally:
@@ -33,19 +33,19 @@ async def _export(settings: Settings, first: str | None, last: str | None) -> li
 
 def cmd_cases(settings: Settings, args: argparse.Namespace) -> int:
     from bot.db import upgrade_to_head
-    from bot.services import cases
+    from bot.services import case_export, case_fields
 
     months = {}
     for name in ("first", "last"):
         value = getattr(args, name)
-        months[name] = cases.parse_month(value) if value is not None else None
+        months[name] = case_fields.parse_month(value) if value is not None else None
         if value is not None and months[name] is None:
             flag = "--from" if name == "first" else "--to"
             print(f"peerline: {flag} must be a month such as 2026-03", file=sys.stderr)
             return 2
     upgrade_to_head(settings.effective_database_url)
     rows = asyncio.run(_export(settings, months["first"], months["last"]))
-    data = cases.to_csv(rows)
+    data = case_export.to_csv(rows)
     if args.out:
         Path(args.out).write_bytes(data)
         print(f"exported {len(rows)} case records to {args.out}", file=sys.stderr)

@@ -17,8 +17,8 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot import awaiting
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import N_, Translator
-from bot.services import cases, staff
-from bot.services.cases import CaseError, CaseView
+from bot.services import case_fields, cases, staff
+from bot.services.case_fields import CaseError, CaseView
 from bot.services.staff import StaffView
 from handlers.common import PeerlineContext, answer_query, escape, show
 from handlers.screens import COUNTRY_NAMES
@@ -105,7 +105,7 @@ def _chooser(_: Translator, case: CaseView, field: str) -> Keyboard:
         clear = Button(_.gettext("No region"), callback_data=encode("cf", case.id, "noregion"))
         return Keyboard([[clear], back])
     if field == "month":
-        values = [(month, month) for month in cases.recent_months()]
+        values = [(month, month) for month in case_fields.recent_months()]
     else:
         values = [(code, _.gettext(name)) for code, name in VALUE_NAMES[field].items()]
     buttons = [
@@ -120,7 +120,7 @@ def error_text(_: Translator, code: str) -> str:
     if code == "region_long":
         return _.gettext(
             "At most %(max)s characters, please: a province or a large city.",
-            max=cases.REGION_MAX,
+            max=case_fields.REGION_MAX,
         )
     if code == "region_digits":
         return _.gettext("Please leave out numbers: no addresses, house numbers or dates.")
@@ -166,7 +166,7 @@ async def on_form(update: Update, context: PeerlineContext) -> None:
         await answer_query(update, context, _.gettext("Still missing: %(fields)s.", fields=names))
         return
     if action == "region":
-        prompt = _.gettext(REGION_PROMPT, max=cases.REGION_MAX)
+        prompt = _.gettext(REGION_PROMPT, max=case_fields.REGION_MAX)
         await show(update, context, form_text(_, case, prompt), _chooser(_, case, "region"))
     elif action in ("show", "noregion", "done"):
         await show(update, context, form_text(_, case, note), form_keyboard(_, case))

@@ -8,7 +8,7 @@
 - The client's answers come as buttons on that question (their private chat only: a client
   button, bot/permissions.py); each is checked against a question really asked of them.
 - /cases [FROM] [TO] (supervisors): the finished records as a CSV file, months FROM..TO
-  (YYYY-MM, either may be left out); every export is audited (bot/services/cases.py).
+  (YYYY-MM, either may be left out); every export is audited (bot/services/case_export.py).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import permissions
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import N_, Translator
-from bot.services import cases, relay, staff
-from bot.services.cases import Answered, CaseError
+from bot.services import case_export, case_fields, cases, relay, staff
+from bot.services.case_fields import CaseError
+from bot.services.cases import Answered
 from bot.services.staff import StaffView
 from handlers import case_form, screens
 from handlers.common import (
@@ -226,7 +227,7 @@ async def cases_command(update: Update, context: PeerlineContext) -> None:
     if message is None:
         return
     words = (message.text or "").split()[1:]
-    months = [cases.parse_month(word) for word in words]
+    months = [case_fields.parse_month(word) for word in words]
     if len(words) > 2 or None in months:
         await message.reply_text(
             _.gettext("Use /cases, or /cases 2026-01 2026-06 for the months from and to.")
@@ -235,7 +236,7 @@ async def cases_command(update: Update, context: PeerlineContext) -> None:
     first = months[0] if months else None
     last = months[1] if len(months) > 1 else None
     async with context.runtime.transaction() as session:
-        rows = await cases.export(
+        rows = await case_export.export(
             session, _roles(context, member), staff_id=member.id, first=first, last=last, via="bot"
         )
     if not rows:
@@ -248,7 +249,9 @@ async def cases_command(update: Update, context: PeerlineContext) -> None:
         len(rows),
         count=len(rows),
     )
-    await message.reply_document(InputFile(cases.to_csv(rows), filename=name), caption=caption)
+    await message.reply_document(
+        InputFile(case_export.to_csv(rows), filename=name), caption=caption
+    )
 
 
 def register(app: Application) -> None:

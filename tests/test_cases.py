@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from bot.models import AuditEntry, Client
 from bot.models_cases import CaseConsent, CaseRecord
-from bot.services import cases
+from bot.services import case_export, case_fields
 from tests.harness import BotHarness, FakeUser, Sent
+from tests.test_client_journey import onboard
 from tests.test_consultant_tools import ANNA, CLIENT, anna_talks_to_the_client, texts_to
 from tests.test_consultation import add_consultant, name_of
 
@@ -110,7 +111,7 @@ async def fill(team: BotHarness, form: Sent) -> Sent:
         choices = await team.press(ANNA, field, form)
         form = await team.press(ANNA, value, choices)
     months = await team.press(ANNA, "✏️ Month", form)
-    form = await team.press(ANNA, cases.recent_months()[1], months)
+    form = await team.press(ANNA, case_fields.recent_months()[1], months)
     prompt = await team.press(ANNA, "✏️ Region", form)
     assert "No exact places" in prompt.text
     # She still holds the conversation: asked whether the words are for the client or the
@@ -145,9 +146,9 @@ async def test_consent_and_form_give_an_anonymous_row_and_a_csv(
     [document] = documents
     assert document.chat_id == SUSAN.id and document.filename.endswith(".csv")
     rows = list(csv.reader(io.StringIO(document.content.decode("utf-8-sig"))))
-    month = cases.recent_months()[1]
+    month = case_fields.recent_months()[1]
     assert rows == [
-        list(cases.EXPORT_COLUMNS),
+        list(case_export.EXPORT_COLUMNS),
         [month, "UA", "Kyiv region", "police_violence", "police", "yes", "pending"],
     ]
     async with session_factory() as session:
@@ -158,7 +159,7 @@ async def test_consent_and_form_give_an_anonymous_row_and_a_csv(
     # The record itself points to no client; the consent does, with its answers and month.
     assert not {"client_id", "conversation_id"} & set(CaseRecord.__table__.columns.keys())
     assert consent is not None and consent.may_record and consent.may_keep
-    assert consent.month == cases.recent_months()[0] and consent.asked_at is None
+    assert consent.month == case_fields.recent_months()[0] and consent.asked_at is None
     assert audit is not None and audit.staff_id is not None and "rows=1" in (audit.detail or "")
 
 
@@ -211,7 +212,7 @@ async def test_a_channel_admin_cannot_start_a_case(team: BotHarness, session_fac
 async def test_a_forged_or_second_answer_changes_nothing(team: BotHarness, session_factory) -> None:
     question = await asked(team)
     data = question.data_of("Yes, record it")
-    await team.send(STRANGER, "/start")
+    await onboard(team, STRANGER, "en")
     await team.press_data(STRANGER, data, question)
     assert "no longer open" in last_answer(team)
     async with session_factory() as session:
@@ -237,14 +238,17 @@ async def test_a_second_case_waits_for_the_first_answer(team: BotHarness) -> Non
 
 
 def test_region_and_csv_are_cleaned() -> None:
-    assert cases.clean_region("  Almaty\n region\x00 ") == "Almaty region"
+    assert case_fields.clean_region("  Almaty\n region\x00 ") == "Almaty region"
     for bad in ("", "x" * 65, "ul. Lenina 5"):
-        with pytest.raises(cases.CaseError):
-            cases.clean_region(bad)
-    row = dict.fromkeys(cases.EXPORT_COLUMNS, "")
-    data = cases.to_csv([{**row, "region": "=HYPERLINK(1)"}]).decode("utf-8-sig")
+        with pytest.raises(case_fields.CaseError):
+            case_fields.clean_region(bad)
+    row = dict.fromkeys(case_export.EXPORT_COLUMNS, "")
+    data = case_export.to_csv([{**row, "region": "=HYPERLINK(1)"}]).decode("utf-8-sig")
     assert "'=HYPERLINK" in data
-    assert cases.parse_month("2026-13") is None and cases.parse_month("2026-01") == "2026-01"
+    assert (
+        case_fields.parse_month("2026-13") is None
+        and case_fields.parse_month("2026-01") == "2026-01"
+    )
 
 
 def test_cli_export_filters_by_month_and_is_audited(tmp_path, monkeypatch, capsys) -> None:
@@ -283,7 +287,7 @@ def test_cli_export_filters_by_month_and_is_audited(tmp_path, monkeypatch, capsy
     asyncio.run(seed())
     assert main(["cases", "export", "--from", "2026-01", "--to", "2026-03"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == ",".join(cases.EXPORT_COLUMNS)
+    assert out[0] == ",".join(case_export.EXPORT_COLUMNS)
     assert out[1:] == ["2026-01,KZ,,extortion,,,"]  # not May's, not the unfinished one
     assert asyncio.run(audit()) == [(None, "months=2026-01..2026-03 rows=1 via=cli")]
     assert main(["cases", "export", "--from", "January"]) == 2

@@ -1,10 +1,10 @@
-"""Rights-violation case records: consent, the record in categories, export, /forget.
+"""Rights-violation case records: consent, the record in categories, /forget.
 
 A consultant starts a record from a conversation they hold (or closed lately); the bot asks
 the client two questions (handlers/cases.py): (1) may we record what happened, anonymously;
 (2) may the anonymous record stay if you later delete your data. A "no" to (1) deletes the
 record begun for the question, so nothing is stored. With consent the consultant fills the
-record with buttons and finishes it; supervisors export finished ones as CSV, audited.
+record with buttons and finishes it; supervisors export finished ones (case_export.py).
 
 The record itself holds categories only and no timestamp finer than a month; what ties it to
 the person is their consent row (bot/models_cases.py), which /forget deletes (`forget_client`),
@@ -15,93 +15,34 @@ Functions flush but never commit, and return frozen views.
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CursorResult, Result, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import permissions
-from bot.dbtypes import clean_text
-from bot.models import AuditEntry, Client, Conversation
+from bot.models import Client, Conversation
 from bot.models_cases import CaseConsent, CaseRecord
 from bot.permissions import Role
 from bot.services import queue
+from bot.services.case_fields import (
+    CHOICES,
+    COUNTRIES,
+    CaseError,
+    CaseView,
+    clean_region,
+    month_of,
+    recent_months,
+    utc,
+)
 from bot.services.queue import ConversationView
 
-VIOLATIONS = (
-    "police_violence",
-    "arbitrary_detention",
-    "extortion",
-    "care_refused",  # refusal of medical care or of opioid substitution therapy
-    "confidentiality",  # breach of medical confidentiality
-    "discrimination",
-    "parental_rights",  # a threat to parental rights
-    "other",
-)
-COUNTRIES = ("RU", "UA", "KZ", "other")
-PERPETRATORS = ("police", "medical_staff", "officials", "employer", "family_partner", "other")
-OUTCOMES = ("pending", "resolved", "not_resolved", "unknown")
-YES_NO = ("yes", "no")
-CHOICES: dict[str, tuple[str, ...]] = {
-    "violation": VIOLATIONS,
-    "country": COUNTRIES,
-    "perpetrator": PERPETRATORS,
-    "legal_aid": YES_NO,
-    "outcome": OUTCOMES,
-}
-# What a finished record must say (the region is optional: a few words, or nothing).
-REQUIRED = ("violation", "country", "month", "perpetrator", "legal_aid", "outcome")
-REGION_MAX = 64
 # An unanswered consent question lapses: a person is not asked about a case for ever.
 ASK_LIFETIME = timedelta(days=7)
 # A case can be recorded after a conversation too, while the consultant remembers it.
 AFTER_CLOSE = timedelta(days=14)
-MONTHS_BACK = 12
-# The export's columns, in the order of a human-rights monitoring record: when, where, what,
-# by whom, the response, how it ended. Codes, not translations, so files from every
-# language add up. (Meant to map onto REAct-style monitoring categories; no published column
-# list of theirs is in shared/CONTENT.md, so none is claimed.)
-EXPORT_COLUMNS = (
-    "incident_month",
-    "country",
-    "region",
-    "violation_type",
-    "perpetrator",
-    "legal_aid_given",
-    "outcome",
-)
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
-
-
-class CaseError(Exception):
-    """A request about a case that cannot be done; `code` says why (handlers word it)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-@dataclass(frozen=True)
-class CaseView:
-    id: int
-    staff_id: int | None
-    status: str  # asked | filling | done
-    violation: str | None
-    country: str | None
-    region: str | None
-    month: str | None
-    perpetrator: str | None
-    legal_aid: bool | None
-    outcome: str | None
-
-    @property
-    def missing(self) -> tuple[str, ...]:
-        return tuple(name for name in REQUIRED if getattr(self, name) is None)
 
 
 @dataclass(frozen=True)
@@ -125,48 +66,6 @@ class Answered:
     staff_id: int | None = None
     pseudonym: str | None = None
     may_keep: bool | None = None
-
-
-def _utc(moment: datetime | None) -> datetime:
-    if moment is None:
-        return datetime.now(UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def month_of(moment: datetime) -> str:
-    return f"{moment.year:04d}-{moment.month:02d}"
-
-
-def recent_months(now: datetime | None = None, count: int = MONTHS_BACK) -> list[str]:
-    """This month and the ones before it, newest first: the months a case can be put in."""
-    moment = _utc(now)
-    year, month = moment.year, moment.month
-    months = []
-    for _step in range(count):
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return months
-
-
-def parse_month(text: str) -> str | None:
-    """ "2026-03" as it is, or None for anything that is not a plausible month."""
-    match = _MONTH.fullmatch(text.strip())
-    if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
-        return None
-    return match.group(0)
-
-
-def clean_region(text: str) -> str:
-    """A region as stored: control characters and runs of spaces gone. Refused (CaseError)
-    when empty, too long, or with digits (house numbers, dates: too exact)."""
-    region = " ".join(clean_text(text).split())
-    if not region:
-        raise CaseError("region_empty")
-    if len(region) > REGION_MAX:
-        raise CaseError("region_long")
-    if any(char.isdigit() for char in region):
-        raise CaseError("region_digits")
-    return region
 
 
 def _changed(result: Result[Any]) -> int:
@@ -202,7 +101,7 @@ async def conversations_to_record(
     session: AsyncSession, staff_id: int, *, now: datetime | None = None, limit: int = 8
 ) -> list[ConversationView]:
     """The consultant's open conversations, then those they closed lately, newest first."""
-    moment = _utc(now)
+    moment = utc(now)
     active = await queue.active_for_staff(session, staff_id)
     closed_ids = await session.scalars(
         select(Conversation.id)
@@ -231,7 +130,7 @@ async def ask(
     conversation this consultant may not record from, "pending" while a question about the
     same conversation waits for its answers)."""
     permissions.require(roles, "case")
-    moment = _utc(now)
+    moment = utc(now)
     conversation = await queue.get(session, conversation_id)
     if conversation is None or not _recordable(conversation, staff_id, moment):
         raise CaseError("not_yours")
@@ -294,7 +193,7 @@ async def answer(
     """The client's answer to question (1) ("yes"/"no") or (2) ("keep"/"drop"), for a
     question asked of them and still open; each step is a conditional change, so a second
     press or a forged button changes nothing ("stale")."""
-    moment = _utc(now)
+    moment = utc(now)
     row = (
         await session.execute(
             select(CaseConsent, CaseRecord.staff_id, Client.pseudonym)
@@ -308,7 +207,7 @@ async def answer(
         return stale
     consent, staff_id, pseudonym = row
     asked_at = consent.asked_at
-    if asked_at is None or _utc(asked_at) < moment - ASK_LIFETIME:
+    if asked_at is None or utc(asked_at) < moment - ASK_LIFETIME:
         return stale
     mine = (CaseConsent.case_id == case_id, CaseConsent.client_id == client_id)
     if choice in ("yes", "no"):
@@ -392,56 +291,6 @@ async def finish(session: AsyncSession, staff_id: int, case_id: int) -> CaseView
 
 
 # --- Export and /forget ------------------------------------------------------------------------
-
-
-async def export(
-    session: AsyncSession,
-    roles: frozenset[Role],
-    *,
-    staff_id: int | None,
-    first: str | None = None,
-    last: str | None = None,
-    via: str,
-) -> list[dict[str, str]]:
-    """Finished records whose month lies in [first, last] (either open), as export rows;
-    audited (who, which months, how many rows, from where), even when there are none."""
-    permissions.require(roles, "cases")
-    query = select(CaseRecord).where(CaseRecord.status == "done")
-    if first is not None:
-        query = query.where(CaseRecord.month >= first)
-    if last is not None:
-        query = query.where(CaseRecord.month <= last)
-    records = (await session.scalars(query.order_by(CaseRecord.month, CaseRecord.id))).all()
-    rows = [
-        {
-            "incident_month": r.month or "",
-            "country": r.country or "",
-            "region": r.region or "",
-            "violation_type": r.violation or "",
-            "perpetrator": r.perpetrator or "",
-            "legal_aid_given": "" if r.legal_aid is None else ("yes" if r.legal_aid else "no"),
-            "outcome": r.outcome or "",
-        }
-        for r in records
-    ]
-    detail = f"months={first or '*'}..{last or '*'} rows={len(rows)} via={via}"
-    session.add(AuditEntry(staff_id=staff_id, action="cases_export", detail=detail))
-    await session.flush()
-    return rows
-
-
-def to_csv(rows: list[dict[str, str]]) -> bytes:
-    """The export as a CSV file (UTF-8 with a byte-order mark, so spreadsheet programs read
-    Cyrillic region names right)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        # A region starting with "=", "+", "-" or "@" would run as a formula in a spreadsheet.
-        region = row["region"]
-        formula = region[:1] in ("=", "+", "-", "@")
-        writer.writerow({**row, "region": "'" + region if formula else region})
-    return out.getvalue().encode("utf-8-sig")
 
 
 async def forget_client(session: AsyncSession, client_id: int) -> None:
