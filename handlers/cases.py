@@ -96,7 +96,7 @@ async def case_picked(update: Update, context: PeerlineContext) -> None:
     if member is None or callback is None:
         return
     _ = staff_translator(context, member)
-    await show(update, context, await _start(context, member, _, int(callback.arg)))
+    await show(update, context, escape(await _start(context, member, _, int(callback.arg))))
 
 
 async def _start(

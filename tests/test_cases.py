@@ -291,3 +291,17 @@ def test_cli_export_filters_by_month_and_is_audited(tmp_path, monkeypatch, capsy
     assert out[1:] == ["2026-01,KZ,,extortion,,,"]  # not May's, not the unfinished one
     assert asyncio.run(audit()) == [(None, "months=2026-01..2026-03 rows=1 via=cli")]
     assert main(["cases", "export", "--from", "January"]) == 2
+
+
+async def test_a_case_can_be_recorded_after_the_conversation_closed(
+    team: BotHarness, session_factory
+) -> None:
+    await anna_talks_to_the_client(team)
+    await team.press(ANNA, "information given", await team.send(ANNA, "/close"))
+    which = await team.send(ANNA, "/case")
+    assert "closed in the last two weeks" in which.text and len(which.labels) == 1
+    reply = await team.press(ANNA, which.labels[0], which)
+    assert "asked" in reply.text
+    question = team.screen(CLIENT)
+    assert question.labels == ["Yes, record it", "No"]
+    assert await count(session_factory, CaseConsent) == 1
