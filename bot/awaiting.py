@@ -102,6 +102,14 @@ class SurveyQuestion:
     kind: ClassVar[str] = "survey_q"
 
 
+@dataclass(frozen=True)
+class CaseRegion:
+    """The region of a rights-violation case record (bot/services/cases.py)."""
+
+    case_id: int
+    kind: ClassVar[str] = "case_region"
+
+
 # --- Practising ------------------------------------------------------------------------------
 
 
@@ -117,7 +125,7 @@ class Practice:
 
 ClientInput = CityName | RatingComment | AidDetails | StoryText
 PostInput = PostText | PostEdit | PostUrl | PostEvent | PostWhen
-StaffInput = PostInput | SurveyQuestion
+StaffInput = PostInput | SurveyQuestion | CaseRegion
 Input = ClientInput | StaffInput | Practice
 
 # How long an input waits for its message. Long enough to look something up or write a post
@@ -133,6 +141,7 @@ LIFETIME: dict[str, timedelta] = {
     PostEvent.kind: timedelta(minutes=30),
     PostWhen.kind: timedelta(minutes=30),
     SurveyQuestion.kind: timedelta(minutes=60),
+    CaseRegion.kind: timedelta(minutes=30),
     Practice.kind: timedelta(minutes=30),
 }
 
@@ -149,6 +158,8 @@ def encode(value: Input) -> str:
         case RatingComment(conversation_id=n) | PostUrl(post_id=n) | PostEvent(post_id=n):
             return f"{value.kind}:{n}"
         case PostWhen(post_id=n) | SurveyQuestion(survey_id=n) | Practice(step=n):
+            return f"{value.kind}:{n}"
+        case CaseRegion(case_id=n):
             return f"{value.kind}:{n}"
         case AidDetails(need=need):
             return f"{value.kind}:{need}"
@@ -176,13 +187,17 @@ def decode(raw: str | None) -> Input | None:
     if number is None:
         return None
     if len(parts) == 1:
-        single: dict[str, type[RatingComment | PostUrl | PostEvent | PostWhen | SurveyQuestion]]
+        single: dict[
+            str,
+            type[RatingComment | PostUrl | PostEvent | PostWhen | SurveyQuestion | CaseRegion],
+        ]
         single = {
             RatingComment.kind: RatingComment,
             PostUrl.kind: PostUrl,
             PostEvent.kind: PostEvent,
             PostWhen.kind: PostWhen,
             SurveyQuestion.kind: SurveyQuestion,
+            CaseRegion.kind: CaseRegion,
         }
         cls = single.get(kind)
         return cls(number) if cls else None
@@ -220,7 +235,8 @@ def as_client(value: Input | None) -> ClientInput | None:
 
 def as_staff(value: Input | None) -> StaffInput | None:
     """The value if it is a staff member's input."""
-    if isinstance(value, PostText | PostEdit | PostUrl | PostEvent | PostWhen | SurveyQuestion):
+    staff_kinds = (PostText, PostEdit, PostUrl, PostEvent, PostWhen, SurveyQuestion, CaseRegion)
+    if isinstance(value, staff_kinds):
         return value
     return None
 

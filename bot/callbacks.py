@@ -25,6 +25,10 @@ from bot.config import Language
 from bot.staff_callbacks import (
     AskSupervisor,
     CareAnswer,
+    CaseConsent,
+    CaseField,
+    CaseStart,
+    CaseValue,
     ChannelLanguage,
     Close,
     DeskRefresh,
@@ -55,6 +59,10 @@ __all__ += ["pattern_for"]
 __all__ += [
     "AskSupervisor",
     "CareAnswer",
+    "CaseConsent",
+    "CaseField",
+    "CaseStart",
+    "CaseValue",
     "ChannelLanguage",
     "Close",
     "DeskRefresh",

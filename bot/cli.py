@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from bot import instance_lock
 from bot.cli_backup import register as register_backup
+from bot.cli_cases import register as register_cases
 from bot.cli_posts import register as register_posts
 from bot.cli_purge import register as register_purge
 from bot.cli_staff import register as register_consultants
@@ -135,6 +136,7 @@ def parser() -> argparse.ArgumentParser:
     register_purge(sub)
     register_posts(sub)
     register_backup(sub)
+    register_cases(sub)
     return p
 
 

@@ -91,6 +91,14 @@ TABLE: dict[str, frozenset[Role]] = {
     "cb:join": SUPERVISING,
     # Admins: new staff.
     "invite": ADMINS,
+    # Rights-violation case records: a consultant records one (with the client's consent);
+    # supervisors export them.
+    "case": CONSULTING,
+    "cb:cso": CONSULTING,
+    "cb:cf": CONSULTING,
+    "cb:cv": CONSULTING,
+    "in:case_region": CONSULTING,
+    "cases": SUPERVISING,
     # Any staff member: the name clients see.
     "name": STAFF,
     # Channel admins: channels, posts, stories, surveys.

@@ -172,3 +172,35 @@ class SurveyAction(Callback):
     survey_id: int
     action: str
     question_id: int | None = None
+
+
+# --- Rights-violation case records (handlers/cases.py, handlers/case_form.py) -----------------
+
+
+@kind("cso", ID)  # record a case from this conversation
+class CaseStart(Callback):
+    conversation_id: int
+
+
+@kind("cco", rf"{ID}:(yes|no|keep|drop)")  # the client's consent answers
+class CaseConsent(Callback):
+    case_id: int
+    answer: str
+
+
+@kind(  # the consultant's form: open a field, or finish
+    "cf",
+    rf"{ID}:(show|violation|country|month|perpetrator|legal_aid|outcome|region|noregion|done)",
+)
+class CaseField(Callback):
+    case_id: int
+    field: str
+
+
+@kind(
+    "cv", rf"{ID}:(violation|country|month|perpetrator|legal_aid|outcome):([A-Za-z0-9_-]{{1,24}})"
+)
+class CaseValue(Callback):  # set a field of the form to a value
+    case_id: int
+    field: str
+    value: str

@@ -6,6 +6,7 @@ from telegram.ext import Application
 
 from handlers import (
     care,
+    cases,
     channels,
     consult,
     consultant,
@@ -67,6 +68,7 @@ def register(app: Application) -> None:
     consultant.register(app)
     consultant_close.register(app)
     consultant_tools.register(app)
+    cases.register(app)
     desk.register(app)
     whisper.register(app)
     care.register(app)

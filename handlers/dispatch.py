@@ -39,6 +39,7 @@ from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from bot.services.visitors import Visitor
 from handlers import (
+    case_form,
     consult,
     consultant_relay,
     humanitarian,
@@ -186,6 +187,8 @@ async def take_staff_input(
     match value:
         case awaiting.SurveyQuestion():
             await surveys.admin_input(update, context, member, value, message)
+        case awaiting.CaseRegion():
+            await case_form.region_typed(update, context, member, value, message)
         case _:
             await post_compose.admin_input(update, context, member, value, message)
 

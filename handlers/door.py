@@ -214,6 +214,8 @@ def describe(_: Translator, value: awaiting.Input) -> str:
             return _.gettext("the publishing time of post #%(id)s", id=post_id)
         case awaiting.SurveyQuestion(survey_id=survey_id):
             return _.gettext("a question for survey #%(id)s", id=survey_id)
+        case awaiting.CaseRegion(case_id=case_id):
+            return _.gettext("the region of case #%(id)s", id=case_id)
     raise TypeError(value)
 
 

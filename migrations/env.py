@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+import bot.models_cases  # noqa: F401  (case records: their tables join Base.metadata)
 from bot.db import is_sqlite, make_engine
 from bot.models import Base
 

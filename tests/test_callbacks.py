@@ -41,6 +41,10 @@ EXAMPLES: list[Callback] = [
     cb.SurveyToggle(BIG, 9999),
     cb.SurveySend(BIG, 0),
     cb.Take(BIG),
+    cb.CaseStart(BIG),
+    cb.CaseConsent(7, "keep"),
+    cb.CaseField(7, "legal_aid"),
+    cb.CaseValue(7, "month", "2026-11"),
     cb.Close(BIG, "referred_elsewhere_x"),
     cb.OldSwitch(3),
     cb.PickConversation("release_ok", BIG),
@@ -74,7 +78,7 @@ EXAMPLES: list[Callback] = [
 
 def test_every_kind_has_an_example() -> None:
     assert {value.kind for value in EXAMPLES} == set(KINDS)
-    assert len(KINDS) == 49
+    assert len(KINDS) == 53
 
 
 @pytest.mark.parametrize("value", EXAMPLES, ids=repr)

@@ -184,6 +184,9 @@ BUTTONS = {
     "join": "1join:1:in",
     "askhelp": "1askhelp:1",
     "care": "1care:off:0",
+    "cso": "1cso:1",
+    "cf": "1cf:1:show",
+    "cv": "1cv:1:outcome:pending",
 }
 REFUSALS = {
     "This is for channel admins only.",

@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import bot.models_cases  # noqa: F401  (case records: their tables join Base.metadata)
 from bot.models import Base
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import awaiting as awaiting_
 from bot.crypto import Keys
 from bot.models import Client, Conversation, Message
-from bot.services import outbox, traces
+from bot.services import cases, outbox, traces
 
 # Telegram lets a bot delete messages in a private chat for 48 hours after they were sent.
 FORGET_WINDOW = timedelta(hours=48)
@@ -173,6 +173,8 @@ async def forget(
     traced = await traces.recent(session, key, now=moment)
     await traces.forget(session, key)
     await outbox.delete_for_recipient(session, recipient)
+    # Their consent to case records, and the records they did not agree may stay.
+    await cases.forget_client(session, row.id)
     await session.execute(delete(Client).where(Client.id == row.id))
     ids = {*sent, *(i for i in own.all() if i is not None), *traced}
     return Forgotten(chat_ref=row.chat_ref, message_ids=tuple(sorted(ids)))
