@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # A port for GET /healthz and GET /metrics (Prometheus text); unset: no such server.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_listen: str = "127.0.0.1"
+    # For end-to-end tests only: seconds added to the scheduler's clock, so a post scheduled a
+    # minute ahead is due at once in a restarted process instead of after a real minute.
+    clock_offset_seconds: float = Field(default=0.0, ge=0, le=7 * 24 * 3600)
 
     # --- Storage and privacy ----------------------------------------------------------------
     data_dir: Path = Path("./data")

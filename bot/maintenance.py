@@ -169,8 +169,8 @@ def default_jobs(runtime: Runtime, interval: float) -> list[Job]:
 
     return [
         # Every wake-up: the loop wakes early exactly when a post or a reminder is due.
-        Job("publish", lambda runtime: publish_due(runtime, posts.utcnow()), 0.0),
-        Job("reminders", lambda runtime: send_due_reminders(runtime, posts.utcnow()), 0.0),
+        Job("publish", lambda runtime: publish_due(runtime, runtime.now()), 0.0),
+        Job("reminders", lambda runtime: send_due_reminders(runtime, runtime.now()), 0.0),
         Job("rota", rota_job, interval),
         Job("follow_ups", send_follow_ups, interval),
         Job("wait_alerts", send_wait_alerts, interval),
@@ -259,7 +259,7 @@ async def loop(runtime: Runtime, *, interval: float = 60.0) -> None:
         await run_due(runtime, jobs, interval=interval, now=time.monotonic())
         pause = interval
         try:
-            pause = await until_next_post(runtime, interval, posts.utcnow())
+            pause = await until_next_post(runtime, interval, runtime.now())
         except Exception:  # only the wake-up time: fall back to the plain interval
             log.exception("could not read when the next post is due")
         await asyncio.sleep(pause)

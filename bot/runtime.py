@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -63,6 +64,11 @@ class Runtime:
         )
         holder.append(runtime)
         return runtime
+
+    def now(self) -> datetime:
+        """The scheduler's clock (UTC): the real time, plus PEERLINE_CLOCK_OFFSET_SECONDS in
+        end-to-end tests."""
+        return datetime.now(UTC) + timedelta(seconds=self.settings.clock_offset_seconds)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
