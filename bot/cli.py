@@ -1,5 +1,5 @@
 """Command line: `peerline run | migrate | directory import|export FILE | consultants ... |
-purge | posts log | backup FILE | restore FILE`."""
+purge | posts log | backup FILE | restore FILE | report`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from bot import instance_lock
 from bot.cli_backup import register as register_backup
 from bot.cli_posts import register as register_posts
 from bot.cli_purge import register as register_purge
+from bot.cli_report import register as register_report
 from bot.cli_staff import register as register_consultants
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
@@ -135,6 +136,7 @@ def parser() -> argparse.ArgumentParser:
     register_purge(sub)
     register_posts(sub)
     register_backup(sub)
+    register_report(sub)
     return p
 
 

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from bot import models_events  # noqa: F401  (its tables join Base.metadata)
 from bot.db import is_sqlite, make_engine
 from bot.models import Base
 
