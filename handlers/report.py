@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from html import escape
 
 from telegram import InputFile, Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application, ApplicationHandlerStop, CommandHandler
 
 from bot.i18n import Translator
 from bot.services import reach, reports
@@ -107,5 +107,17 @@ async def report_command(update: Update, context: PeerlineContext) -> None:
         await context.bot.send_photo(chat_id, InputFile(content, filename=name))
 
 
+# Registered from bot/app.py, after handlers.register: a group of its own before the catch-all
+# "unknown command" answer (group 0, handlers/fallback.py), which then must not run.
+GROUP = -4
+
+
+async def _report_then_stop(update: Update, context: PeerlineContext) -> None:
+    await report_command(update, context)
+    raise ApplicationHandlerStop
+
+
 def register(app: Application) -> None:
-    app.add_handler(CommandHandler("report", report_command, filters=PRIVATE_MESSAGE))
+    app.add_handler(
+        CommandHandler("report", _report_then_stop, filters=PRIVATE_MESSAGE), group=GROUP
+    )

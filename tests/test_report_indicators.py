@@ -82,7 +82,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> dict[int, int]:
             )
         await session.flush()
         client_ids = dict(
-            (tuple(row) for row in await session.execute(select(Client.key, Client.id)))
+            tuple(row) for row in await session.execute(select(Client.key, Client.id))
         )
         for n, (country, language, topic, _w, _s, _o, _r) in PLAN.items():
             row = Conversation(

@@ -90,6 +90,9 @@ EXACT = N_("distinct people in the period")
 SUMMED = N_("distinct people per month, added up over the months of the period")
 
 
+PEOPLE = ("country", "language")  # people have no topic
+
+
 def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -101,15 +104,20 @@ def percentile(values: list[int], share: float) -> float:
     return float(ordered[rank - 1])
 
 
-def split(indicator: str, rows: Iterable[tuple[str, str, str, int]]) -> list[Breakdown]:
-    """(country, language, topic-or-key, count) rows as three breakdowns."""
-    by: dict[str, Counter[str]] = {"country": Counter(), "language": Counter(), "topic": Counter()}
+def split(
+    indicator: str,
+    rows: Iterable[tuple[str, str, str, int]],
+    dimensions: tuple[str, ...] = ("country", "language", "topic"),
+) -> list[Breakdown]:
+    """(country, language, topic-or-key, count) rows as one breakdown per dimension (each
+    shown even when empty: a report lists every indicator, zero included)."""
+    by: dict[str, Counter[str]] = {name: Counter() for name in dimensions}
     for country, language, key, count in rows:
         by["country"][country or "?"] += count
         by["language"][language or "?"] += count
-        if key:
-            by["topic"][key] += count
-    return [Breakdown(indicator, name, dict(cells)) for name, cells in by.items() if cells]
+        if "topic" in by:
+            by["topic"][key or "?"] += count
+    return [Breakdown(indicator, name, dict(cells)) for name, cells in by.items()]
 
 
 async def compute(session: AsyncSession, scope: Scope) -> Indicators:
@@ -154,8 +162,8 @@ async def compute(session: AsyncSession, scope: Scope) -> Indicators:
         found.breakdowns.append(_by(POSTS, "all", ("all" for _ in kinds["post_published"])))
         delivered = sum(c.count for c in counts if c.kind == tally.POST_REACH)
         found.breakdowns.append(Breakdown(REACH, "all", {"all": delivered}))
-    found.breakdowns += split(SUBSCRIBED, rows("subscribed", "outcome"))
-    found.breakdowns += split(UNSUBSCRIBED, rows("unsubscribed", "outcome"))
+    found.breakdowns += split(SUBSCRIBED, rows("subscribed"), PEOPLE)
+    found.breakdowns += split(UNSUBSCRIBED, rows("unsubscribed"), PEOPLE)
     found.breakdowns += await _subscribers(session, scope)
     _waits(found, kinds["taken"])
     for item in kinds["opened"]:
@@ -211,7 +219,7 @@ async def _reached(session: AsyncSession, scope: Scope, found: Indicators) -> li
                     rows.append((country, language, "", count))
         return rows
 
-    return split(REACHED, await session.run_sync(read))
+    return split(REACHED, await session.run_sync(read), PEOPLE)
 
 
 async def _subscribers(session: AsyncSession, scope: Scope) -> list[Breakdown]:
@@ -226,7 +234,7 @@ async def _subscribers(session: AsyncSession, scope: Scope) -> list[Breakdown]:
         (country, language, "", 1 if kind == "subscribed" else -1)
         for kind, country, language in (await session.execute(query)).all()
     ]
-    parts = split(SUBSCRIBERS, net)
+    parts = split(SUBSCRIBERS, net, PEOPLE)
     for part in parts:
         part.cells = {key: value for key, value in part.cells.items() if value > 0}
     return parts

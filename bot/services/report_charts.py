@@ -123,7 +123,7 @@ def _pyplot():  # type: ignore[no-untyped-def]
 def _finish(plt, figure, axes, title: str, legend: bool) -> bytes:  # type: ignore[no-untyped-def]
     axes.set_title(title)
     if legend:
-        axes.legend(loc="upper left", fontsize="small")
+        axes.legend(loc="best", fontsize="small")
     figure.tight_layout()
     out = io.BytesIO()
     figure.savefig(out, format="png")

@@ -32,6 +32,7 @@ DIMENSIONS = {
     "rating": N_("rating"),
 }
 TOTAL = N_("total")
+PERIOD, COUNTRY = N_("Period"), N_("Country")
 REACHED_LABEL = N_("Clients reached")
 HEADER = (N_("indicator"), N_("by"), N_("category"), N_("value"))
 
@@ -46,8 +47,8 @@ def table(found: Indicators, threshold: int, gettext: Gettext) -> Table:
     scope = found.scope
     title = [
         gettext(N_("Peerline indicators")),
-        f"{gettext(N_('Period'))}: {scope.first.isoformat()} – {scope.last.isoformat()}",
-        f"{gettext(N_('Country'))}: {scope.country or gettext(N_('all'))}",
+        f"{gettext(PERIOD)}: {scope.first.isoformat()} – {scope.last.isoformat()}",
+        f"{gettext(COUNTRY)}: {scope.country or gettext(DIMENSIONS['all'])}",
         gettext(N_("Figures from 1 to %(n)s are shown as <%(m)s."))
         % {
             "n": threshold - 1,
