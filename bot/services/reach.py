@@ -86,31 +86,42 @@ def _insert(conn: Connection):  # type: ignore[no-untyped-def]
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
-def _salt(conn: Connection, period: str) -> bytes:
-    found = conn.scalar(select(ReachSalt.salt).where(ReachSalt.period == period))
-    if found is not None:
-        return found
-    # Two processes may draw one at once: the first insert wins, both read it back.
-    conn.execute(
-        _insert(conn)(ReachSalt)
-        .values(period=period, salt=secrets.token_bytes(32))
-        .on_conflict_do_nothing(index_elements=["period"])
-    )
-    salt = conn.scalar(select(ReachSalt.salt).where(ReachSalt.period == period))
-    assert salt is not None
-    return salt
+def _salts(conn: Connection, codes: list[str]) -> dict[str, bytes]:
+    """The salts of these open periods, drawn for those that have none yet (one SELECT in
+    the usual case: this runs on every screen a client opens)."""
+    query = select(ReachSalt.period, ReachSalt.salt).where(ReachSalt.period.in_(codes))
+    found: dict[str, bytes] = {period: salt for period, salt in conn.execute(query)}
+    missing = [code for code in codes if code not in found]
+    if missing:
+        # Two processes may draw one at once: the first insert wins, both read it back.
+        conn.execute(
+            _insert(conn)(ReachSalt)
+            .values([{"period": code, "salt": secrets.token_bytes(32)} for code in missing])
+            .on_conflict_do_nothing(index_elements=["period"])
+        )
+        return _salts(conn, codes)
+    return found
 
 
 def mark(conn: Connection, client_key: str, country: str, language: str, day: date) -> None:
     """Count this person once in each open period containing `day`."""
     close_finished(conn, day)
-    for period in periods_of(day):
-        digest = hashlib.sha256(_salt(conn, period.code) + client_key.encode()).hexdigest()
-        conn.execute(
-            _insert(conn)(ReachMark)
-            .values(period=period.code, mark=digest, country=country, language=language)
-            .on_conflict_do_nothing(index_elements=["period", "mark"])
-        )
+    codes = [period.code for period in periods_of(day)]
+    salts = _salts(conn, codes)
+    rows = [
+        {
+            "period": code,
+            "mark": hashlib.sha256(salts[code] + client_key.encode()).hexdigest(),
+            "country": country,
+            "language": language,
+        }
+        for code in codes
+    ]
+    conn.execute(
+        _insert(conn)(ReachMark)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["period", "mark"])
+    )
 
 
 def close_finished(conn: Connection, today: date, *, force: bool = False) -> None:

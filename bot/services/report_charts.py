@@ -3,8 +3,8 @@ waiting times, and referrals with their follow-up answers.
 
 The series are computed apart from the drawing (and tested apart); small numbers are drawn
 as zero and weeks with too few waits are left out, as in the table
-(bot/services/suppression.py). matplotlib is imported only when a chart is drawn, with the
-Agg backend (no display), so the bot starts as fast as before.
+(bot/services/suppression.py). matplotlib is imported only when a chart is drawn (and
+renders with Agg, no display), so the bot starts as fast as before.
 """
 
 from __future__ import annotations
@@ -14,10 +14,15 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from bot.i18n import N_
 from bot.services import suppression
 from bot.services.indicators import Indicators, monday, percentile
+
+if TYPE_CHECKING:  # matplotlib is imported only when a chart is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 Gettext = Callable[[str], str]
 ANSWERS = ("referred", "helped", "not_helped", "not_reached")  # bot/services/followup.py
@@ -84,8 +89,7 @@ def _labels(mondays: list[date]) -> list[str]:
 
 
 def draw_bars(chart: Bars, gettext: Gettext, *, stacked: bool = True) -> bytes:
-    plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(9, 4.5), dpi=100)
+    figure, axes = _figure()
     positions = list(range(len(chart.labels)))
     bottom = [0] * len(positions)
     width = 0.8 if stacked else 0.8 / max(1, len(chart.series))
@@ -97,37 +101,35 @@ def draw_bars(chart: Bars, gettext: Gettext, *, stacked: bool = True) -> bytes:
             shifted = [p + (index - (len(chart.series) - 1) / 2) * width for p in positions]
             axes.bar(shifted, values, label=name, width=width)
     axes.set_xticks(positions, chart.labels, rotation=45, ha="right")
-    return _finish(plt, figure, axes, gettext(chart.title), bool(chart.series))
+    return _finish(figure, axes, gettext(chart.title), bool(chart.series))
 
 
 def draw_lines(chart: Lines, gettext: Gettext) -> bytes:
-    plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(9, 4.5), dpi=100)
+    figure, axes = _figure()
     positions = list(range(len(chart.labels)))
     for name, values in chart.series.items():
         points = [(p, v) for p, v in zip(positions, values, strict=True) if v is not None]
         axes.plot([p for p, _ in points], [v for _, v in points], marker="o", label=gettext(name))
     axes.set_xticks(positions, chart.labels, rotation=45, ha="right")
-    return _finish(plt, figure, axes, gettext(chart.title), True)
+    return _finish(figure, axes, gettext(chart.title), True)
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
-    import matplotlib
+def _figure() -> tuple[Figure, Axes]:
+    # A Figure of its own, not pyplot: pyplot keeps global state, and two /report requests
+    # may draw at once in worker threads. Figure.savefig renders with Agg, needing no display.
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    figure = Figure(figsize=(9, 4.5), dpi=100)
+    return figure, figure.subplots()
 
 
-def _finish(plt, figure, axes, title: str, legend: bool) -> bytes:  # type: ignore[no-untyped-def]
+def _finish(figure: Figure, axes: Axes, title: str, legend: bool) -> bytes:
     axes.set_title(title)
     if legend:
         axes.legend(loc="best", fontsize="small")
     figure.tight_layout()
     out = io.BytesIO()
     figure.savefig(out, format="png")
-    plt.close(figure)
     return out.getvalue()
 
 
