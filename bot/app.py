@@ -20,6 +20,7 @@ from bot.runtime import Runtime
 from bot.services import directory, staff_guide
 from bot.trace_recorder import TraceRecorder
 from handlers import register
+from handlers import report as report_handlers
 from handlers.common import BotData, PeerlineContext
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def build_application(
     app = builder.build()
     app.bot_data.runtime = runtime
     register(app)
+    report_handlers.register(app)  # supervisors' /report (issue 13)
     # Counters for /metrics: a group of its own before every other, so nothing stops it.
     app.add_handler(TypeHandler(Update, _count_update), group=METRICS_GROUP)
     app.add_error_handler(_count_error)

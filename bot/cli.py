@@ -1,5 +1,5 @@
 """Command line: `peerline run | migrate | directory import|export FILE | consultants ... |
-purge | posts log | backup FILE | restore FILE`."""
+purge | posts log | backup FILE | restore FILE | report`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from bot.cli_backup import register as register_backup
 from bot.cli_cases import register as register_cases
 from bot.cli_posts import register as register_posts
 from bot.cli_purge import register as register_purge
+from bot.cli_report import register as register_report
 from bot.cli_staff import register as register_consultants
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
@@ -137,6 +138,7 @@ def parser() -> argparse.ArgumentParser:
     register_posts(sub)
     register_backup(sub)
     register_cases(sub)
+    register_report(sub)
     return p
 
 

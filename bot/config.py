@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     secret_key: SecretStr | None = None
     retention_days: int = Field(default=90, ge=1, le=3650)
+    report_min_cell: int = Field(default=5, ge=2, le=100)  # smaller report cells show "<5"
     protect_content: bool = True
 
     # --- People and languages ---------------------------------------------------------------

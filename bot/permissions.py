@@ -89,6 +89,8 @@ TABLE: dict[str, frozenset[Role]] = {
     "whisper": SUPERVISING,
     "cb:desk": SUPERVISING,
     "cb:join": SUPERVISING,
+    # Reports: indicators for donors, small numbers suppressed (handlers/report.py).
+    "report": SUPERVISING,
     # Admins: new staff.
     "invite": ADMINS,
     # Rights-violation case records: a consultant records one (with the client's consent);

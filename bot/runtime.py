@@ -15,6 +15,7 @@ from bot.crypto import Keys
 from bot.db import make_engine, make_session_factory
 from bot.i18n import I18n
 from bot.metrics import Metrics
+from bot.services import events
 from bot.services.cities import CityIndex, load_cities
 from bot.services.content import CONTENT_DIR, Content
 from bot.services.ready_posts import ReadyPost, load_ready_posts
@@ -47,6 +48,7 @@ class Runtime:
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
         engine = make_engine(settings.effective_database_url)
+        events.install()  # anonymous report events, in the transaction of each change
         content = Content()
         # After any commit that queued outbox rows, wake the delivery worker (whatever
         # `outbox_ready` points at by then), so no flow has to remember to.

@@ -14,6 +14,7 @@ from bot import awaiting
 from bot.callbacks import AidRequest, AidSend, OpenMenu, encode, pattern_for
 from bot.dbtypes import clean_text
 from bot.i18n import N_, Translator
+from bot.services import usage
 from bot.services.clients import ClientState
 from bot.services.relay import Incoming
 from handlers import guard, intake, screens
@@ -129,6 +130,7 @@ async def submit(
     if opened.existing is not None:  # one already open: no second request
         await show(update, context, *intake.already_open(_, opened.existing.id))
         return
+    await usage.aid_requested(context.runtime.sessions, need, client)  # reports count kinds
     text, keyboard = intake.queued_screen(_, context, opened)
     note = _.gettext("Your request for aid is sent.")
     await show(update, context, note + "\n\n" + text, keyboard, new=update.callback_query is None)

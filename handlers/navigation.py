@@ -7,7 +7,7 @@ from dataclasses import replace
 from telegram import Update
 
 from bot import awaiting
-from bot.services import crisis, queue
+from bot.services import crisis, queue, usage
 from bot.services.clients import ClientState
 from handlers import intake, screens
 from handlers.common import PeerlineContext, load_client, set_client, show, translator
@@ -98,3 +98,4 @@ async def open_node(
         client = replace(client, language=language)
     _ = translator(context, client)
     await show(update, context, *screens.node_screen(_, context.runtime, node, client), new=new)
+    await usage.screen_viewed(context.runtime.sessions, node_id, client)  # reports count it

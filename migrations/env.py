@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 import bot.models_cases  # noqa: F401  (case records: their tables join Base.metadata)
+from bot import models_events  # noqa: F401  (its tables join Base.metadata)
 from bot.db import is_sqlite, make_engine
 from bot.models import Base
 

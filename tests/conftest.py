@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import models_events  # noqa: F401  (its tables join Base.metadata)
 from bot.db import make_engine, make_session_factory, upgrade_to_head
 from bot.models import Base
 
