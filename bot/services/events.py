@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Table, event, insert, select, true
+from sqlalchemy import Column, Table, and_, event, insert, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.sql.dml import Update
 
@@ -197,10 +197,17 @@ def _on_execute(state: ORMExecuteState) -> Any:
     elif table.name != "clients":
         return None
     where = getattr(statement, "whereclause", None)
-    before = _read(state.session, table, names, where if where is not None else true())
+    where = where if where is not None else true()
+    if table.name == "outbox":
+        where = and_(where, table.c.post_id.is_not(None))  # relays: no event, no second read
+    before = _read(state.session, table, names, where)
     if not before:
         return None
     result = state.invoke_statement()
+    if getattr(result, "rowcount", None) == 0:
+        # Another process changed the rows first (two takes of one conversation on
+        # PostgreSQL): theirs is the event; reading "after" here would count it twice.
+        return result
     after = {} if state.is_delete else _read(state.session, table, names, table.c.id.in_(before))
     _record(state.session, table.name, before, after)
     return result
