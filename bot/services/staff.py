@@ -25,13 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import awaiting as awaiting_
 from bot.crypto import Keys
+from bot.languages import LANGUAGES
 from bot.models import AuditEntry, Invite, Staff
 from bot.services import queue
 
 # One list each, shared with the queue that matches conversations to staff.
 ROLES = queue.ROLES
 STAFF_TOPICS = queue.TOPICS
-LANGUAGES = ("ru", "uk", "kk", "en")
 
 NAME_MAX = 40
 MAX_ACTIVE_LIMIT = 20
