@@ -21,7 +21,7 @@ Outcomes:
 
 Pacing: at most `overall_per_second` sends per second, at most one per chat per
 `per_chat_interval` (`per_group_interval` for groups: Telegram allows ~20/min there). The
-per-chat order and "one chat, one sender at a time" come from `outbox.claim_due`.
+per-chat order and "one chat, one sender at a time" come from `outbox_claim.claim_due`.
 
 At-least-once: a row is sent only while its lease has at least half its length left, so a
 slow batch never overlaps a second worker's re-claim; a crash between the send and
@@ -80,8 +80,8 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.crypto import Keys
-from bot.services import leases, outbox
-from bot.services.outbox import Delivery
+from bot.services import leases, outbox, outbox_claim, outbox_results
+from bot.services.outbox_claim import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +257,7 @@ class DeliveryWorker:
             self._wake.clear()
             await self._join()
             async with self._sessions() as session, session.begin():
-                batch = await outbox.claim_due(
+                batch = await outbox_claim.claim_due(
                     session,
                     self._keys,
                     now=self._now(),
@@ -308,7 +308,9 @@ class DeliveryWorker:
 
     async def _release(self, rows: Sequence[Delivery], holder: int | None) -> None:
         async with self._sessions() as session, session.begin():
-            await outbox.release(session, [d.id for d in rows], now=self._now(), worker_id=holder)
+            await outbox_claim.release(
+                session, [d.id for d in rows], now=self._now(), worker_id=holder
+            )
 
     # --- lease holder: registration, heartbeat, freeing dead workers' leases ----------------
 
@@ -468,9 +470,9 @@ class DeliveryWorker:
         kind = outcome.kind
         async with self._sessions() as session, session.begin():
             if kind == "sent":
-                await outbox.mark_sent(session, delivery.id, outcome.message_id, now=now)
+                await outbox_results.mark_sent(session, delivery.id, outcome.message_id, now=now)
             elif kind == "postpone":
-                await outbox.postpone(
+                await outbox_results.postpone(
                     session,
                     delivery.id,
                     delay_seconds=outcome.delay,
@@ -479,12 +481,15 @@ class DeliveryWorker:
                 )
             elif kind == "retry" and delivery.attempts + 1 < self._max_attempts:
                 delay = self._backoff(delivery.attempts)
-                await outbox.mark_retry(
+                await outbox_results.mark_retry(
                     session, delivery.id, delay_seconds=delay, error=outcome.error, now=now
                 )
             else:
                 kind = "dead"
-                if await outbox.mark_dead(session, delivery.id, outcome.error) and self._on_dead:
+                if (
+                    await outbox_results.mark_dead(session, delivery.id, outcome.error)
+                    and self._on_dead
+                ):
                     await self._after_dead(session, delivery, outcome.error)
         if outcome.pause:
             self._paused_until = max(self._paused_until, self._clock() + outcome.pause)
