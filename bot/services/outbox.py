@@ -179,6 +179,8 @@ async def sent_copies(session: AsyncSession, keys: Keys, message_id: int) -> lis
     )
     copies = []
     for recipient, chat_ref, sent_id, method, payload in rows:
+        if sent_id is None:  # excluded by the query; narrows the type
+            continue
         params = decode_params(keys, payload)
         shown = params.get("text", params.get("caption"))
         copies.append(

@@ -31,7 +31,7 @@ async def sent_message_ids(session: AsyncSession, recipient: str, *, since: date
         )
         .distinct()
     )
-    return sorted(result.all())
+    return sorted(found for found in result.all() if found is not None)
 
 
 async def purge_sent(session: AsyncSession, older_than: datetime) -> int:
