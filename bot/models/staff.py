@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.dbtypes import CleanString, CleanText, Id, UtcDateTime
+from bot.dbtypes import CleanString, CleanText, CommaList, Id, UtcDateTime
 from bot.models.base import Base, one_of
 
 # What a member does; channel admins write posts and take no conversations (bot/permissions.py).
@@ -40,8 +40,8 @@ class Staff(Base):
     display_name: Mapped[str] = mapped_column(CleanString(64))  # what clients see
     # Peer|lawyer|psychologist|medic|supervisor|admin
     role: Mapped[str] = mapped_column(CleanString(16))
-    languages: Mapped[str] = mapped_column(CleanString(40))  # comma-separated: ru,uk
-    topics: Mapped[str] = mapped_column(CleanString(300))  # comma-separated topics they take
+    languages: Mapped[tuple[str, ...]] = mapped_column(CommaList(40))  # stored as "ru,uk"
+    topics: Mapped[tuple[str, ...]] = mapped_column(CommaList(300))  # the topics they take
     on_duty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     max_active: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="3")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

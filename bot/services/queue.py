@@ -292,8 +292,8 @@ async def _member(
     return _Member(
         id=row.id,
         role=row.role,
-        languages=_split(row.languages),
-        topics=_split(row.topics),
+        languages=row.languages,
+        topics=row.topics,
         max_active=row.max_active,
     )
 
