@@ -13,7 +13,7 @@ from telegram.ext import ExtBot
 
 from bot.crypto import Keys
 from bot.models import DeliveryWorkerRow, Outbox
-from bot.services import leases, outbox, outbox_claim, outbox_results
+from bot.services import leases, outbox_claim, outbox_results
 from tests.conftest import TEST_SECRET
 from tests.test_delivery import (
     ALICE,
