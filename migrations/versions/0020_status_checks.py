@@ -14,9 +14,11 @@ do. The next change of a vocabulary is a new revision that drops and re-creates 
 
 SQLite cannot add a constraint to a table, so batch mode rebuilds each table (copy, drop,
 rename). Dropping a table that others refer to with ON DELETE CASCADE would delete their
-rows while foreign keys are enforced, so enforcement is off for this revision (SQLite only
-honours that outside a transaction: Alembic runs each SQLite revision in its own one, and
-this one sets it first) and every reference is checked once the tables are back.
+rows while foreign keys are enforced, so enforcement is switched off first (SQLite honours
+that only outside a transaction: Alembic runs each SQLite revision in its own one, and this
+is its first statement) and every reference is checked once the tables are back. It stays
+off for the rest of this migration run's connection (inside a transaction SQLite ignores
+switching it on); every connection the bot opens switches it on (bot/db.py).
 """
 
 import sqlalchemy as sa
@@ -58,10 +60,10 @@ def _condition(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(value) for value in values)})"
 
 
-def _foreign_keys(on: bool) -> None:
+def _foreign_keys_off() -> None:
     bind = op.get_bind()
-    bind.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
-    if not on and bind.exec_driver_sql("PRAGMA foreign_keys").scalar():
+    bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    if bind.exec_driver_sql("PRAGMA foreign_keys").scalar():
         # Still enforced (a transaction was open): rebuilding would cascade-delete rows.
         raise RuntimeError("0020: cannot switch off SQLite foreign keys inside a transaction")
 
@@ -75,7 +77,7 @@ def _check_references() -> None:
 def _rebuild(add: bool) -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     if sqlite:
-        _foreign_keys(on=False)
+        _foreign_keys_off()
     for table, columns in CHECKS.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
             for column, values in columns.items():
@@ -87,7 +89,6 @@ def _rebuild(add: bool) -> None:
                     batch_op.drop_constraint(op.f(_name(table, column)), type_="check")
     if sqlite:
         _check_references()
-        _foreign_keys(on=True)
 
 
 def upgrade() -> None:
