@@ -40,7 +40,7 @@ from sqlalchemy.pool import NullPool
 from bot.crypto import Keys
 from bot.db import make_engine, make_session_factory, upgrade_to_head
 from bot.models import Outbox
-from bot.services import outbox
+from bot.services import outbox, outbox_claim, outbox_results
 from bot.services.outbox import BROADCAST_PRIORITY
 
 SECRET = "bench-secret-key-0123456789-0123456789"
@@ -77,7 +77,7 @@ async def claim_seconds(
     while done < claims or (time.perf_counter() - started < 1.0 and done < 500):
         try:
             async with sessions() as session, session.begin():
-                claimed = await outbox.claim_due(session, keys, now=NOW, limit=batch)
+                claimed = await outbox_claim.claim_due(session, keys, now=NOW, limit=batch)
                 rows = len(claimed)
                 raise AbandonClaim
         except AbandonClaim:
@@ -118,7 +118,7 @@ async def mark_sent_rate(sessions: async_sessionmaker[AsyncSession], rows: int) 
     started = time.perf_counter()
     for outbox_id in ids:
         async with sessions() as session, session.begin():
-            await outbox.mark_sent(session, outbox_id, 1, now=NOW)
+            await outbox_results.mark_sent(session, outbox_id, 1, now=NOW)
     return len(ids) / (time.perf_counter() - started)
 
 

@@ -106,7 +106,7 @@ def make_delivery_worker(app: Application, **options: Any) -> DeliveryWorker:
         runtime.keys,
         on_dead=publishing.make_on_dead(runtime),
         # SQLite: one process per database (bot/instance_lock.py), so a starting worker frees
-        # every other worker's leases at once (bot/delivery.py, "Leases after a crash").
+        # every other worker's leases at once (bot/delivery_lease.py).
         one_process=is_sqlite(runtime.settings.effective_database_url),
         **options,
     )

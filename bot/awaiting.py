@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
+from bot.languages import LANGUAGES as _LANGUAGES
+
 # --- A client's inputs -------------------------------------------------------------------
 
 
@@ -146,7 +148,6 @@ LIFETIME: dict[str, timedelta] = {
 }
 
 _ID_MAX = 2**31 - 1
-_LANGUAGES = ("ru", "uk", "kk", "en")
 _NEEDS = ("food", "hygiene", "baby", "housing", "transport", "other")
 
 

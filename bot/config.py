@@ -11,10 +11,9 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-log = logging.getLogger(__name__)
+from bot.languages import LANGUAGES, Language
 
-Language = Literal["ru", "uk", "kk", "en"]
-LANGUAGES: tuple[Language, ...] = ("ru", "uk", "kk", "en")
+log = logging.getLogger(__name__)
 
 # Telegram tokens look like "123456:ABC-def_..."; checking the shape catches a pasted typo
 # at start-up instead of as an opaque 401 later.

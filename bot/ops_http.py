@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tornado.httpserver import HTTPServer
 
 from bot.runtime import Runtime
-from bot.services import outbox
+from bot.services import outbox_upkeep
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class MetricsHandler(_Base):
         counts: dict[str, int] | None
         try:
             async with self.runtime.sessions() as session:
-                counts = await outbox.counts_by_status(session)
+                counts = await outbox_upkeep.counts_by_status(session)
         except (SQLAlchemyError, OSError) as exc:
             log.warning("metrics: could not read the outbox (%s)", type(exc).__name__)
             counts = None

@@ -24,6 +24,7 @@ from bot.services import (
     clients,
     notify,
     outbox,
+    outbox_results,
     posts,
     pseudonyms,
     queue,
@@ -31,7 +32,7 @@ from bot.services import (
     reminders,
     staff,
 )
-from bot.services.outbox import Delivery
+from bot.services.outbox_claim import Delivery
 from bot.services.posts import PostView, Published
 
 log = logging.getLogger(__name__)
@@ -289,7 +290,8 @@ async def _relay_failed(
     sender = await recorded.sender_of(session, runtime.keys, delivery.message_id or 0)
     if (
         sender is None
-        or await outbox.dead_count(session, delivery.message_id or 0, delivery.recipient) > 1
+        or await outbox_results.dead_count(session, delivery.message_id or 0, delivery.recipient)
+        > 1
     ):
         return
     edit = delivery.method.startswith("edit")
@@ -331,7 +333,7 @@ async def _relay_failed(
     why = (
         _.gettext("the client has blocked the bot or deleted the chat")
         if error.startswith("Forbidden")
-        else html.escape(outbox.short_error(error)[:120])
+        else html.escape(outbox_results.short_error(error)[:120])
     )
     quote = html.escape((sender.text or "")[:80])
     text = _.gettext(
@@ -392,7 +394,7 @@ async def _channel_failed(
                 "⚠️ Post #%(id)s: Telegram refused it in %(title)s (%(error)s).",
                 id=post.id,
                 title=html.escape(channel.title),
-                error=html.escape(outbox.short_error(error)[:120]),
+                error=html.escape(outbox_results.short_error(error)[:120]),
             )
         await notify.send(
             session,

@@ -21,7 +21,7 @@ from telegram.request import RequestData
 from bot.crypto import Keys
 from bot.delivery import DeliveryWorker
 from bot.models import Outbox
-from bot.services import outbox
+from bot.services import outbox, outbox_claim
 from tests.conftest import TEST_SECRET, TEST_TOKEN
 from tests.harness import FakeTelegram
 
@@ -466,13 +466,13 @@ async def test_no_send_starts_after_half_the_lease(
     )
     ids = [await enqueue(session_factory, keys, time, 7000000 + n, f"m{n}") for n in range(5)]
     released: list[list[int]] = []
-    real_release = outbox.release
+    real_release = outbox_claim.release
 
     async def spy(session, delivery_ids, **kwargs):  # type: ignore[no-untyped-def]
         released.append(list(delivery_ids))
         return await real_release(session, delivery_ids, **kwargs)
 
-    monkeypatch.setattr(outbox, "release", spy)
+    monkeypatch.setattr(outbox_claim, "release", spy)
     assert await worker.drain() == 5
     # Claimed at 1000 with a 4 s lease: sends start until 1002, the rest go back at once.
     assert released == [ids[3:]]
@@ -487,7 +487,9 @@ async def test_a_restarted_worker_resumes_what_was_pending(
     for n in range(3):
         await enqueue(session_factory, keys, time, 7000000 + n, f"m{n}")
     async with session_factory() as session, session.begin():
-        assert len(await outbox.claim_due(session, keys, now=time.now(), lease_seconds=60)) == 3
+        assert (
+            len(await outbox_claim.claim_due(session, keys, now=time.now(), lease_seconds=60)) == 3
+        )
     # One row was in backoff when the process stopped.
     telegram.fail("sendMessage", server_error())
     first = make_worker(bot, session_factory, keys, time)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from bot.models import ChatTrace, Client, Conversation, Message, Outbox
-from bot.services import outbox
+from bot.services import outbox, outbox_results
 from tests.harness import BotHarness, FakeUser
 from tests.test_client_journey import onboard
 from tests.test_consultation import CONSULTANT, add_consultant, ask_about_ost
@@ -123,7 +123,7 @@ async def test_forget_deletes_in_batches_of_at_most_100(
                 method="sendMessage",
                 params={"text": "a notice"},
             )
-            await outbox.mark_sent(session, row_id, 50_000 + number)
+            await outbox_results.mark_sent(session, row_id, 50_000 + number)
     confirm = await harness.send(client, "/forget")
     done = await harness.press(client, YES, confirm)
     batches = deleted_in(harness, client.id)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import Keys
 from bot.models import Outbox
-from bot.services import outbox
+from bot.services import outbox, outbox_claim, outbox_results, outbox_upkeep
 from tests.conftest import TEST_SECRET
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -56,9 +56,11 @@ async def claim(
     now: datetime = T0,
     limit: int = 20,
     lease: float = 60,
-) -> list[outbox.Delivery]:
+) -> list[outbox_claim.Delivery]:
     async with sessions() as session, session.begin():
-        return await outbox.claim_due(session, keys, now=now, limit=limit, lease_seconds=lease)
+        return await outbox_claim.claim_due(
+            session, keys, now=now, limit=limit, lease_seconds=lease
+        )
 
 
 async def row(sessions: async_sessionmaker[AsyncSession], outbox_id: int) -> Outbox:
@@ -85,7 +87,7 @@ async def test_enqueue_then_claim_gives_the_decrypted_call(session_factory, keys
             not_before=T0,
         )
     [delivery] = await claim(session_factory, keys)
-    assert delivery == outbox.Delivery(
+    assert delivery == outbox_claim.Delivery(
         id=outbox_id,
         method="copyMessage",
         chat_id=CHAT_ID,
@@ -151,13 +153,15 @@ async def test_one_chat_gets_its_rows_in_order(session_factory, keys) -> None:
     later = T0 + timedelta(seconds=61)
     assert [d.id for d in await claim(session_factory, keys, now=later)] == [first, other]
     async with session_factory() as session, session.begin():
-        await outbox.mark_retry(session, first, delay_seconds=30, error="NetworkError", now=later)
+        await outbox_results.mark_retry(
+            session, first, delay_seconds=30, error="NetworkError", now=later
+        )
     # Backing off still holds the chat: "two" never arrives before "one".
     assert await claim(session_factory, keys, now=later + timedelta(seconds=1)) == []
     [retried] = await claim(session_factory, keys, now=later + timedelta(seconds=31))
     assert retried.id == first
     async with session_factory() as session, session.begin():
-        await outbox.mark_sent(session, first, 501, now=later)
+        await outbox_results.mark_sent(session, first, 501, now=later)
     [then] = await claim(session_factory, keys, now=later + timedelta(seconds=32))
     assert then.id == second
 
@@ -173,7 +177,7 @@ async def test_an_urgent_row_overtakes_a_broadcast_but_not_the_reverse(
     assert [d.id for d in claimed] == [reply, broadcast]
     async with session_factory() as session, session.begin():
         for delivery in claimed:
-            await outbox.mark_sent(session, delivery.id, None, now=T0)
+            await outbox_results.mark_sent(session, delivery.id, None, now=T0)
     assert [d.id for d in await claim(session_factory, keys)] == [later_broadcast]
 
 
@@ -202,9 +206,9 @@ async def test_postgres_claimers_skip_locked_rows_without_waiting(
     async with session_factory() as session, session.begin():
         ids = [await add(session, keys, recipient=f"client:{n}") for n in range(6)]
     async with session_factory() as first, first.begin():
-        held = await outbox.claim_due(first, keys, now=T0, limit=3)  # locked, not committed
+        held = await outbox_claim.claim_due(first, keys, now=T0, limit=3)  # locked, not committed
         async with session_factory() as second, second.begin():
-            taken = await asyncio.wait_for(outbox.claim_due(second, keys, now=T0, limit=3), 5)
+            taken = await asyncio.wait_for(outbox_claim.claim_due(second, keys, now=T0, limit=3), 5)
     assert [d.id for d in held] == ids[:3]
     assert [d.id for d in taken] == ids[3:]
 
@@ -243,14 +247,14 @@ async def test_marks(session_factory, keys) -> None:
         ]
     await claim(session_factory, keys)
     async with session_factory() as session, session.begin():
-        assert await outbox.mark_retry(
+        assert await outbox_results.mark_retry(
             session, retried, delay_seconds=10, error="NetworkError: Bad Gateway", now=T0
         )
-        assert await outbox.postpone(
+        assert await outbox_results.postpone(
             session, postponed, delay_seconds=7, error="RetryAfter", now=T0
         )
-        assert await outbox.mark_dead(session, dead, "Forbidden")
-        assert await outbox.mark_sent(session, sent, 9001, now=T0)
+        assert await outbox_results.mark_dead(session, dead, "Forbidden")
+        assert await outbox_results.mark_sent(session, sent, 9001, now=T0)
     r = await row(session_factory, retried)
     assert (r.status, r.attempts, r.last_error) == ("pending", 1, "NetworkError: Bad Gateway")
     assert utc(r.not_before) == T0 + timedelta(seconds=10)
@@ -264,9 +268,11 @@ async def test_marks(session_factory, keys) -> None:
     assert utc(s.sent_at) == T0
     # Finished rows stay finished.
     async with session_factory() as session, session.begin():
-        assert not await outbox.mark_retry(session, dead, delay_seconds=1, error="x", now=T0)
-        assert not await outbox.mark_sent(session, dead, 1, now=T0)
-        assert not await outbox.release(session, [sent], now=T0)
+        assert not await outbox_results.mark_retry(
+            session, dead, delay_seconds=1, error="x", now=T0
+        )
+        assert not await outbox_results.mark_sent(session, dead, 1, now=T0)
+        assert not await outbox_claim.release(session, [sent], now=T0)
     assert (await row(session_factory, dead)).status == "dead"
 
 
@@ -275,12 +281,12 @@ async def test_release_makes_claimed_rows_due_again(session_factory, keys) -> No
         ids = [await add(session, keys, recipient=f"client:{n}") for n in range(2)]
     await claim(session_factory, keys)
     async with session_factory() as session, session.begin():
-        assert await outbox.release(session, ids, now=T0) == 2
+        assert await outbox_claim.release(session, ids, now=T0) == 2
     assert [d.id for d in await claim(session_factory, keys)] == ids
 
 
 def test_stored_errors_are_short_and_carry_no_ids_or_token() -> None:
-    stored = outbox.short_error(
+    stored = outbox_results.short_error(
         "Bad Request: chat 5550001234 not found via 123456:TEST-token-abcdefghijklmnopqrstuvwxyz\n"
         + "x" * 500
     )
@@ -297,8 +303,8 @@ async def test_find_by_sent_message(session_factory, keys) -> None:
         notice = await add(session, keys, recipient="staff:4")
     await claim(session_factory, keys)
     async with session_factory() as session, session.begin():
-        await outbox.mark_sent(session, copy, 777, now=T0)
-        await outbox.mark_sent(session, notice, 778, now=T0)
+        await outbox_results.mark_sent(session, copy, 777, now=T0)
+        await outbox_results.mark_sent(session, notice, 778, now=T0)
     async with session_factory() as session:
         assert await outbox.find_by_sent_message(session, "staff:3", 777) == conversation_message
         assert await outbox.find_by_sent_message(session, "staff:4", 777) is None  # other chat
@@ -315,11 +321,11 @@ async def test_purge_sent_deletes_only_old_finished_rows(session_factory, keys) 
         await session.execute(update(Outbox).values(created_at=old))
     await claim(session_factory, keys, now=old)
     async with session_factory() as session, session.begin():
-        await outbox.mark_sent(session, old_sent, 1, now=old)
-        await outbox.mark_dead(session, old_dead, "Forbidden")
-        await outbox.mark_sent(session, new_sent, 2, now=new)  # created long ago, sent now
+        await outbox_results.mark_sent(session, old_sent, 1, now=old)
+        await outbox_results.mark_dead(session, old_dead, "Forbidden")
+        await outbox_results.mark_sent(session, new_sent, 2, now=new)  # created long ago, sent now
     async with session_factory() as session, session.begin():
-        assert await outbox.purge_sent(session, T0 - timedelta(days=30)) == 2
+        assert await outbox_upkeep.purge_sent(session, T0 - timedelta(days=30)) == 2
     async with session_factory() as session:
         left = set(await session.scalars(select(Outbox.id)))
     assert left == {old_pending, new_sent}
@@ -333,12 +339,16 @@ async def test_delete_for_recipient_and_sent_message_ids(session_factory, keys) 
         claimed = await claim(session_factory, keys)
         assert delivery_id in {d.id for d in claimed}
         async with session_factory() as session, session.begin():
-            await outbox.mark_sent(session, delivery_id, sent_id, now=T0)
+            await outbox_results.mark_sent(session, delivery_id, sent_id, now=T0)
     async with session_factory() as session, session.begin():
         since = T0 - timedelta(hours=48)
-        assert await outbox.sent_message_ids(session, "client:1", since=since) == [100, 101]
-        assert await outbox.sent_message_ids(session, "client:1", since=T0 + timedelta(1)) == []
-        assert await outbox.delete_for_recipient(session, "client:1") == 3  # pending included
+        assert await outbox_upkeep.sent_message_ids(session, "client:1", since=since) == [100, 101]
+        assert (
+            await outbox_upkeep.sent_message_ids(session, "client:1", since=T0 + timedelta(1)) == []
+        )
+        assert (
+            await outbox_upkeep.delete_for_recipient(session, "client:1") == 3
+        )  # pending included
     async with session_factory() as session:
         assert set(await session.scalars(select(Outbox.id))) == {theirs}
 

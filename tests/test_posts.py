@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot import publishing
 from bot.models import AuditEntry, Channel, Client, Outbox
-from bot.services import posts, staff
+from bot.services import outbox_upkeep, posts, staff
 from tests.harness import BotHarness, FakeUser
 from tests.test_client_journey import onboard
 
@@ -453,7 +453,6 @@ async def test_maintenance_wakes_for_the_next_scheduled_post(harness: BotHarness
 async def test_purge_keeps_channel_copies_and_forget_drops_subscriber_copies(
     harness: BotHarness, session_factory
 ) -> None:
-    from bot.services import outbox
 
     reader = await subscriber(harness, 5551000031, "ru")
     await published(harness)
@@ -468,7 +467,7 @@ async def test_purge_keeps_channel_copies_and_forget_drops_subscriber_copies(
     await harness.press_data(reader, confirm.buttons[0][0]["callback_data"], confirm)
     assert await recipients() == {"channel:1", "channel:2"}
     async with session_factory() as session, session.begin():
-        await outbox.purge_sent(session, posts.utcnow() + timedelta(days=1))
+        await outbox_upkeep.purge_sent(session, posts.utcnow() + timedelta(days=1))
     assert await recipients() == {"channel:1", "channel:2"}  # what edit and delete need
 
 

@@ -15,7 +15,7 @@ from bot.cli import main
 from bot.crypto import Keys
 from bot.db import make_engine, make_session_factory
 from bot.models import Client, Conversation, Message, Outbox
-from bot.services import outbox, privacy
+from bot.services import outbox, outbox_results, privacy
 from bot.services.relay import MESSAGE_PURPOSE
 from tests.conftest import TEST_SECRET
 from tests.harness import BotHarness, FakeUser
@@ -174,9 +174,9 @@ async def sent_row(session, *, hours_ago: float, status: str = "sent") -> int:  
         not_before=moment,
     )
     if status == "sent":
-        await outbox.mark_sent(session, row_id, 77, now=moment)
+        await outbox_results.mark_sent(session, row_id, 77, now=moment)
     elif status == "dead":
-        await outbox.mark_dead(session, row_id, "gave up")
+        await outbox_results.mark_dead(session, row_id, "gave up")
     return row_id
 
 

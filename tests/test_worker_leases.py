@@ -13,7 +13,7 @@ from telegram.ext import ExtBot
 
 from bot.crypto import Keys
 from bot.models import DeliveryWorkerRow, Outbox
-from bot.services import leases, outbox
+from bot.services import leases, outbox_claim, outbox_results
 from tests.conftest import TEST_SECRET
 from tests.test_delivery import (
     ALICE,
@@ -47,7 +47,7 @@ async def claim_as(
     sessions: async_sessionmaker[AsyncSession], keys: Keys, time: FakeTime, worker_id: int
 ) -> list[int]:
     async with sessions() as session, session.begin():
-        rows = await outbox.claim_due(
+        rows = await outbox_claim.claim_due(
             session, keys, now=time.now(), lease_seconds=60, worker_id=worker_id
         )
     return [row.id for row in rows]
@@ -108,14 +108,16 @@ async def test_a_dead_workers_backoff_is_kept(session_factory, keys, time) -> No
     dead = await register(session_factory, time)
     await claim_as(session_factory, keys, time, dead)
     async with session_factory() as session, session.begin():
-        await outbox.mark_retry(session, row, delay_seconds=120, error="502", now=time.now())
+        await outbox_results.mark_retry(
+            session, row, delay_seconds=120, error="502", now=time.now()
+        )
     alive = await register(session_factory, time)
     async with session_factory() as session, session.begin():
         await leases.free_dead(session, alive, now=time.now(), stale_after=5.0, only_us=True)
     async with session_factory() as session:
         not_before = await session.scalar(select(Outbox.not_before).where(Outbox.id == row))
     assert not_before is not None
-    assert outbox._utc(not_before) >= time.now() + timedelta(seconds=119)
+    assert not_before >= time.now() + timedelta(seconds=119)
 
 
 async def test_a_worker_taken_for_dead_releases_nothing_another_took(
@@ -132,7 +134,7 @@ async def test_a_worker_taken_for_dead_releases_nothing_another_took(
     async with session_factory() as session, session.begin():
         assert not await leases.beat(session, stalled, now=time.now())  # it learns it lost
         # Its late release must not make the row due while `fresh` holds it.
-        assert await outbox.release(session, [row], now=time.now(), worker_id=stalled) == 0
+        assert await outbox_claim.release(session, [row], now=time.now(), worker_id=stalled) == 0
 
 
 async def test_running_worker_registers_beats_and_retires(bot, session_factory, keys, time) -> None:  # type: ignore[no-untyped-def]

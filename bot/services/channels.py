@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import Keys
+from bot.languages import LANGUAGES
 from bot.models import AuditEntry, Channel
 
-LANGUAGES = ("ru", "uk", "kk", "en")
 # Why a channel is paused (shown to admins in their language).
 REMOVED, NO_RIGHTS, PAUSED = "removed", "no_rights", "paused"
 TITLE_MAX = 128

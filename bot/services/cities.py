@@ -12,8 +12,9 @@ from types import MappingProxyType
 
 import yaml
 
+from bot.languages import LANGUAGES
+
 CITIES_FILE = Path(__file__).resolve().parents[2] / "content" / "cities.yaml"
-LANGUAGES = ("ru", "uk", "kk", "en")
 COUNTRIES = ("RU", "UA", "KZ")
 MAX_MATCHES = 5
 # The longest known name is ~20 letters; anything much longer is not a city name, and

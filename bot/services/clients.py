@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import awaiting as awaiting_
 from bot.crypto import Keys
 from bot.models import Client, Conversation, Message
-from bot.services import cases, outbox, traces
+from bot.services import cases, outbox_upkeep, traces
 
 # Telegram lets a bot delete messages in a private chat for 48 hours after they were sent.
 FORGET_WINDOW = timedelta(hours=48)
@@ -158,7 +158,7 @@ async def forget(
     since = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     since -= FORGET_WINDOW
     recipient = f"client:{row.id}"
-    sent = await outbox.sent_message_ids(session, recipient, since=since)
+    sent = await outbox_upkeep.sent_message_ids(session, recipient, since=since)
     own = await session.scalars(
         select(Message.source_message_id)
         .join(Conversation, Conversation.id == Message.conversation_id)
@@ -172,7 +172,7 @@ async def forget(
     # Every other message of the chat (screens, replies, notices: bot/services/traces.py).
     traced = await traces.recent(session, key, now=moment)
     await traces.forget(session, key)
-    await outbox.delete_for_recipient(session, recipient)
+    await outbox_upkeep.delete_for_recipient(session, recipient)
     # Their consent to case records, and the records they did not agree may stay.
     await cases.forget_client(session, row.id)
     await session.execute(delete(Client).where(Client.id == row.id))

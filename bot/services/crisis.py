@@ -35,8 +35,9 @@ from pathlib import Path
 
 import yaml
 
+from bot.languages import LANGUAGES
+
 PHRASES_FILE = Path(__file__).resolve().parents[2] / "content" / "crisis" / "phrases.yaml"
-LANGUAGES = ("ru", "uk", "kk", "en")
 # Telegram caps a message at 4,096 characters; a pasted wall of text is cut, not refused.
 MAX_INPUT = 4096
 # Shorter words would forgive too much ("dying" is one typo away from "doing").

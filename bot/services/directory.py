@@ -10,6 +10,7 @@ from types import MappingProxyType
 from sqlalchemy import ColumnElement, ColumnExpressionArgument, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.languages import LANGUAGES
 from bot.models import Service
 
 SERVICE_TYPES: tuple[str, ...] = (
@@ -36,7 +37,6 @@ COUNTRIES = (*NATIONAL, INTERNATIONAL)
 # organisations put a client at legal risk (propaganda and "undesirable organisation" laws),
 # so a client there sees Russian referral services or, failing those, the national hotlines.
 NO_INTERNATIONAL = ("RU",)
-LANGUAGES = ("ru", "uk", "kk", "en")
 # A language without its own version of a name or note borrows another before the default
 # text: Kazakh readers in Kazakhstan read Russian; Ukrainian readers are not sent to Russian.
 FALLBACK = {"kk": ("ru",), "ru": (), "uk": (), "en": ()}

@@ -16,7 +16,8 @@ from functools import lru_cache
 
 from babel.dates import get_day_names
 
-LANGUAGES = ("ru", "uk", "kk", "en")
+from bot.languages import LANGUAGES
+
 ALWAYS = {"24/7", "24x7", "24/7/365"}
 _TIME = r"(\d{1,2})[:.](\d{2})"
 _RANGE = re.compile(rf"{_TIME}\s*[-–—]\s*{_TIME}")

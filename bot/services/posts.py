@@ -27,10 +27,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import Keys
+from bot.languages import LANGUAGES
 from bot.models import AuditEntry, Channel, Client, Outbox, Post, PostChannel, PostVersion
 from bot.services import outbox
 
-LANGUAGES = ("ru", "uk", "kk", "en")
 DRAFT, SCHEDULED, PUBLISHED, CANCELLED, DELETED = (
     "draft",
     "scheduled",

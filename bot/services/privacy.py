@@ -26,7 +26,7 @@ from sqlalchemy import CursorResult, Result, delete, distinct, func, select, upd
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.models import Conversation, Message, Outbox, Reminder, Story
-from bot.services import outbox, traces
+from bot.services import outbox_upkeep, traces
 from bot.services.clients import FORGET_WINDOW
 from bot.services.queue import CLOSED
 
@@ -109,7 +109,7 @@ async def purge_expired(
         .values(rating_comment=None),
         execution_options=_NO_SYNC,
     )
-    finished = await outbox.purge_sent(session, min(cutoff, now - FORGET_WINDOW))
+    finished = await outbox_upkeep.purge_sent(session, min(cutoff, now - FORGET_WINDOW))
     # Which client asked to be reminded of which event, once the reminder went out; and
     # stories a client wrote but never sent: both say something about a person.
     await session.execute(

@@ -34,7 +34,6 @@ from bot.services.queue_base import (
     WAITING,
     NotAllowed,
     is_postgres,
-    split,
 )
 
 
@@ -117,8 +116,8 @@ async def member_of(
     return Member(
         id=row.id,
         role=row.role,
-        languages=split(row.languages),
-        topics=split(row.topics),
+        languages=tuple(row.languages),
+        topics=tuple(row.topics),
         max_active=row.max_active,
     )
 

@@ -8,7 +8,7 @@ Telegram's limits (4,096 characters of text, 1,024 of caption, counted after the
 parsed) are the sender's, not ours: a client's message that fills them must still arrive
 whole. So our header ("👤 Client 482113") goes on the same message only when both fit;
 otherwise it is sent as a message of its own right before, and the outbox keeps one
-recipient's rows in order (`outbox.claim_due`), so it always lands directly above. A text
+recipient's rows in order (`outbox_claim.claim_due`), so it always lands directly above. A text
 longer than Telegram allows (a form we built, a Premium user's long caption) is split at a
 line or word break (bot/services/text_limits.py); nothing is cut off.
 

@@ -25,13 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import awaiting as awaiting_
 from bot.crypto import Keys
+from bot.languages import LANGUAGES
 from bot.models import AuditEntry, Invite, Staff
 from bot.services import queue
 
 # One list each, shared with the queue that matches conversations to staff.
 ROLES = queue.ROLES
 STAFF_TOPICS = queue.TOPICS
-LANGUAGES = ("ru", "uk", "kk", "en")
 
 NAME_MAX = 40
 MAX_ACTIVE_LIMIT = 20
@@ -74,8 +74,8 @@ def _view(row: Staff) -> StaffView:
         id=row.id,
         display_name=row.display_name,
         role=row.role,
-        languages=_split(row.languages),
-        topics=_split(row.topics),
+        languages=row.languages,
+        topics=row.topics,
         on_duty=row.on_duty,
         max_active=row.max_active,
         active=row.active,
@@ -84,10 +84,6 @@ def _view(row: Staff) -> StaffView:
         lapsed=awaiting_.as_staff(lapsed),
         practice=awaiting_.as_practice(value),
     )
-
-
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(part for part in value.split(",") if part)
 
 
 # --- Validation ----------------------------------------------------------------------------
@@ -176,10 +172,10 @@ def validate_display_name(name: str) -> str:
 
 def _choose(
     values: Iterable[str] | None, allowed: tuple[str, ...], what: str, *, keep_order: bool = False
-) -> str:
-    """Comma-separated, in the canonical order (or the caller's, with keep_order); None: all."""
+) -> tuple[str, ...]:
+    """In the canonical order (or the caller's, with keep_order); None: all."""
     if values is None:
-        return ",".join(allowed)
+        return allowed
     if isinstance(values, str):
         values = values.split(",")
     chosen = {v.strip().lower() for v in values if v.strip()}
@@ -190,8 +186,8 @@ def _choose(
         raise StaffError(f"choose at least one of the {what}: {', '.join(allowed)}")
     if keep_order:  # languages: the first one is the language the member reads the bot in
         ordered = dict.fromkeys(v.strip().lower() for v in values if v.strip())
-        return ",".join(ordered)
-    return ",".join(v for v in allowed if v in chosen)
+        return tuple(ordered)
+    return tuple(v for v in allowed if v in chosen)
 
 
 def _check_role(role: str) -> str:
@@ -228,8 +224,8 @@ async def _upsert(
     telegram_id: int,
     display_name: str,
     role: str,
-    languages: str,
-    topics: str,
+    languages: tuple[str, ...],
+    topics: tuple[str, ...],
 ) -> Staff:
     key = keys.staff_key(telegram_id)
     row = await session.scalar(select(Staff).where(Staff.key == key))
@@ -273,7 +269,7 @@ async def add_staff(
         "topics": _choose(topics, STAFF_TOPICS, "topics"),
     }
     if values["role"] in queue.NON_CONSULTING_ROLES:
-        values["topics"] = ""
+        values["topics"] = ()
     row = await _upsert(session, keys, **values)  # type: ignore[arg-type]
     await _audit(session, "staff_add", f"staff={row.id} role={row.role}", by=by)
     return _view(row)
@@ -505,10 +501,10 @@ async def redeem_invite(
         display_name=display_name,
         role=role,
         # All languages, the one their Telegram app uses first: they read the bot in it.
-        languages=",".join(
+        languages=tuple(
             dict.fromkeys([*([language] if language in LANGUAGES else []), *LANGUAGES])
         ),
-        topics="" if role in queue.NON_CONSULTING_ROLES else ",".join(STAFF_TOPICS),
+        topics=() if role in queue.NON_CONSULTING_ROLES else STAFF_TOPICS,
     )
     await _audit(
         session, "invite_redeem", f"invite={invite_id} staff={row.id} role={role}", by=row.id

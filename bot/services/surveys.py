@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import Keys
+from bot.languages import LANGUAGES
 from bot.models import (
     AuditEntry,
     Client,
@@ -35,7 +36,6 @@ from bot.models import (
 )
 from bot.services import outbox
 
-LANGUAGES = ("ru", "uk", "kk", "en")
 DRAFT, OPEN, CLOSED = "draft", "open", "closed"
 SMALL = 5  # counts under this are shown as "<5"
 QUESTION_MAX = 300  # Telegram's poll limits

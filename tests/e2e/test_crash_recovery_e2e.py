@@ -5,7 +5,7 @@ at a random moment of each round of messages and starts it again on the same dat
 the end every message must have reached the other side exactly once and in the order it was
 written, and every message still on its way at a kill must arrive within
 `RECOVERY_LIMIT` seconds of the restart (before leases carried their worker, the killed
-process's leases made them wait up to a minute: bot/delivery.py, "Leases after a crash").
+process's leases made them wait up to a minute: bot/delivery_lease.py).
 
     PEERLINE_CRASH_KILLS=100 pytest -q tests/e2e/test_crash_recovery_e2e.py   # more by hand
 

@@ -1,0 +1,55 @@
+"""Pacing of the delivery worker's sends: at most `overall_per_second` sends per second, and
+at most one per chat per `per_chat_interval` (`per_group_interval` for groups and channels,
+whose ids are negative: Telegram allows about 20 a minute there).
+
+Times are on the worker's injected clock (seconds, monotonic), so tests need not wait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+
+class Pacer:
+    def __init__(
+        self,
+        *,
+        overall_per_second: float,
+        per_chat_interval: float,
+        per_group_interval: float,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[Any]],
+    ) -> None:
+        if overall_per_second <= 0:
+            raise ValueError("overall_per_second must be positive")
+        self._overall_interval = 1.0 / overall_per_second
+        self._per_chat_interval = per_chat_interval
+        self._per_group_interval = max(per_group_interval, per_chat_interval)
+        self._clock = clock
+        self._sleep = sleep
+        self._next_any = 0.0  # clock time of the next allowed send
+        self._next_chat: dict[int, float] = {}  # chat id -> clock time of its next send
+
+    def planned_start(self, chat_id: int) -> float:
+        """When a send to this chat may start, by the overall and the per-chat pacing."""
+        return max(self._clock(), self._next_any, self._next_chat.get(chat_id, 0.0))
+
+    async def take_turn(self, chat_id: int, start: float) -> None:
+        """Wait until `start` (from `planned_start`) and count the send that follows."""
+        wait = start - self._clock()
+        if wait > 0:
+            await self._sleep(wait)
+        start = max(start, self._clock())
+        interval = self._per_group_interval if chat_id < 0 else self._per_chat_interval
+        self._next_any = start + self._overall_interval
+        self._next_chat[chat_id] = start + interval
+
+    def hold(self, chat_id: int, seconds: float) -> None:
+        """Send nothing more to this chat for `seconds` (its own flood control)."""
+        self._next_chat[chat_id] = self._clock() + seconds
+
+    def forget_idle_chats(self) -> None:
+        if len(self._next_chat) > 1000:
+            now = self._clock()
+            self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
