@@ -26,8 +26,11 @@ from handlers import (
     menu,
     moderation,
     onboarding,
+    post_button,
     post_compose,
     post_manage,
+    post_ready,
+    post_where,
     practice,
     reminders,
     settings,
@@ -55,6 +58,9 @@ def register(app: Application) -> None:
     dispatch.register(app)
     stories.register(app)
     post_compose.register(app)
+    post_button.register(app)
+    post_where.register(app)
+    post_ready.register(app)
     surveys.register(app)
     staff_admin.register(app)
     staff_desk.register(app)

@@ -23,7 +23,6 @@ from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, C
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
 from bot.ids import parse_id
-from bot.publishing import POSTING_ROLES
 from bot.services import channels, relay, staff
 from bot.services.channels import ChannelView
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query
@@ -248,7 +247,7 @@ async def membership_changed(update: Update, context: PeerlineContext) -> None:
     async with runtime.transaction() as session:
         known = await channels.find_by_chat(session, runtime.keys, change.chat.id)
         adder = await staff.find_by_telegram(session, runtime.keys, change.from_user.id)
-        poster = adder if adder is not None and adder.role in POSTING_ROLES else None
+        poster = adder if adder is not None and adder.role in channels.POSTING_ROLES else None
         if can_post and poster is not None:
             channel = await channels.register(
                 session,
@@ -295,7 +294,7 @@ async def membership_changed(update: Update, context: PeerlineContext) -> None:
 
 async def _tell_posters(runtime, session, channel: ChannelView) -> None:  # type: ignore[no-untyped-def]
     for member in await staff.list_staff(session):
-        if member.role not in POSTING_ROLES:
+        if member.role not in channels.POSTING_ROLES:
             continue
         _ = runtime.i18n.get(member.languages[0] if member.languages else None)
         await relay.notice(

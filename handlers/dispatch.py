@@ -45,7 +45,7 @@ from handlers import (
     handover,
     humanitarian,
     intake,
-    post_compose,
+    post_input,
     practice,
     screens,
     stories,
@@ -188,7 +188,7 @@ async def take_staff_input(
         case awaiting.SurveyQuestion():
             await surveys.admin_input(update, context, member, value, message)
         case _:
-            await post_compose.admin_input(update, context, member, value, message)
+            await post_input.admin_input(update, context, member, value, message)
 
 
 async def resolve_which(update: Update, context: PeerlineContext) -> None:

@@ -20,8 +20,7 @@ from telegram.ext import (
 from bot import awaiting
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
-from bot.publishing import POSTING_ROLES
-from bot.services import queue, relay, staff, stories
+from bot.services import channels, queue, relay, staff, stories
 from bot.services.clients import ClientState
 from bot.services.stories import StoryError
 from handlers import screens
@@ -114,7 +113,7 @@ async def story_action(update: Update, context: PeerlineContext) -> None:
 async def _tell_reviewers(context: PeerlineContext, session, story_id: int, language: str) -> None:  # type: ignore[no-untyped-def]
     runtime = context.runtime
     for member in await staff.list_staff(session):
-        if member.role not in POSTING_ROLES:
+        if member.role not in channels.POSTING_ROLES:
             continue
         _ = runtime.i18n.get(member.languages[0] if member.languages else None)
         await relay.notice(

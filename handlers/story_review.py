@@ -15,7 +15,8 @@ from bot.services import clients, relay, stories
 from bot.services.staff import StaffView
 from bot.services.stories import StoryError
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape, show
-from handlers.posts_common import editor_screen, require_poster
+from handlers.post_card import editor_screen
+from handlers.posts_common import require_poster
 from handlers.staff_common import staff_translator
 
 REASONS = {

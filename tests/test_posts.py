@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot import publishing
+from bot import event_reminders, publishing
 from bot.models import AuditEntry, Channel, Client, Outbox
-from bot.services import posts, staff
+from bot.services import post_schedule, posts, staff
 from tests.harness import BotHarness, FakeUser
 from tests.test_client_journey import onboard
 
@@ -210,7 +210,7 @@ async def test_reschedule_back_to_draft_and_cancel(harness: BotHarness) -> None:
     cancelled = await harness.press(ADMIN, "🗑 Cancel post", draft)
     assert "cancelled" in cancelled.text
     async with harness.app.bot_data.runtime.transaction() as session:
-        assert await posts.due(session, posts.utcnow() + timedelta(days=1)) == []
+        assert await post_schedule.due(session, posts.utcnow() + timedelta(days=1)) == []
 
 
 async def published(harness: BotHarness) -> int:
@@ -429,7 +429,7 @@ async def test_ready_made_post_fills_all_languages_and_its_button(harness: BotHa
 )
 def test_parse_when(typed: str, expected: datetime | None) -> None:
     now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv
-    assert posts.parse_when(typed, now, ZoneInfo("Europe/Kyiv")) == expected
+    assert post_schedule.parse_when(typed, now, ZoneInfo("Europe/Kyiv")) == expected
 
 
 async def test_maintenance_wakes_for_the_next_scheduled_post(harness: BotHarness) -> None:
@@ -443,8 +443,12 @@ async def test_maintenance_wakes_for_the_next_scheduled_post(harness: BotHarness
     await write_post(harness)
     await harness.press(ADMIN, "🕒 Schedule", harness.screen(ADMIN))
     await harness.send(ADMIN, "+1")
-    pause = await maintenance.until_next_post(runtime, 60.0, now + timedelta(seconds=30))
-    assert 25 <= pause <= 31  # not a whole round later
+    async with runtime.transaction() as session:
+        due_at = await post_schedule.next_due(session)
+    assert due_at is not None
+    woke_at = due_at - timedelta(seconds=30)
+    # Not a whole round later: exactly when the post is due.
+    assert await maintenance.until_next_post(runtime, 60.0, woke_at) == 30.0
 
 
 async def test_purge_keeps_channel_copies_and_forget_drops_subscriber_copies(
@@ -498,9 +502,9 @@ async def test_invitation_remind_me_and_the_reminder_before_the_event(
 
     runtime = harness.app.bot_data.runtime
     now = posts.utcnow()
-    assert await publishing.send_due_reminders(runtime, now + timedelta(minutes=115)) == 0
-    assert await publishing.send_due_reminders(runtime, now + timedelta(minutes=121)) == 1
-    assert await publishing.send_due_reminders(runtime, now + timedelta(minutes=122)) == 0
+    assert await event_reminders.send_due_reminders(runtime, now + timedelta(minutes=115)) == 0
+    assert await event_reminders.send_due_reminders(runtime, now + timedelta(minutes=121)) == 1
+    assert await event_reminders.send_due_reminders(runtime, now + timedelta(minutes=122)) == 0
     await harness.deliver()
     reminder = harness.inbox(reader.id)[-1].text
     assert reminder.startswith("🔔") and "Налоксон спасает жизни." in reminder

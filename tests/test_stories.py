@@ -148,14 +148,14 @@ async def test_retention_removes_unsent_drafts_and_sent_reminders(
     from datetime import UTC, datetime, timedelta
 
     from bot.models import Reminder
-    from bot.services import posts, privacy
+    from bot.services import post_drafts, privacy
 
     client = FakeUser(id=5552000006, first_name="Lev", username="lev_sto", language_code="en")
     await onboard(harness, client, "en")
     await write_story(harness, client)  # written, never sent
     runtime = harness.app.bot_data.runtime
     async with runtime.transaction() as session:
-        post_id = await posts.create(session, author_id=None, versions={"en": "Webinar"})
+        post_id = await post_drafts.create(session, author_id=None, versions={"en": "Webinar"})
         client_id = (await session.scalars(select(Story.client_id))).one()
         session.add(
             Reminder(

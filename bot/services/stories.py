@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import Keys
 from bot.models import AuditEntry, Story
-from bot.services import posts
+from bot.services import post_drafts
 
 PURPOSE = b"story"
 TEXT_MAX = 3500  # leaves room in a 4096-character post for a line from the organisation
@@ -134,7 +134,7 @@ async def approve(
     story = await get(session, keys, story_id)
     if story is None or story.status != PENDING or story.text is None:
         return None
-    post_id = await posts.create(
+    post_id = await post_drafts.create(
         session, author_id=by, versions={story.language: _as_html(story.text)}
     )
     closed = await session.execute(
