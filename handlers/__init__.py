@@ -6,6 +6,7 @@ from telegram.ext import Application
 
 from handlers import (
     care,
+    channel_membership,
     channels,
     consult,
     consultant,
@@ -79,6 +80,7 @@ def register(app: Application) -> None:
     forum.register(app)
     edits.register(app)
     channels.register(app)
+    channel_membership.register(app)
     reminders.register(app)
     story_review.register(app)
     survey_answer.register(app)

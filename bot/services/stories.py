@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import Keys
@@ -95,7 +96,7 @@ async def submit(session: AsyncSession, story_id: int, *, client_id: int) -> boo
         .values(status=PENDING, created_at=func.now()),
         execution_options=_NO_SYNC,
     )
-    return bool(result.rowcount)
+    return bool(cast("CursorResult[Any]", result).rowcount)
 
 
 async def discard(session: AsyncSession, story_id: int, *, client_id: int) -> None:
@@ -150,7 +151,7 @@ async def approve(
         ),
         execution_options=_NO_SYNC,
     )
-    if not closed.rowcount:
+    if not cast("CursorResult[Any]", closed).rowcount:
         raise StoryError("decided")  # rolls the draft post back with the transaction
     session.add(AuditEntry(staff_id=by, action="story_approve", detail=f"story={story_id}"))
     await session.flush()
@@ -179,7 +180,7 @@ async def reject(
         ),
         execution_options=_NO_SYNC,
     )
-    if not closed.rowcount:
+    if not cast("CursorResult[Any]", closed).rowcount:
         return None
     session.add(AuditEntry(staff_id=by, action="story_reject", detail=f"story={story_id} {reason}"))
     await session.flush()
