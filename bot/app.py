@@ -11,7 +11,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
-from bot import guide, maintenance, ops_http, publishing
+from bot import delivery_failures, guide, maintenance, ops_http
 from bot.config import LANGUAGES, Settings
 from bot.db import is_sqlite
 from bot.delivery import DeliveryWorker
@@ -97,14 +97,14 @@ async def _post_init(app: Application) -> None:
 
 
 def make_delivery_worker(app: Application, **options: Any) -> DeliveryWorker:
-    """The outbox worker, with what a failed delivery means (see `publishing.make_on_dead`).
+    """The outbox worker, with what a failed delivery means (see `delivery_failures.make_on_dead`).
     `options` are the worker's pacing and timing knobs (tests pass a fake clock)."""
     runtime: Runtime = app.bot_data.runtime
     return DeliveryWorker(
         app.bot,
         runtime.sessions,
         runtime.keys,
-        on_dead=publishing.make_on_dead(runtime),
+        on_dead=delivery_failures.make_on_dead(runtime),
         # SQLite: one process per database (bot/instance_lock.py), so a starting worker frees
         # every other worker's leases at once (bot/delivery_lease.py).
         one_process=is_sqlite(runtime.settings.effective_database_url),

@@ -17,13 +17,13 @@ from bot.config import Settings
 
 async def _log(settings: Settings, days: int) -> list[str]:
     from bot.db import make_engine, make_session_factory
-    from bot.services import posts
+    from bot.services import post_log, posts
 
     engine = make_engine(settings.effective_database_url)
     zone = ZoneInfo(settings.timezone)
     try:
         async with make_session_factory(engine)() as session:
-            lines = await posts.log(session, since=posts.utcnow() - timedelta(days=days))
+            lines = await post_log.log(session, since=posts.utcnow() - timedelta(days=days))
     finally:
         await engine.dispose()
     return [

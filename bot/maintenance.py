@@ -22,16 +22,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.callbacks import FollowUpAnswer, Take, encode
+from bot.event_reminders import send_due_reminders
 from bot.i18n import N_
 from bot.metrics import JobState
-from bot.publishing import publish_due, send_due_reminders
+from bot.publishing import publish_due
 from bot.runtime import Runtime
 from bot.services import (
     alerts,
     clients,
     followup,
     notify,
-    posts,
+    post_schedule,
     privacy,
     pseudonyms,
     reminders,
@@ -147,7 +148,11 @@ async def until_next_post(runtime: Runtime, interval: float, now: datetime) -> f
     """How long to sleep: `interval`, or less when a scheduled post or a reminder is due
     sooner (they go out on time, not up to a round later)."""
     async with runtime.transaction() as session:
-        due = [d for d in (await posts.next_due(session), await reminders.next_due(session)) if d]
+        due = [
+            d
+            for d in (await post_schedule.next_due(session), await reminders.next_due(session))
+            if d
+        ]
     if not due:
         return interval
     return max(0.5, min(interval, (min(due) - now).total_seconds()))

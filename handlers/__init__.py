@@ -7,6 +7,7 @@ from telegram.ext import Application
 from handlers import (
     care,
     cases,
+    channel_membership,
     channels,
     consult,
     consultant,
@@ -27,8 +28,11 @@ from handlers import (
     menu,
     moderation,
     onboarding,
+    post_button,
     post_compose,
     post_manage,
+    post_ready,
+    post_where,
     practice,
     reminders,
     settings,
@@ -57,6 +61,9 @@ def register(app: Application) -> None:
     dispatch.register(app)
     stories.register(app)
     post_compose.register(app)
+    post_button.register(app)
+    post_where.register(app)
+    post_ready.register(app)
     surveys.register(app)
     staff_admin.register(app)
     staff_desk.register(app)
@@ -77,6 +84,7 @@ def register(app: Application) -> None:
     forum.register(app)
     edits.register(app)
     channels.register(app)
+    channel_membership.register(app)
     reminders.register(app)
     story_review.register(app)
     survey_answer.register(app)

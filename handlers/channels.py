@@ -1,11 +1,11 @@
 """Channels: registering the organisation's channels, their language, and noticing removal.
 
-A channel admin adds the bot to a channel as an administrator. Telegram then sends
-`my_chat_member`, and the bot asks whoever added it (if they are a channel admin here) for
-the channel's language. `/channel_add @name` does the same for a channel the bot was added to
-earlier; it checks with Telegram (`getChatMember`) that the bot may post there and that the
-person asking is an administrator of that channel. When the bot is removed or loses the right
-to post, the channel is paused and the channel admins are told.
+A channel admin adds the bot to a channel as an administrator: Telegram then tells the bot
+(handlers/channel_membership.py), which asks whoever added it for the channel's language.
+`/channel_add @name` does the same for a channel the bot was added to earlier; it checks with
+Telegram (`getChatMember`) that the bot may post there and that the person asking is an
+administrator of that channel. /channels lists them; their language buttons set it (or pause
+the channel).
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import encode, parse, pattern_for
+from bot.callbacks import encode, pattern_for
 from bot.i18n import Translator
 from bot.ids import parse_id
-from bot.publishing import POSTING_ROLES
-from bot.services import channels, notify, staff
+from bot.services import channels
 from bot.services.channels import ChannelView
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, edit_screen
 from handlers.posts_common import LANGUAGE_NAMES, require_poster
+from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,10 @@ async def list_channels(update: Update, context: PeerlineContext) -> None:
             "there, send /channel_add @channel_name (or the channel's id)."
         )
     )
-    await update.effective_message.reply_text(
+    message = update.effective_message
+    if message is None:  # a command always comes in a message
+        return
+    await message.reply_text(
         "\n".join(lines), parse_mode="HTML", reply_markup=Keyboard(rows) if rows else None
     )
 
@@ -101,9 +104,12 @@ async def add_channel(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:  # a command always comes in a message, from someone
+        return
     reference = (context.args or [""])[0].strip()
     if not reference:
-        await update.effective_message.reply_text(
+        await message.reply_text(
             _.gettext("Usage: /channel_add @channel_name (or the channel's id, like -100123...)")
         )
         return
@@ -113,16 +119,16 @@ async def add_channel(update: Update, context: PeerlineContext) -> None:
         chat_ref = numeric
     elif not reference.startswith("@"):
         chat_ref = "@" + reference
-    problem = await check_rights(context, chat_ref, update.effective_user.id)
+    problem = await check_rights(context, chat_ref, user.id)
     if isinstance(problem, str):
-        await update.effective_message.reply_text(problem_text(_, problem))
+        await message.reply_text(problem_text(_, problem))
         return
     chat_id, title = problem
     async with context.runtime.transaction() as session:
         channel = await channels.register(
             session, context.runtime.keys, chat_id=chat_id, title=title, by=member.id
         )
-    await update.effective_message.reply_text(
+    await message.reply_text(
         registered_text(_, channel),
         parse_mode="HTML",
         reply_markup=Keyboard.de_json({"inline_keyboard": language_keyboard(channel.id)}, None),
@@ -206,7 +212,7 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = parse(update.callback_query.data)
+    callback = pressed(update)
     channel_id, choice = int(callback.args[0]), callback.args[1]
     async with context.runtime.transaction() as session:
         if await channels.get(session, channel_id) is None:
@@ -232,88 +238,10 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
             title=html.escape(channel.title),
             language=LANGUAGE_NAMES[choice],
         )
-    await update.callback_query.edit_message_text(text, parse_mode="HTML")
-
-
-async def membership_changed(update: Update, context: PeerlineContext) -> None:
-    """The bot was added to, promoted in, demoted in or removed from a channel."""
-    change = update.my_chat_member
-    if change is None or change.chat.type != ChatType.CHANNEL:
-        return
-    runtime = context.runtime
-    new = change.new_chat_member
-    can_post = new.status == ChatMember.ADMINISTRATOR and (
-        not isinstance(new, ChatMemberAdministrator) or new.can_post_messages is not False
-    )
-    async with runtime.transaction() as session:
-        known = await channels.find_by_chat(session, runtime.keys, change.chat.id)
-        adder = await staff.find_by_telegram(session, runtime.keys, change.from_user.id)
-        poster = adder if adder is not None and adder.role in POSTING_ROLES else None
-        if can_post and poster is not None:
-            channel = await channels.register(
-                session,
-                runtime.keys,
-                chat_id=change.chat.id,
-                title=change.chat.title or "?",
-                by=poster.id,
-            )
-            _ = runtime.i18n.get(poster.languages[0] if poster.languages else None)
-            await notify.send(
-                session,
-                runtime.keys,
-                chat_ref=await staff.chat_ref(session, poster.id),
-                recipient=f"staff:{poster.id}",
-                text=registered_text(_, channel),
-                buttons=language_keyboard(channel.id),
-            )
-        elif can_post:
-            # Someone who is not a channel admin here: the channel stays unregistered.
-            log.info("added to a channel by someone who is not a channel admin; ignored")
-            return
-        elif poster is not None and new.status == ChatMember.ADMINISTRATOR:
-            # Made an administrator, but without the right to post: say what is missing.
-            _ = runtime.i18n.get(poster.languages[0] if poster.languages else None)
-            await notify.send(
-                session,
-                runtime.keys,
-                chat_ref=await staff.chat_ref(session, poster.id),
-                recipient=f"staff:{poster.id}",
-                text=problem_text(_, "bot_cannot_post"),
-            )
-            if known is not None and known.active:
-                await channels.deactivate(session, known.id, channels.NO_RIGHTS)
-        elif known is not None and known.active:
-            await channels.deactivate(
-                session,
-                known.id,
-                channels.REMOVED if new.status in ("left", "kicked") else channels.NO_RIGHTS,
-            )
-            await _tell_posters(runtime, session, known)
-        else:
-            return
-
-
-async def _tell_posters(runtime, session, channel: ChannelView) -> None:  # type: ignore[no-untyped-def]
-    for member in await staff.list_staff(session):
-        if member.role not in POSTING_ROLES:
-            continue
-        _ = runtime.i18n.get(member.languages[0] if member.languages else None)
-        await notify.send(
-            session,
-            runtime.keys,
-            chat_ref=await staff.chat_ref(session, member.id),
-            recipient=f"staff:{member.id}",
-            text=_.gettext(
-                "⚠️ The bot can no longer post in %(title)s (it was removed or lost its admin "
-                "rights). The channel is paused; posts skip it. Add the bot back as an "
-                "administrator who may post messages to resume.",
-                title=html.escape(channel.title),
-            ),
-        )
+    await edit_screen(update, context, text, parse_mode="HTML")
 
 
 def register(app: Application) -> None:
-    app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(CommandHandler("channels", list_channels, filters=PRIVATE_MESSAGE))
     app.add_handler(CommandHandler("channel_add", add_channel, filters=PRIVATE_MESSAGE))
     app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern_for("chl")))

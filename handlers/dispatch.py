@@ -44,7 +44,7 @@ from handlers import (
     consultant_relay,
     humanitarian,
     intake,
-    post_compose,
+    post_input,
     practice,
     screens,
     stories,
@@ -190,7 +190,7 @@ async def take_staff_input(
         case awaiting.CaseRegion():
             await case_form.region_typed(update, context, member, value, message)
         case _:
-            await post_compose.admin_input(update, context, member, value, message)
+            await post_input.admin_input(update, context, member, value, message)
 
 
 async def resolve_which(update: Update, context: PeerlineContext) -> None:

@@ -1,8 +1,9 @@
 """Publishing and managing posts: /posts, publish now, schedule, back to draft, and deleting a
 published post from its channels.
 
-"Publish now" asks Telegram first whether the bot may still post in each chosen channel, so a
-channel where it lost its rights is reported at once (and paused), not discovered later.
+"Publish now" is bot/publishing.publish_now: it asks Telegram first whether the bot may still
+post in each chosen channel, so a channel where it lost its rights is reported at once (and
+paused), not discovered later.
 """
 
 from __future__ import annotations
@@ -12,29 +13,26 @@ import html
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
-from telegram.constants import ChatMemberStatus
-from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import awaiting, publishing
-from bot.callbacks import encode, parse, pattern_for
+from bot.callbacks import encode, pattern_for
 from bot.i18n import Translator
-from bot.services import channels, posts, staff
+from bot.services import post_copies, post_drafts, post_schedule, posts, staff
 from bot.services.posts import PostError, PostView
 from bot.services.staff import StaffView
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, show
+from handlers.post_card import others_line, show_editor
 from handlers.posts_common import (
     back_to_post,
-    check_template,
-    editor_screen,
     error_text,
     local_time,
-    others_line,
     require_poster,
     snippet,
     status_label,
     when_prompt,
 )
+from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 
 LISTS = (posts.DRAFT, posts.SCHEDULED, posts.PUBLISHED)
@@ -46,7 +44,7 @@ async def list_posts(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    wanted = parse(update.callback_query.data).arg if update.callback_query else None
+    wanted = pressed(update).arg if update.callback_query else None
     async with context.runtime.transaction() as session:
         await staff.set_awaiting(session, member.id, None)
         counts = await posts.counts(session)
@@ -93,7 +91,7 @@ async def publishing_action(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = parse(update.callback_query.data)
+    callback = pressed(update)
     post_id, action = int(callback.args[0]), callback.args[1]
     runtime = context.runtime
     try:
@@ -111,29 +109,23 @@ async def publishing_action(update: Update, context: PeerlineContext) -> None:
             await show(update, context, when_prompt(_, runtime.settings.timezone), Keyboard(back))
         elif action == "unschedule":
             async with runtime.transaction() as session:
-                await posts.unschedule(session, post_id, by=member.id)
-            await _editor(update, context, member, post_id, _.gettext("Back to draft."))
+                await post_schedule.unschedule(session, post_id, by=member.id)
+            await show_editor(update, context, member, post_id, note=_.gettext("Back to draft."))
         elif action == "delete":
             await _confirm_delete(update, context, member, post_id)
         elif action == "delete_ok":
             async with runtime.transaction() as session:
-                removed = await posts.delete_published(session, runtime.keys, post_id, by=member.id)
+                removed = await post_copies.delete_published(
+                    session, runtime.keys, post_id, by=member.id
+                )
             note = _.ngettext(
                 "The post is being deleted from %(n)s channel message.",
                 "The post is being deleted from %(n)s channel messages.",
                 removed,
             )
-            await _editor(update, context, member, post_id, note)
+            await show_editor(update, context, member, post_id, note=note)
     except PostError as exc:
         await answer_query(update, context, error_text(_, exc.code), alert=True)
-
-
-async def _editor(
-    update: Update, context: PeerlineContext, member: StaffView, post_id: int, note: str
-) -> None:
-    screen = await editor_screen(context, member, post_id, note=note)
-    if screen is not None:
-        await show(update, context, *screen)
 
 
 async def _confirm_publish(
@@ -144,11 +136,9 @@ async def _confirm_publish(
         post = await posts.get(session, post_id)
         if post is None or post.status not in posts.EDITABLE:
             raise PostError("not_found" if post is None else f"status_{post.status}")
-        if not post.versions:
-            raise PostError("no_versions")
-        if not post.channel_ids and not post.to_subscribers:
-            raise PostError("no_audience")
-        await check_template(context, session, post_id)
+        # Asked before "are you sure?": the same rules publishing checks again.
+        posts.check_template(post, publishing.template_slugs(context.runtime))
+        posts.check_publishable(post)
         subscribers = await posts.subscribers_by_language(session)
     text = _.gettext(
         "Publish post #%(id)s now, as it is (%(status)s)? It goes out at once.",
@@ -172,43 +162,9 @@ async def _confirm_publish(
 async def _publish_now(
     update: Update, context: PeerlineContext, member: StaffView, post_id: int
 ) -> None:
-    runtime = context.runtime
     _ = staff_translator(context, member)
-    async with runtime.transaction() as session:
-        post = await posts.get(session, post_id)
-        if post is None:
-            raise PostError("not_found")
-        await check_template(context, session, post_id)
-        chosen = [
-            c
-            for c in await channels.list_channels(session, active_only=True)
-            if c.id in post.channel_ids
-        ]
-        targets = [(c, await channels.chat_id(session, runtime.keys, c.id)) for c in chosen]
-    # Ask Telegram, outside any transaction, whether the bot may still post there.
-    lost = []
-    for channel, chat_id in targets:
-        if not await _may_post(context, chat_id):
-            lost.append(channel)
-    if lost:
-        async with runtime.transaction() as session:
-            for channel in lost:
-                await channels.deactivate(session, channel.id, channels.NO_RIGHTS, by=member.id)
-    result = await publishing.publish(runtime, post_id, now=posts.utcnow(), by=member.id)
-    if result is None:
-        raise PostError("status_published")
-    note = publishing.summary(_, result)
-    await _editor(update, context, member, post_id, note)
-
-
-async def _may_post(context: PeerlineContext, chat_id: int) -> bool:
-    try:
-        me = await context.bot.get_chat_member(chat_id, context.bot.id)
-    except TelegramError:
-        return False
-    if me.status != ChatMemberStatus.ADMINISTRATOR:
-        return False
-    return getattr(me, "can_post_messages", None) is not False
+    result = await publishing.publish_now(context.runtime, context.bot, post_id, by=member.id)
+    await show_editor(update, context, member, post_id, note=publishing.summary(_, result))
 
 
 async def _confirm_delete(
@@ -242,16 +198,15 @@ async def others_get(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = parse(update.callback_query.data)
-    assert callback is not None
+    callback = pressed(update)
     post_id, choice = int(callback.args[0]), callback.args[1]
     try:
         async with context.runtime.transaction() as session:
-            await posts.set_others_get(session, post_id, None if choice == "none" else choice)
+            await post_drafts.set_others_get(session, post_id, None if choice == "none" else choice)
     except PostError as exc:
         await answer_query(update, context, error_text(_, exc.code), alert=True)
         return
-    await _editor(update, context, member, post_id, "")
+    await show_editor(update, context, member, post_id, note="")
 
 
 def register(app: Application) -> None:

@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
 from bot.ids import parse_id
-from bot.publishing import REMIND_PREFIX
+from bot.post_buttons import REMIND_PREFIX
 from bot.services import posts, reminders
 from handlers.common import (
     PRIVATE_MESSAGE,

@@ -17,11 +17,10 @@ from telegram.ext import (
     CommandHandler,
 )
 
-from bot import awaiting
-from bot.callbacks import encode, parse, pattern_for
+from bot import awaiting, story_decisions
+from bot.callbacks import encode, pattern_for
 from bot.i18n import Translator
-from bot.publishing import POSTING_ROLES
-from bot.services import notify, queue, staff, stories
+from bot.services import queue, stories
 from bot.services.clients import ClientState
 from bot.services.stories import StoryError
 from handlers import screens
@@ -36,6 +35,7 @@ from handlers.common import (
     translator,
 )
 from handlers.navigation import next_step
+from handlers.pressed import pressed
 
 NODE = "story"  # its menu entry (content/menu.yaml, an action node)
 
@@ -56,7 +56,7 @@ async def intro(update: Update, context: PeerlineContext) -> None:
 
 
 async def story_action(update: Update, context: PeerlineContext) -> None:
-    callback = parse(update.callback_query.data)
+    callback = pressed(update)
     action, story_id = callback.args[0], callback.args[1]
     client = await load_client(update, context)
     _ = translator(context, client)
@@ -91,12 +91,9 @@ async def story_action(update: Update, context: PeerlineContext) -> None:
         )
         return
     # send
-    async with runtime.transaction() as session:
-        sent = story_id is not None and await stories.submit(
-            session, int(story_id), client_id=client.id
-        )
-        if sent:
-            await _tell_reviewers(context, session, int(story_id), client.language or "en")
+    sent = story_id is not None and await story_decisions.submit(
+        runtime, int(story_id), client_id=client.id, language=client.language or "en"
+    )
     if not sent:
         await answer_query(update, context, _.gettext("This story was already sent."))
         return
@@ -109,28 +106,6 @@ async def story_action(update: Update, context: PeerlineContext) -> None:
         ),
         screens.main_menu_button(_),
     )
-
-
-async def _tell_reviewers(context: PeerlineContext, session, story_id: int, language: str) -> None:  # type: ignore[no-untyped-def]
-    runtime = context.runtime
-    for member in await staff.list_staff(session):
-        if member.role not in POSTING_ROLES:
-            continue
-        _ = runtime.i18n.get(member.languages[0] if member.languages else None)
-        await notify.send(
-            session,
-            runtime.keys,
-            chat_ref=await staff.chat_ref(session, member.id),
-            recipient=f"staff:{member.id}",
-            text=_.gettext(
-                "📝 A new story for review: #%(id)s (%(language)s). /stories lists them.",
-                id=story_id,
-                language=language.upper(),
-            ),
-            buttons=[
-                [{"text": _.gettext("Read it"), "callback_data": encode("stv", story_id, "show")}]
-            ],
-        )
 
 
 async def story_text(update: Update, context: PeerlineContext, client: ClientState) -> None:

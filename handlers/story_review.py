@@ -1,6 +1,6 @@
 """Channel admins review clients' stories: /stories lists those waiting; approving makes a draft
 post of one (edited and published like any post), rejecting tells the author why, in their
-language. Either way the story row forgets its text and its author."""
+language (bot/story_decisions.py). Either way the story row forgets its text and its author."""
 
 from __future__ import annotations
 
@@ -9,24 +9,17 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import encode, parse, pattern_for
-from bot.i18n import N_, Translator
-from bot.services import clients, notify, stories
+from bot import story_decisions
+from bot.callbacks import encode, pattern_for
+from bot.i18n import Translator
+from bot.services import stories
 from bot.services.staff import StaffView
-from bot.services.stories import StoryError
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape, show
-from handlers.posts_common import editor_screen, require_poster
+from handlers.post_card import show_editor
+from handlers.posts_common import require_poster
+from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 
-REASONS = {
-    "identifying": N_("It could identify the author or someone else."),
-    "risk": N_("It could put someone at risk."),
-    "off_topic": N_("It is not a story about lived experience."),
-    "duplicate": N_("We have just published a very similar story."),
-    # Russian law (3-FZ Art. 46, "propaganda" of drugs): no how or where to use or get them.
-    "russia": N_("It cannot be published in Russia: it tells how or where to use or get drugs."),
-    "other": N_("The channel admins decided not to publish it."),
-}
 SNIPPET = 40
 
 
@@ -64,7 +57,7 @@ async def review(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = parse(update.callback_query.data)
+    callback = pressed(update)
     story_id, action = int(callback.args[0]), callback.args[1]
     runtime = context.runtime
     if action == "show":
@@ -79,7 +72,7 @@ async def review(update: Update, context: PeerlineContext) -> None:
     elif action == "reject":
         rows = [
             [Button(_.gettext(label), callback_data=encode("stv", story_id, reason))]
-            for reason, label in REASONS.items()
+            for reason, label in story_decisions.REASONS.items()
         ]
         rows.append(
             [Button("↩️ " + _.gettext("Back"), callback_data=encode("stv", story_id, "show"))]
@@ -123,77 +116,26 @@ async def _decided(update: Update, context: PeerlineContext, _: Translator) -> N
 async def _approve(
     update: Update, context: PeerlineContext, member: StaffView, story_id: int
 ) -> None:
-    runtime = context.runtime
     _ = staff_translator(context, member)
-    try:
-        async with runtime.transaction() as session:
-            approved = await stories.approve(session, runtime.keys, story_id, by=member.id)
-            if approved is not None:
-                client_id = approved[1]
-                await _tell_author(
-                    context,
-                    session,
-                    client_id,
-                    N_(
-                        "Your story was accepted. It will be published without anything about "
-                        "you. Thank you for sharing it."
-                    ),
-                )
-    except StoryError:
-        approved = None
-    if approved is None:
+    post_id = await story_decisions.approve(context.runtime, story_id, by=member.id)
+    if post_id is None:
         await _decided(update, context, _)
         return
     note = _.gettext("A draft post was made from story #%(id)s.", id=story_id)
-    screen = await editor_screen(context, member, approved[0], note=note)
-    if screen is not None:
-        await show(update, context, *screen)
+    await show_editor(update, context, member, post_id, note=note)
 
 
 async def _reject(
     update: Update, context: PeerlineContext, member: StaffView, story_id: int, reason: str
 ) -> None:
-    runtime = context.runtime
     _ = staff_translator(context, member)
-    async with runtime.transaction() as session:
-        rejected = await stories.reject(session, runtime.keys, story_id, reason, by=member.id)
-        if rejected is not None:
-            await _tell_author(context, session, rejected[1], None, reason=reason)
-    if rejected is None:
+    if not await story_decisions.reject(context.runtime, story_id, reason, by=member.id):
         await _decided(update, context, _)
         return
     await show(
         update,
         context,
         _.gettext("Story #%(id)s is not published; the author was told why.", id=story_id),
-    )
-
-
-async def _tell_author(  # type: ignore[no-untyped-def]
-    context: PeerlineContext, session, client_id: int | None, message: str | None, *, reason=None
-) -> None:
-    """A notice to the story's author in the language they read the bot in (none if they
-    deleted their data meanwhile)."""
-    if client_id is None:
-        return
-    runtime = context.runtime
-    language = await clients.language_of(session, client_id)
-    _ = runtime.i18n.get(language)
-    if reason is not None:
-        text = _.gettext(
-            "Your story was not published. The reason: %(reason)s You are welcome to write "
-            "another one: /story",
-            reason=_.gettext(REASONS[reason]),
-        )
-    else:
-        text = _.gettext(message or "")
-    await notify.send(
-        session,
-        runtime.keys,
-        chat_ref=await clients.chat_ref(session, client_id),
-        recipient=f"client:{client_id}",
-        text=text,
-        protect_content=runtime.settings.protect_content,
     )
 
 

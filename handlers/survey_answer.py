@@ -10,8 +10,9 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, PollHandler
 
-from bot.callbacks import parse, pattern_for
-from bot.services import surveys
+from bot.callbacks import pattern_for
+from bot.services import survey_runs, surveys
+from bot.survey_buttons import answer_rows, texts_for
 from handlers.common import (
     PeerlineContext,
     answer_query,
@@ -20,13 +21,12 @@ from handlers.common import (
     screen_of,
     translator,
 )
-from handlers.survey_common import answer_rows, texts_for
+from handlers.pressed import pressed
 
 
 async def answer(update: Update, context: PeerlineContext) -> None:
     """svo: one option; svs: the options of a multiple-choice question (a bit mask)."""
-    query = update.callback_query
-    callback = parse(query.data)
+    callback = pressed(update)
     question_id, value = int(callback.args[0]), int(callback.args[1])
     options = [value] if callback.kind == "svo" else [i for i in range(10) if value & (1 << i)]
     client = await load_client(update, context)
@@ -36,7 +36,7 @@ async def answer(update: Update, context: PeerlineContext) -> None:
         return
     runtime = context.runtime
     async with runtime.transaction() as session:
-        outcome = await surveys.answer(
+        outcome = await survey_runs.answer(
             session, runtime.keys, client_key=client.key, question_id=question_id, options=options
         )
         found = await surveys.question(session, question_id)
@@ -61,8 +61,7 @@ async def answer(update: Update, context: PeerlineContext) -> None:
 async def toggle(update: Update, context: PeerlineContext) -> None:
     """A multiple-choice toggle: redraw the buttons with the new choice (nothing is stored
     until "send": the choice so far travels in the buttons)."""
-    query = update.callback_query
-    callback = parse(query.data)
+    callback = pressed(update)
     question_id, mask = int(callback.args[0]), int(callback.args[1])
     client = await load_client(update, context)
     _ = translator(context, client)
@@ -86,8 +85,12 @@ async def toggle(update: Update, context: PeerlineContext) -> None:
 async def poll_totals(update: Update, context: PeerlineContext) -> None:
     """Telegram's new totals for a poll we posted in a channel."""
     poll = update.poll
+    if poll is None:  # PollHandler passes only updates with a poll
+        return
     async with context.runtime.transaction() as session:
-        await surveys.update_poll(session, poll.id, [option.voter_count for option in poll.options])
+        await survey_runs.update_poll(
+            session, poll.id, [option.voter_count for option in poll.options]
+        )
 
 
 def register(app: Application) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.dbtypes import clean_text
 from bot.models import CannedAnswer, PostVersion
-from bot.services import canned, posts
+from bot.services import canned, post_drafts
 from tests.harness import BotHarness, FakeUser
 from tests.test_client_journey import onboard
 from tests.test_consultation import CONSULTANT, add_consultant
@@ -77,8 +77,10 @@ async def test_a_canned_answer_with_a_nul_is_stored_without_it(session) -> None:
 
 
 async def test_a_post_with_a_nul_and_a_lone_surrogate_is_stored(session) -> None:
-    post_id = await posts.create(session, author_id=None, versions={"ru": "Нало\x00ксон \ud83d!"})
-    await posts.set_version(session, post_id, "uk", kind="text", text="Текст\x00 з NUL")
+    post_id = await post_drafts.create(
+        session, author_id=None, versions={"ru": "Нало\x00ксон \ud83d!"}
+    )
+    await post_drafts.set_version(session, post_id, "uk", kind="text", text="Текст\x00 з NUL")
     await session.commit()
     texts = {
         row.language: row.text

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from bot import awaiting
 from bot.models import Client, Staff
-from bot.services import posts
+from bot.services import post_drafts, post_schedule, posts
 from tests.harness import BOT_USER, BotHarness, FakeUser
 from tests.test_client_journey import onboard
 from tests.test_consultation import ask_about_ost, name_of
@@ -257,15 +257,22 @@ async def test_a_template_gap_is_refused_at_its_scheduled_time_too(harness: BotH
     await register_channels(harness)
     now = datetime.now(UTC)
     async with runtime.transaction() as session:
-        post_id = await posts.create(
+        post_id = await post_drafts.create(
             session,
             author_id=author,
             versions={"ru": "Опасная партия. Где: Казань."},
             ready_slug="dangerous_batch_alert",
         )
-        await posts.schedule(session, post_id, now + timedelta(hours=1), now=now, by=author)
+        await post_schedule.schedule(
+            session,
+            post_id,
+            now + timedelta(hours=1),
+            now=now,
+            by=author,
+            template_slugs=publishing.template_slugs(runtime),
+        )
         # Edited after scheduling, with a gap left in.
-        await posts.set_version(
+        await post_drafts.set_version(
             session, post_id, "ru", kind="text", text="Опасная партия. Где: [ГОРОД].", file_id=None
         )
     assert await publishing.publish_due(runtime, now + timedelta(hours=2)) == 0

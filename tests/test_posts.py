@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot import publishing
+from bot import event_reminders, publishing
 from bot.models import AuditEntry, Channel, Client, Outbox
-from bot.services import outbox_upkeep, posts, staff
+from bot.services import outbox_upkeep, post_drafts, post_schedule, posts, staff
 from tests.harness import BotHarness, FakeUser
 from tests.test_client_journey import onboard
 
@@ -68,7 +68,7 @@ async def write_post(harness: BotHarness) -> int:
     assert "Post #" in editor.text and "draft" in editor.text
     post_id = int(re.search(r"#(\d+)", editor.text).group(1))
     prompt = await harness.press(ADMIN, "✏️ RU", editor)
-    assert "Russian" in prompt.text or "Русский" in prompt.text
+    assert "Send the Русский version of post" in prompt.text
     await harness.send_other(
         ADMIN,
         text="Налоксон спасает жизни. Спросите нас анонимно.",
@@ -210,7 +210,7 @@ async def test_reschedule_back_to_draft_and_cancel(harness: BotHarness) -> None:
     cancelled = await harness.press(ADMIN, "🗑 Cancel post", draft)
     assert "cancelled" in cancelled.text
     async with harness.app.bot_data.runtime.transaction() as session:
-        assert await posts.due(session, posts.utcnow() + timedelta(days=1)) == []
+        assert await post_schedule.due(session, posts.utcnow() + timedelta(days=1)) == []
 
 
 async def published(harness: BotHarness) -> int:
@@ -331,7 +331,7 @@ async def test_channel_add_checks_rights_with_telegram(harness: BotHarness) -> N
     assert "Telegram says you are not one" in reply.text
     telegram.add_channel(-1005, "Ours", username="ours", admins={ADMIN.id})
     reply = await harness.send(ADMIN, "/channel_add @ours")
-    assert "<b>Ours</b> is registered" in reply.text or "Ours is registered" in reply.text
+    assert "Channel <b>Ours</b> is registered" in reply.text
     done = await harness.press(ADMIN, "English", reply)
     assert "publishes in English" in done.text
 
@@ -397,6 +397,55 @@ async def test_ready_made_template_must_be_filled_in(harness: BotHarness) -> Non
     assert "fill in the parts in [brackets]" in harness.telegram.calls[-1][1]["text"]
 
 
+TEMPLATE_REFUSED = (
+    "This post is a template: fill in the parts in [brackets] in every language first."
+)
+
+
+@pytest.mark.parametrize("when", ["now", "at_its_scheduled_time"])
+async def test_a_template_with_a_gap_is_refused_published_now_or_at_its_scheduled_time(
+    harness: BotHarness, when: str
+) -> None:
+    runtime = harness.app.bot_data.runtime
+    await add_member(harness)
+    await register_channels(harness)
+    reader = await subscriber(harness, 5551000031, "ru")
+    editor = await harness.send(ADMIN, "/post")
+    post_id = int(re.search(r"#(\d+)", editor.text).group(1))
+    ready = await harness.press(ADMIN, "📚 Ready-made", editor)
+    template = next(p for p in runtime.ready_posts if p.template)
+    editor = await harness.press(ADMIN, template.title["en"], ready)
+    if when == "now":
+        await harness.press(ADMIN, "🚀 Publish now", editor)
+        assert harness.telegram.calls[-1][1]["text"] == TEMPLATE_REFUSED
+        # Nor can it be scheduled with its gaps.
+        await harness.press(ADMIN, "🕒 Schedule", harness.screen(ADMIN))
+        assert (await harness.send(ADMIN, "+30")).text == TEMPLATE_REFUSED
+    else:
+        # Filled in and scheduled; then, before its time, a gap is typed back in.
+        async with runtime.transaction() as session:
+            for language, text in template.text.items():
+                filled = posts.TEMPLATE_GAP.sub("Kazan", text)
+                await post_drafts.set_version(session, post_id, language, kind="text", text=filled)
+        await harness.press(ADMIN, "🕒 Schedule", harness.screen(ADMIN))
+        assert "Scheduled for" in (await harness.send(ADMIN, "+30")).text
+        await harness.press(ADMIN, "✏️ RU", harness.screen(ADMIN))
+        assert "✅ RU saved." in (await harness.send(ADMIN, "Опасная партия. Где: [ГОРОД].")).text
+        now = posts.utcnow()
+        assert await publishing.publish_due(runtime, now + timedelta(minutes=31)) == 0
+        await harness.deliver()
+        told = harness.inbox(ADMIN.id)[-1].text
+        assert told == (
+            f"⚠️ Scheduled post #{post_id} was not published: it is a template, and parts in "
+            "[brackets] are still to be filled in. It is a draft again: /posts"
+        )
+    async with runtime.transaction() as session:
+        view = await posts.get(session, post_id)
+    assert view is not None and view.status == posts.DRAFT
+    for chat in (RU_CHANNEL, UK_CHANNEL, reader.id):
+        assert not [m for m in harness.inbox(chat) if "Опасная партия" in m.text]
+
+
 async def test_ready_made_post_fills_all_languages_and_its_button(harness: BotHarness) -> None:
     await add_member(harness)
     editor = await harness.send(ADMIN, "/post")
@@ -429,7 +478,7 @@ async def test_ready_made_post_fills_all_languages_and_its_button(harness: BotHa
 )
 def test_parse_when(typed: str, expected: datetime | None) -> None:
     now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv
-    assert posts.parse_when(typed, now, ZoneInfo("Europe/Kyiv")) == expected
+    assert post_schedule.parse_when(typed, now, ZoneInfo("Europe/Kyiv")) == expected
 
 
 async def test_maintenance_wakes_for_the_next_scheduled_post(harness: BotHarness) -> None:
@@ -444,10 +493,11 @@ async def test_maintenance_wakes_for_the_next_scheduled_post(harness: BotHarness
     await harness.press(ADMIN, "🕒 Schedule", harness.screen(ADMIN))
     await harness.send(ADMIN, "+1")
     async with runtime.transaction() as session:
-        due = await posts.next_due(session)
-    assert due is not None and timedelta(seconds=59) <= due - now <= timedelta(minutes=2)
-    # Half a minute before it is due, the loop sleeps exactly that half minute, not a round.
-    assert await maintenance.until_next_post(runtime, 60.0, due - timedelta(seconds=30)) == 30.0
+        due_at = await post_schedule.next_due(session)
+    assert due_at is not None
+    woke_at = due_at - timedelta(seconds=30)
+    # Not a whole round later: exactly when the post is due.
+    assert await maintenance.until_next_post(runtime, 60.0, woke_at) == 30.0
 
 
 async def test_purge_keeps_channel_copies_and_forget_drops_subscriber_copies(
@@ -500,9 +550,9 @@ async def test_invitation_remind_me_and_the_reminder_before_the_event(
 
     runtime = harness.app.bot_data.runtime
     now = posts.utcnow()
-    assert await publishing.send_due_reminders(runtime, now + timedelta(minutes=115)) == 0
-    assert await publishing.send_due_reminders(runtime, now + timedelta(minutes=121)) == 1
-    assert await publishing.send_due_reminders(runtime, now + timedelta(minutes=122)) == 0
+    assert await event_reminders.send_due_reminders(runtime, now + timedelta(minutes=115)) == 0
+    assert await event_reminders.send_due_reminders(runtime, now + timedelta(minutes=121)) == 1
+    assert await event_reminders.send_due_reminders(runtime, now + timedelta(minutes=122)) == 0
     await harness.deliver()
     reminder = harness.inbox(reader.id)[-1].text
     assert reminder.startswith("🔔") and "Налоксон спасает жизни." in reminder

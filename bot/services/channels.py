@@ -19,6 +19,8 @@ from bot.crypto import Keys
 from bot.languages import LANGUAGES
 from bot.models import AuditEntry, Channel
 
+# Who registers channels and publishes to them (and is told when one stops working).
+POSTING_ROLES = frozenset({"channel_admin", "admin"})
 # Why a channel is paused (shown to admins in their language).
 REMOVED, NO_RIGHTS, PAUSED = "removed", "no_rights", "paused"
 TITLE_MAX = 128

@@ -185,7 +185,7 @@ def _per_language(value: object, key: str, fail: _Fail) -> dict[str, str]:
     unknown = sorted(str(lang) for lang in value.keys() - set(LANGUAGES))
     if unknown:
         raise fail(f"unknown key {key}.{', '.join(unknown)} (languages: {', '.join(LANGUAGES)})")
-    result = {}
+    result: dict[str, str] = {}
     for language in LANGUAGES:
         entry = value.get(language)
         if not isinstance(entry, str) or not entry.strip():

@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import Keys
 from bot.models import AuditEntry, Story
-from bot.services import posts
+from bot.services import post_drafts
 
 PURPOSE = b"story"
 TEXT_MAX = 3500  # leaves room in a 4096-character post for a line from the organisation
@@ -95,7 +96,7 @@ async def submit(session: AsyncSession, story_id: int, *, client_id: int) -> boo
         .values(status=PENDING, created_at=func.now()),
         execution_options=_NO_SYNC,
     )
-    return bool(result.rowcount)
+    return bool(cast("CursorResult[Any]", result).rowcount)
 
 
 async def discard(session: AsyncSession, story_id: int, *, client_id: int) -> None:
@@ -134,7 +135,7 @@ async def approve(
     story = await get(session, keys, story_id)
     if story is None or story.status != PENDING or story.text is None:
         return None
-    post_id = await posts.create(
+    post_id = await post_drafts.create(
         session, author_id=by, versions={story.language: _as_html(story.text)}
     )
     closed = await session.execute(
@@ -150,7 +151,7 @@ async def approve(
         ),
         execution_options=_NO_SYNC,
     )
-    if not closed.rowcount:
+    if not cast("CursorResult[Any]", closed).rowcount:
         raise StoryError("decided")  # rolls the draft post back with the transaction
     session.add(AuditEntry(staff_id=by, action="story_approve", detail=f"story={story_id}"))
     await session.flush()
@@ -179,7 +180,7 @@ async def reject(
         ),
         execution_options=_NO_SYNC,
     )
-    if not closed.rowcount:
+    if not cast("CursorResult[Any]", closed).rowcount:
         return None
     session.add(AuditEntry(staff_id=by, action="story_reject", detail=f"story={story_id} {reason}"))
     await session.flush()

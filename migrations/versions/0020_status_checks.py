@@ -1,7 +1,7 @@
 """status checks: the database refuses a status (or other closed code) it does not know
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-06 00:10:00
 
 Every status column and the other columns with a closed vocabulary get a CHECK constraint
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """rights-violation case records and the consent that links one to a client
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-06 00:10:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from bot.dbtypes import CleanString, Id
 
 revision = "0021"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

@@ -36,7 +36,7 @@ from tornado.web import Application, RequestHandler
 from bot.crypto import Keys
 from bot.db import make_engine, make_session_factory
 from bot.models import AuditEntry, Conversation
-from bot.services import channels, posts
+from bot.services import channels, post_drafts, post_schedule, posts
 from tests.e2e import driver
 from tests.e2e.test_consultation_e2e import onboard_and_ask
 
@@ -117,11 +117,16 @@ async def schedule_post(url: str, secret: str) -> None:
                 by=None,
                 language="ru",
             )
-            post_id = await posts.create(session, author_id=None, versions={"ru": POST_TEXT})
-            await posts.set_subscribers(session, post_id, False)
+            post_id = await post_drafts.create(session, author_id=None, versions={"ru": POST_TEXT})
+            await post_drafts.set_subscribers(session, post_id, False)
             now = posts.utcnow()
-            await posts.schedule(
-                session, post_id, now + timedelta(seconds=POST_DUE_IN), now=now, by=None
+            await post_schedule.schedule(
+                session,
+                post_id,
+                now + timedelta(seconds=POST_DUE_IN),
+                now=now,
+                by=None,
+                template_slugs=(),  # not made from a ready-made post
             )
     finally:
         await engine.dispose()

@@ -1,20 +1,24 @@
-"""Shared by the survey flows (running surveys, answering them): the answer buttons."""
+"""A survey question's texts and answer buttons, as Bot API JSON: the same buttons go out to
+subscribers (bot/survey_decisions.py) and are redrawn when a reader toggles an answer
+(handlers/survey_answer.py)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.services import surveys
 
 
-def texts_for(question: surveys.Question, language: str) -> dict:  # type: ignore[type-arg]
+def texts_for(question: surveys.Question, language: str) -> dict[str, Any]:
     """The question in a language, or in the first one it has."""
     return question.texts.get(language) or next(iter(question.texts.values()))
 
 
 def answer_rows(
     _: Translator, question: surveys.Question, language: str, mask: int
-) -> list[list[dict]]:  # type: ignore[type-arg]
+) -> list[list[dict[str, str]]]:
     """Answer buttons: one per option; multiple choice: toggles (☑️) and a "send" button."""
     options = texts_for(question, language)["options"]
     if not question.multiple:
