@@ -26,7 +26,7 @@ from bot.callbacks import encode, parse, pattern_for
 from bot.dbtypes import clean_text
 from bot.i18n import Translator
 from bot.runtime import Runtime
-from bot.services import clients, directory, queue, relay, staff
+from bot.services import clients, directory, queue, relay, staff, staff_duty
 from bot.services.directory import ServiceCard
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
@@ -255,7 +255,7 @@ async def transfer_to_role(update: Update, context: PeerlineContext) -> None:
                     role=_role_name(client_, role),
                 ),
             )
-            on_duty = await staff.on_duty_for(
+            on_duty = await staff_duty.on_duty_for(
                 session, language=conversation.language, topic=conversation.topic, urgent=True
             )
             wanted = [

@@ -10,7 +10,7 @@ from telegram import InlineKeyboardMarkup as Keyboard
 
 from bot.callbacks import encode
 from bot.i18n import N_, Translator
-from bot.services import queue, relay, rota, staff
+from bot.services import queue, relay, rota, staff, staff_duty
 from bot.services.clients import ClientState
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
@@ -83,7 +83,7 @@ async def open_request(
                 author="client",
                 incoming=first,
             )
-        on_duty = await staff.on_duty_for(
+        on_duty = await staff_duty.on_duty_for(
             session, language=conversation.language, topic=topic, urgent=urgent
         )
         await notify_staff(context, session, conversation, on_duty)
@@ -117,7 +117,9 @@ async def _opened(
                 [
                     other
                     for other in fallbacks
-                    if await staff.on_duty_for(session, language=other, topic=conversation.topic)
+                    if await staff_duty.on_duty_for(
+                        session, language=other, topic=conversation.topic
+                    )
                 ]
             )
     elif conversation.urgent and not any(language in m.languages for m in on_duty):
@@ -154,7 +156,7 @@ async def choose_language(
             if moved is None:
                 return None
             conversation = moved
-        on_duty = await staff.on_duty_for(
+        on_duty = await staff_duty.on_duty_for(
             session, language=conversation.language, topic=conversation.topic
         )
         if language is not None:
@@ -194,7 +196,7 @@ async def escalate(context: PeerlineContext, conversation_id: int) -> bool:
             if member is not None:
                 await _urgent_notice(context, session, conversation, member, take=False)
             return True
-        on_duty = await staff.on_duty_for(
+        on_duty = await staff_duty.on_duty_for(
             session, language=conversation.language, topic=conversation.topic, urgent=True
         )
         supervisors = [

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, filters
 
 from bot import guide
-from bot.services import staff, staff_guide
+from bot.services import staff, staff_accounts, staff_duty, staff_guide
 from bot.services.staff import StaffError
 from handlers import screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext
@@ -43,7 +43,7 @@ async def invite(update: Update, context: PeerlineContext) -> None:
         )
         return
     async with runtime.transaction() as session:
-        token = await staff.create_invite(session, role=role)
+        token = await staff_accounts.create_invite(session, role=role)
     username = runtime.settings.bot_username or context.bot.username
     link = f"https://t.me/{username}?start={token}"
     await update.effective_message.reply_text(
@@ -63,7 +63,7 @@ async def redeem(update: Update, context: PeerlineContext) -> None:
     _ = telegram_language(update, context)
     async with runtime.transaction() as session:
         try:
-            member = await staff.redeem_invite(
+            member = await staff_accounts.redeem_invite(
                 session,
                 runtime.keys,
                 token=token,
@@ -99,7 +99,7 @@ async def name(update: Update, context: PeerlineContext) -> None:
     wanted = " ".join(context.args or []).strip()
     try:
         async with context.runtime.transaction() as session:
-            member = await staff.set_profile(session, member.id, display_name=wanted)
+            member = await staff_duty.set_profile(session, member.id, display_name=wanted)
     except StaffError:
         await update.effective_message.reply_text(
             _.gettext(

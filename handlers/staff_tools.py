@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot.callbacks import encode, parse, pattern_for
 from bot.i18n import Translator
 from bot.ids import parse_id
-from bot.services import canned, clients, relay, rota, staff
+from bot.services import canned, clients, relay, rota, staff, staff_duty
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
@@ -284,14 +284,14 @@ async def cap_command(update: Update, context: PeerlineContext) -> None:
     usage = _.gettext(
         "Conversations at once: %(n)s. Change it with /cap N (1 to %(max)s).",
         n=member.max_active,
-        max=staff.MAX_ACTIVE_LIMIT,
+        max=staff_duty.MAX_ACTIVE_LIMIT,
     )
     cap = parse_id(arg)
-    if cap is None or not 1 <= cap <= staff.MAX_ACTIVE_LIMIT:
+    if cap is None or not 1 <= cap <= staff_duty.MAX_ACTIVE_LIMIT:
         await update.effective_message.reply_text(usage)
         return
     async with context.runtime.transaction() as session:
-        member = await staff.set_profile(session, member.id, max_active=cap)
+        member = await staff_duty.set_profile(session, member.id, max_active=cap)
     await update.effective_message.reply_text(
         _.gettext("Saved. Conversations at once: %(n)s.", n=member.max_active)
     )
@@ -330,7 +330,7 @@ async def topic_button(update: Update, context: PeerlineContext) -> None:
         )
         return
     async with context.runtime.transaction() as session:
-        member = await staff.set_profile(session, member.id, topics=chosen)
+        member = await staff_duty.set_profile(session, member.id, topics=chosen)
     await answer_query(update, context)
     text, keyboard = topics_screen(_, member)
     await update.callback_query.edit_message_text(text, reply_markup=keyboard)
