@@ -33,7 +33,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from bot import awaiting, permissions
 from bot.callbacks import encode, parse, pattern_for
-from bot.services import crisis, queue, relay
+from bot.services import crisis, crisis_reader, queue, relay
 from bot.services.clients import ClientState
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
@@ -80,7 +80,7 @@ async def on_message(update: Update, context: PeerlineContext) -> None:
     # then the message still reaches their consultant (and turns the request urgent). A
     # form they were filling in stays open: these words were not its answer.
     if not consulting and awaiting.as_staff(person.awaiting) is None:
-        kind = crisis.detect(message.text or message.caption or "")
+        kind = crisis_reader.detect(message.text or message.caption or "")
         if kind is not None:
             await crisis_help(update, context, person, kind)
             if person.conversation is not None and person.client is not None:
