@@ -10,8 +10,10 @@ from handlers import (
     consult,
     consultant,
     consultant_close,
+    consultant_notes,
+    consultant_refer,
     consultant_relay,
-    consultant_tools,
+    consultant_transfer,
     desk,
     directory,
     dispatch,
@@ -65,7 +67,9 @@ def register(app: Application) -> None:
     followup.register(app)
     consultant.register(app)
     consultant_close.register(app)
-    consultant_tools.register(app)
+    consultant_notes.register(app)
+    consultant_transfer.register(app)
+    consultant_refer.register(app)
     desk.register(app)
     care.register(app)
     staff_tools.register(app)
