@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from handlers import (
+    canned_answers,
     care,
     channels,
     consult,
@@ -72,6 +73,7 @@ def register(app: Application) -> None:
     consultant_refer.register(app)
     desk.register(app)
     care.register(app)
+    canned_answers.register(app)
     staff_tools.register(app)
     moderation.register(app)
     forum.register(app)

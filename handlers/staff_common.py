@@ -100,6 +100,20 @@ async def require_staff(update: Update, context: PeerlineContext) -> StaffView |
     return member
 
 
+async def require_staff_translated(
+    update: Update, context: PeerlineContext
+) -> tuple[StaffView, Translator] | None:
+    """The sender as staff with their translator, or None after a polite refusal."""
+    member = await require_staff(update, context)
+    return (member, staff_translator(context, member)) if member is not None else None
+
+
+def command_text(update: Update) -> str:
+    """Everything after the command, line breaks kept (a canned body may have several)."""
+    parts = (message_of(update).text or "").split(maxsplit=1)
+    return parts[1] if len(parts) > 1 else ""
+
+
 @dataclass(frozen=True)
 class Target:
     """Where a consultant's message or command goes, if that is certain.
