@@ -9,7 +9,7 @@ from telegram import Update
 from bot import awaiting
 from bot.services import crisis, queue
 from bot.services.clients import ClientState
-from handlers import intake, screens
+from handlers import intake_screens, screens
 from handlers.common import PeerlineContext, load_client, set_client, show, translator
 
 OVERDOSE = "overdose"
@@ -68,7 +68,7 @@ async def open_ask(update: Update, context: PeerlineContext, topic: str) -> None
     async with context.runtime.transaction() as session:
         existing = await queue.open_for_client(session, client.id)
     if existing is not None:
-        await show(update, context, *intake.already_open(_, existing.id))
+        await show(update, context, *intake_screens.already_open(_, existing.id))
         return
     await show(update, context, *screens.ask_screen(_, topic))
 
