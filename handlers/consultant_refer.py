@@ -20,7 +20,7 @@ from bot.runtime import Runtime
 from bot.services import directory, queue
 from bot.services.directory import ServiceCard
 from bot.services.queue import ConversationView
-from handlers import screens
+from handlers import menu_screens, screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
 from handlers.staff_common import (
     command_conversation,
@@ -110,7 +110,7 @@ def referral_text(
     )
     shown = 0
     for service in services:
-        more = "\n\n" + screens.card(_, runtime, service, language)
+        more = "\n\n" + menu_screens.card(_, runtime, service, language)
         if len(text) + len(more) > MESSAGE_MAX:
             break
         text += more

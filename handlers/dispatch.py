@@ -45,6 +45,7 @@ from handlers import (
     handover,
     humanitarian,
     intake,
+    menu_screens,
     post_compose,
     practice,
     screens,
@@ -160,7 +161,7 @@ async def crisis_help(
         language = runtime.i18n.suggest(user.language_code if user else None)
         client = replace(client or NOBODY, language=language)
     _ = runtime.i18n.get(client.language)
-    text, keyboard = screens.node_screen(_, runtime, node, client)
+    text, keyboard = menu_screens.node_screen(_, runtime, node, client)
     rows = list(keyboard.inline_keyboard)
     if client.onboarded and person.conversation is None:
         urgent = Button(
