@@ -109,7 +109,9 @@ async def close_topic(
 ) -> None:
     """Closing the conversation closes its topic."""
     group = group_id(context)
-    thread = await queue.forum_topic_of(session, conversation_id) if group else None
+    if not group:
+        return
+    thread = await queue.forum_topic_of(session, conversation_id)
     if thread is None:
         return
     await outbox.enqueue(

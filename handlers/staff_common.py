@@ -27,6 +27,13 @@ def message_of(update: Update) -> Message:
     return message
 
 
+def sender_id(update: Update) -> int:
+    """The Telegram id of whoever sent a command or pressed a button (always someone)."""
+    user = update.effective_user
+    assert user is not None
+    return user.id
+
+
 def pressed(update: Update) -> tuple[CallbackQuery, Callback]:
     """The button pressed and its data, for a handler whose pattern (`pattern_for`) only
     matches well-formed data of its kind."""
