@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.crypto import Keys
 from bot.i18n import I18n
-from bot.services import staff, staff_guide
+from bot.languages import LANGUAGES
+from bot.services import staff, staff_accounts, staff_guide
 from bot.services.staff import StaffError
 
 _Action = Callable[[AsyncSession, Keys, argparse.Namespace], Awaitable[None]]
@@ -34,7 +35,7 @@ def _listed(values: tuple[str, ...], every: tuple[str, ...]) -> str:
 
 
 def _summary(view: staff.StaffView) -> str:
-    languages = _listed(view.languages, staff.LANGUAGES)
+    languages = _listed(view.languages, LANGUAGES)
     topics = _listed(view.topics, staff.STAFF_TOPICS)
     return f"{view.id}: {view.display_name} ({view.role}; languages {languages}; topics {topics})"
 
@@ -62,7 +63,7 @@ async def _add(session: AsyncSession, keys: Keys, args: argparse.Namespace) -> N
             "(or use `peerline consultants invite`)"
         )
     before = await staff.find_by_telegram(session, keys, int(raw))
-    view = await staff.add_staff(
+    view = await staff_accounts.add_staff(
         session,
         keys,
         telegram_id=int(raw),
@@ -109,14 +110,14 @@ async def _remove(session: AsyncSession, keys: Keys, args: argparse.Namespace) -
         raise StaffError("STAFF_ID is the number in the id column of `peerline consultants list`")
     staff_id = int(args.staff_id)
     view = await staff.get(session, staff_id)
-    if view is None or not await staff.remove_staff(session, staff_id):
+    if view is None or not await staff_accounts.remove_staff(session, staff_id):
         raise StaffError(f"no active consultant with id {staff_id}")
     await staff_guide.queue_menu_reset(session, keys, staff_id)
     print(f"removed consultant {staff_id} ({view.display_name}): they can no longer take or answer")
 
 
 async def _invite(session: AsyncSession, _keys: Keys, args: argparse.Namespace) -> None:
-    token = await staff.create_invite(session, role=args.role, ttl_hours=args.hours)
+    token = await staff_accounts.create_invite(session, role=args.role, ttl_hours=args.hours)
     print(invite_message(token, args.hours, args.bot_username))
 
 
@@ -155,7 +156,7 @@ def register(sub: Any) -> None:
     a.add_argument("telegram_id", metavar="TELEGRAM_ID")
     a.add_argument("--name", required=True, help="what clients see, e.g. 'Anna'")
     a.add_argument("--role", required=True, help=", ".join(staff.ROLES))
-    a.add_argument("--languages", help="comma-separated, default all: " + ",".join(staff.LANGUAGES))
+    a.add_argument("--languages", help="comma-separated, default all: " + ",".join(LANGUAGES))
     a.add_argument("--topics", help="comma-separated, default all: " + ",".join(staff.STAFF_TOPICS))
     a.set_defaults(consultants_action=_add)
 

@@ -38,6 +38,7 @@ from bot.services import (
     reminders,
     rota,
     staff,
+    staff_duty,
 )
 from bot.staff_care import duty_care, end_silent_joins, offer_debriefs
 
@@ -138,9 +139,9 @@ async def apply_rota(runtime: Runtime, since: datetime) -> datetime:
     async with runtime.transaction() as session:
         start, end = await rota.shift_changes(session, now, since)
         for staff_id in start:
-            await staff.set_duty(session, staff_id, True)
+            await staff_duty.set_duty(session, staff_id, True)
         for staff_id in end:
-            await staff.set_duty(session, staff_id, False)
+            await staff_duty.set_duty(session, staff_id, False)
     return now
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from handlers import (
+    canned_answers,
     care,
     cases,
     channel_membership,
@@ -12,8 +13,10 @@ from handlers import (
     consult,
     consultant,
     consultant_close,
+    consultant_notes,
+    consultant_refer,
     consultant_relay,
-    consultant_tools,
+    consultant_transfer,
     desk,
     directory,
     dispatch,
@@ -74,11 +77,14 @@ def register(app: Application) -> None:
     followup.register(app)
     consultant.register(app)
     consultant_close.register(app)
-    consultant_tools.register(app)
     cases.register(app)
+    consultant_notes.register(app)
+    consultant_transfer.register(app)
+    consultant_refer.register(app)
     desk.register(app)
     whisper.register(app)
     care.register(app)
+    canned_answers.register(app)
     staff_tools.register(app)
     moderation.register(app)
     forum.register(app)

@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import encode, parse, pattern_for
-from bot.services import care, notify, queue, rota, staff, whispers
+from bot.services import care, notify, queue, rota, staff_duty, whispers
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
@@ -163,7 +163,7 @@ async def care_button(update: Update, context: PeerlineContext) -> None:
         if action == "break":
             until = await care.take_break(session, member.id, runtime.settings.break_minutes)
         else:
-            await staff.set_duty(session, member.id, False)
+            await staff_duty.set_duty(session, member.id, False)
     if action == "break":
         back = rota.local_now(runtime.settings.timezone, until).strftime("%H:%M")
         text = _.gettext(

@@ -21,7 +21,7 @@ from bot.services import case_fields, cases, staff
 from bot.services.case_fields import CaseError, CaseView
 from bot.services.staff import StaffView
 from handlers.common import PeerlineContext, answer_query, escape, show
-from handlers.screens import COUNTRY_NAMES
+from handlers.settings_screens import COUNTRY_NAMES
 from handlers.staff_common import require_staff, staff_translator
 
 FIELD_NAMES = {

@@ -15,7 +15,7 @@ from bot.i18n import Translator
 from bot.services import closing, feedback, queue, relay, staff
 from bot.services.clients import ClientState
 from bot.services.visitors import Visitor
-from handlers import forum_common, guard, intake, screens, supervision
+from handlers import forum_common, guard, intake, intake_screens, screens, supervision
 from handlers.common import (
     PeerlineContext,
     incoming_from,
@@ -53,9 +53,9 @@ async def open_request(update: Update, context: PeerlineContext) -> None:
     opened = await intake.open_request(context, client, topic=topic, urgent=urgent)
     if opened.conversation is None:
         assert opened.existing is not None  # refused only because one was open
-        await show(update, context, *intake.already_open(_, opened.existing.id))
+        await show(update, context, *intake_screens.already_open(_, opened.existing.id))
         return
-    text, keyboard = intake.queued_screen(_, context, opened)
+    text, keyboard = intake_screens.queued_screen(_, context, opened)
     if urgent:
         text = emergency_text(_, context, client, staffed=opened.staffed) + "\n\n" + text
     await show(update, context, text, keyboard)
@@ -116,11 +116,11 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
     language = None if answer == "no" else answer
     opened = await intake.choose_language(context, conversation, language)
     if opened is None:  # taken meanwhile, or a forged language: the request is as it was
-        await show(update, context, *intake.already_open(_, conversation.id))
+        await show(update, context, *intake_screens.already_open(_, conversation.id))
         return
     assert opened.conversation is not None
-    text, keyboard = intake.queued_screen(_, context, opened)
-    own = _.gettext(intake.IN_LANGUAGE[opened.conversation.language])
+    text, keyboard = intake_screens.queued_screen(_, context, opened)
+    own = _.gettext(intake_screens.IN_LANGUAGE[opened.conversation.language])
     note = (
         _.gettext("Your request now goes to consultants who write %(language)s.", language=own)
         if language

@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.callbacks import encode, parse, pattern_for
-from bot.services import handover, queue, staff
+from bot.services import handover, queue, staff_duty
 from bot.services.staff import StaffView
 from handlers import screens, supervision
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
@@ -45,7 +45,7 @@ async def duty(update: Update, context: PeerlineContext) -> None:
         return
     wanted = {"on": True, "off": False}.get((context.args or [""])[0].lower())
     async with context.runtime.transaction() as session:
-        member = await staff.set_duty(session, member.id, wanted)
+        member = await staff_duty.set_duty(session, member.id, wanted)
     _ = staff_translator(context, member)
     text = (
         _.gettext("You are on duty. New requests in your languages and topics will come here.")

@@ -13,7 +13,7 @@ from bot.runtime import Runtime
 from bot.services import directory, queue
 from bot.services.clients import ClientState
 from bot.services.content import Node
-from handlers import screens
+from handlers import menu_screens, screens
 from handlers.common import PeerlineContext, callback_of, load_client, show, translator
 from handlers.navigation import next_step
 
@@ -62,13 +62,13 @@ def render(
     if result.items:
         found = _.ngettext("%(n)s service found:", "%(n)s services found:", result.total)
         parts.append("<i>" + found + "</i>")
-        parts += [screens.card(_, runtime, item, language) for item in result.items]
+        parts += [menu_screens.card(_, runtime, item, language) for item in result.items]
     else:
         parts.append(_.gettext("We do not know such services in your area yet."))
         if hotlines:
             heading = _.gettext("National hotlines that can help or refer you:")
             parts.append("<i>" + heading + "</i>")
-            parts += [screens.card(_, runtime, item, language) for item in hotlines]
+            parts += [menu_screens.card(_, runtime, item, language) for item in hotlines]
     if client.city is None and client.country not in (None, "other"):
         parts.append("<i>" + _.gettext("Tip: set your city to see services near you.") + "</i>")
     pages = max(1, -(-result.total // PAGE_SIZE))

@@ -33,7 +33,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from bot import awaiting, permissions
 from bot.callbacks import MessageFor, OpenRequest, encode, parse_as, pattern_for
-from bot.services import crisis, queue, recorded
+from bot.services import crisis, crisis_reader, queue, recorded
 from bot.services.clients import ClientState
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
@@ -44,6 +44,7 @@ from handlers import (
     consultant_relay,
     humanitarian,
     intake,
+    menu_screens,
     post_input,
     practice,
     screens,
@@ -80,7 +81,7 @@ async def on_message(update: Update, context: PeerlineContext) -> None:
     # then the message still reaches their consultant (and turns the request urgent). A
     # form they were filling in stays open: these words were not its answer.
     if not consulting and awaiting.as_staff(person.awaiting) is None:
-        kind = crisis.detect(message.text or message.caption or "")
+        kind = crisis_reader.detect(message.text or message.caption or "")
         if kind is not None:
             await crisis_help(update, context, person, kind)
             if person.conversation is not None and person.client is not None:
@@ -160,7 +161,7 @@ async def crisis_help(
         language = runtime.i18n.suggest(user.language_code if user else None)
         client = replace(client or NOBODY, language=language)
     _ = runtime.i18n.get(client.language)
-    text, keyboard = screens.node_screen(_, runtime, node, client)
+    text, keyboard = menu_screens.node_screen(_, runtime, node, client)
     rows = [list(row) for row in keyboard.inline_keyboard]
     if client.onboarded and person.conversation is None:
         urgent = Button(

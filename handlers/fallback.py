@@ -9,7 +9,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from handlers import screens
+from handlers import menu_screens, screens
 from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
@@ -29,7 +29,7 @@ async def unknown_command(update: Update, context: PeerlineContext) -> None:
     """A command we do not have: say so and list the ones we do."""
     client = await load_client(update, context)
     _ = translator(context, client)
-    help_text = screens.help_text(_, client.country)
+    help_text = menu_screens.help_text(_, client.country)
     text = _.gettext("I do not know this command.") + "\n\n" + help_text
     await show(update, context, text, screens.main_menu_button(_))
 

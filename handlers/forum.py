@@ -15,20 +15,23 @@ from bot.callbacks import encode
 from bot.services import forum_topics, handover, queue, staff
 from handlers import consultant_relay, screens
 from handlers.common import PeerlineContext, incoming_from
-from handlers.staff_common import staff_translator
+from handlers.staff_common import message_of, sender_id, staff_translator
 
 
 async def topic_message(update: Update, context: PeerlineContext) -> None:
     """A staff member's message in a conversation's topic: take if waiting, then relay."""
     incoming = incoming_from(update)
-    message = update.effective_message
-    if incoming is None or not message.is_topic_message:
+    message, user = update.effective_message, update.effective_user
+    if incoming is None or message is None or user is None or not message.is_topic_message:
+        return  # a channel's automatic forward, or chatter outside the topics
+    thread = message.message_thread_id
+    if thread is None:
         return
     runtime = context.runtime
     refusal = None
     async with runtime.transaction() as session:
-        member = await staff.find_by_telegram(session, runtime.keys, update.effective_user.id)
-        conversation = await forum_topics.by_forum_topic(session, message.message_thread_id)
+        member = await staff.find_by_telegram(session, runtime.keys, user.id)
+        conversation = await forum_topics.by_forum_topic(session, thread)
         if member is None or conversation is None:
             return  # not staff, or not a conversation's topic: ordinary group chatter
         if conversation.status == "waiting":
@@ -58,10 +61,10 @@ async def topic_message(update: Update, context: PeerlineContext) -> None:
 
 async def close_in_topic(update: Update, context: PeerlineContext) -> None:
     """/close in a topic: the outcome buttons, for the consultant who holds it."""
-    message = update.effective_message
+    message = message_of(update)
     runtime = context.runtime
     async with runtime.transaction() as session:
-        member = await staff.find_by_telegram(session, runtime.keys, update.effective_user.id)
+        member = await staff.find_by_telegram(session, runtime.keys, sender_id(update))
         conversation = await forum_topics.by_forum_topic(session, message.message_thread_id or 0)
     if member is None or conversation is None:
         return

@@ -17,7 +17,7 @@ from bot.i18n import N_, Translator
 from bot.services import usage
 from bot.services.clients import ClientState
 from bot.services.relay import Incoming
-from handlers import guard, intake, screens
+from handlers import guard, intake, intake_screens, screens
 from handlers.common import (
     PeerlineContext,
     callback_of,
@@ -128,10 +128,10 @@ async def submit(
         context, client, topic="humanitarian", urgent=False, kind="humanitarian", first=first
     )
     if opened.existing is not None:  # one already open: no second request
-        await show(update, context, *intake.already_open(_, opened.existing.id))
+        await show(update, context, *intake_screens.already_open(_, opened.existing.id))
         return
     await usage.aid_requested(context.runtime.sessions, need, client)  # reports count kinds
-    text, keyboard = intake.queued_screen(_, context, opened)
+    text, keyboard = intake_screens.queued_screen(_, context, opened)
     note = _.gettext("Your request for aid is sent.")
     await show(update, context, note + "\n\n" + text, keyboard, new=update.callback_query is None)
 

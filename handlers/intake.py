@@ -1,16 +1,16 @@
-"""Opening a request to a human, shared by the consultation and humanitarian-aid flows."""
+"""Opening a request to a human, shared by the consultation and humanitarian-aid flows: the
+request queued, the consultants on duty told, and what the client is then told
+(`Opened`, shown by handlers/intake_screens.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton as Button
-from telegram import InlineKeyboardMarkup as Keyboard
 
 from bot.callbacks import encode
-from bot.i18n import N_, Translator
-from bot.services import estimates, notify, queue, relay, requests, rota, staff
+from bot.services import estimates, notify, queue, relay, requests, rota, staff, staff_duty
 from bot.services.clients import ClientState
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
@@ -33,21 +33,6 @@ class Opened:
     # An urgent request went to everyone on duty, none of whom writes the client's language:
     # the languages the consultant may answer in.
     may_write: tuple[str, ...] = ()
-
-
-# "in Russian" as it fits "who writes ..." / "continue ..." in each language.
-IN_LANGUAGE = {
-    "ru": N_("in Russian"),
-    "uk": N_("in Ukrainian"),
-    "kk": N_("in Kazakh"),
-    "en": N_("in English"),
-}
-YES_LANGUAGE = {
-    "ru": N_("Yes, Russian is fine"),
-    "uk": N_("Yes, Ukrainian is fine"),
-    "kk": N_("Yes, Kazakh is fine"),
-    "en": N_("Yes, English is fine"),
-}
 
 
 async def open_request(
@@ -83,7 +68,7 @@ async def open_request(
                 author="client",
                 incoming=first,
             )
-        on_duty = await staff.on_duty_for(
+        on_duty = await staff_duty.on_duty_for(
             session, language=conversation.language, topic=topic, urgent=urgent
         )
         await notify_staff(context, session, conversation, on_duty)
@@ -104,7 +89,9 @@ async def _opened(
     runtime = context.runtime
     language = conversation.language
     fallbacks = runtime.settings.language_fallbacks.get(language, ())
-    hours, alternatives, may_write = "", (), ()
+    hours = ""
+    alternatives: tuple[str, ...] = ()
+    may_write: tuple[str, ...] = ()
     if not on_duty:
         hours = await rota.office_hours_text(
             session,
@@ -117,7 +104,9 @@ async def _opened(
                 [
                     other
                     for other in fallbacks
-                    if await staff.on_duty_for(session, language=other, topic=conversation.topic)
+                    if await staff_duty.on_duty_for(
+                        session, language=other, topic=conversation.topic
+                    )
                 ]
             )
     elif conversation.urgent and not any(language in m.languages for m in on_duty):
@@ -154,7 +143,7 @@ async def choose_language(
             if moved is None:
                 return None
             conversation = moved
-        on_duty = await staff.on_duty_for(
+        on_duty = await staff_duty.on_duty_for(
             session, language=conversation.language, topic=conversation.topic
         )
         if language is not None:
@@ -162,7 +151,12 @@ async def choose_language(
         return await _opened(context, session, conversation, on_duty, offer=False)
 
 
-async def notify_staff(context, session, conversation, on_duty) -> None:  # type: ignore[no-untyped-def]
+async def notify_staff(
+    context: PeerlineContext,
+    session: AsyncSession,
+    conversation: ConversationView,
+    on_duty: Sequence[StaffView],
+) -> None:
     """Queue a "new request" notice with a Take button to each matching consultant on duty."""
     runtime = context.runtime
     for member in on_duty:
@@ -194,7 +188,7 @@ async def escalate(context: PeerlineContext, conversation_id: int) -> bool:
             if member is not None:
                 await _urgent_notice(context, session, conversation, member, take=False)
             return True
-        on_duty = await staff.on_duty_for(
+        on_duty = await staff_duty.on_duty_for(
             session, language=conversation.language, topic=conversation.topic, urgent=True
         )
         supervisors = [
@@ -236,91 +230,3 @@ async def _urgent_notice(
         text=text,
         buttons=buttons,
     )
-
-
-def already_open(_: Translator, conversation_id: int) -> screens.Screen:
-    text = _.gettext("You already have an open request. Write here to add to it, or end it below.")
-    end = Button(_.gettext("End the conversation"), callback_data=encode("end", conversation_id))
-    return text, Keyboard([[end], screens.nav_row(_, None)])
-
-
-def queued_screen(_: Translator, context: PeerlineContext, opened: Opened) -> screens.Screen:
-    text = queued_text(_, opened.position, opened.estimate, opened.staffed, opened.hours)
-    conversation = opened.conversation
-    assert conversation is not None
-    rows = []
-    if opened.alternatives:
-        text += "\n\n" + _.gettext(
-            "Nobody who writes %(own)s is on duty right now, but a consultant who writes "
-            "%(other)s is. Would you like to continue %(other)s?",
-            own=_.gettext(IN_LANGUAGE[conversation.language]),
-            other=" / ".join(_.gettext(IN_LANGUAGE[lang]) for lang in opened.alternatives),
-        )
-        for lang in opened.alternatives:
-            rows.append(
-                [
-                    Button(
-                        _.gettext(YES_LANGUAGE[lang]),
-                        callback_data=encode("lng", conversation.id, lang),
-                    )
-                ]
-            )
-        rows.append(
-            [
-                Button(
-                    _.gettext("No, I will wait"), callback_data=encode("lng", conversation.id, "no")
-                )
-            ]
-        )
-    if opened.may_write:
-        text += "\n\n" + _.gettext(
-            "Nobody on duty right now writes %(own)s: the consultant may answer %(other)s.",
-            own=_.gettext(IN_LANGUAGE[conversation.language]),
-            other=" / ".join(_.gettext(IN_LANGUAGE[lang]) for lang in opened.may_write),
-        )
-    rows.append([screens.first_aid_button(_)])
-    if not conversation.urgent:
-        rows.append(
-            [
-                Button(
-                    "🚨 " + _.gettext("It is urgent now"),
-                    callback_data=encode("esc", conversation.id),
-                )
-            ]
-        )
-    rows.append(
-        [Button(_.gettext("Cancel the request"), callback_data=encode("end", conversation.id))]
-    )
-    return text, Keyboard(rows)
-
-
-def queued_text(
-    _: Translator, position: int | None, estimate: int | None, staffed: bool, hours: str
-) -> str:
-    lines = [_.gettext("Your request is in the queue (number %(position)s).", position=position)]
-    if not staffed:
-        lines.append(
-            _.gettext(
-                "Nobody is on duty right now. Your request is saved: a consultant will answer "
-                "when someone is back (usually %(hours)s).",
-                hours=hours,
-            )
-            if hours
-            else _.gettext(
-                "Nobody is on duty right now. Your request is saved: a consultant will answer "
-                "when someone is back."
-            )
-        )
-    elif estimate is not None:
-        lines.append(
-            _.ngettext(
-                "Usual wait: about %(n)s minute.", "Usual wait: about %(n)s minutes.", estimate
-            )
-        )
-    lines.append(
-        _.gettext(
-            "Write your question here: your messages go to the consultant anonymously. "
-            "You can add more at any time."
-        )
-    )
-    return "\n".join(lines)

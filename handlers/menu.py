@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import OpenMenu, pattern_for
-from handlers import screens
+from handlers import menu_screens, screens
 from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
@@ -39,7 +39,9 @@ async def help_command(update: Update, context: PeerlineContext) -> None:
     """/help: what the bot can do and its commands."""
     client = await load_client(update, context)
     _ = translator(context, client)
-    await show(update, context, screens.help_text(_, client.country), screens.main_menu_button(_))
+    await show(
+        update, context, menu_screens.help_text(_, client.country), screens.main_menu_button(_)
+    )
 
 
 def register(app: Application) -> None:

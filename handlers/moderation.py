@@ -3,8 +3,8 @@ message or request is recorded (shared/SECURITY.md, flooding and harassment)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from telegram import Message, Update
 from telegram.ext import (
@@ -24,7 +24,9 @@ from handlers.staff_common import (
     Target,
     ask_which,
     find_target,
+    message_of,
     pick,
+    pressed,
     require_staff,
     staff_translator,
 )
@@ -39,7 +41,8 @@ PRIVATE = PRIVATE_MESSAGE
 GROUP = -1
 BLOCKED_LIST_MAX = 100  # lines in one /blocked answer (a message holds 4096 characters)
 
-Callback = Callable[[Update, PeerlineContext], Awaitable[None]]
+# What `async def handler(update, context) -> None` is, as PTB's handlers expect it.
+Callback = Callable[[Update, PeerlineContext], Coroutine[Any, Any, None]]
 
 
 async def _target(session: AsyncSession, member_id: int, reply_to: Message | None) -> Target:
@@ -57,7 +60,7 @@ async def _target(session: AsyncSession, member_id: int, reply_to: Message | Non
 
 def _argument(update: Update) -> str:
     """Everything after the command, line breaks kept."""
-    return _argument_of(update.effective_message)
+    return _argument_of(message_of(update))
 
 
 def _argument_of(message: Message) -> str:
@@ -71,13 +74,13 @@ async def block_command(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    reply = update.effective_message.reply_text
+    reply = message_of(update).reply_text
     reason = _argument(update)
     if not reason:
         await reply(_.gettext("Please add a reason: /block REASON. The client does not see it."))
         return
     async with context.runtime.transaction() as session:
-        target = await _target(session, member.id, update.effective_message.reply_to_message)
+        target = await _target(session, member.id, message_of(update).reply_to_message)
     if target.conversation is None:
         await ask_which(update, context, _, target, "block")
         return
@@ -95,9 +98,8 @@ async def block_picked(update: Update, context: PeerlineContext) -> None:
     await answer_query(update, context)
     if not reason:  # the question is only asked for a /block with a reason
         return
-    await block(
-        context, member, _, conversation.id, reason, update.callback_query.edit_message_text
-    )
+    query, _callback = pressed(update)
+    await block(context, member, _, conversation.id, reason, query.edit_message_text)
 
 
 async def block(
@@ -154,7 +156,7 @@ async def _supervisor(update: Update, context: PeerlineContext) -> StaffView | N
     member = await require_staff(update, context)
     if member is not None and not member.can_supervise:
         _ = staff_translator(context, member)
-        await update.effective_message.reply_text(_.gettext("This is for supervisors only."))
+        await message_of(update).reply_text(_.gettext("This is for supervisors only."))
         return None
     return member
 
@@ -168,7 +170,7 @@ async def unblock_command(update: Update, context: PeerlineContext) -> None:
     # "Blue Fox 42" in any of our languages, its code, or an older "Client 482113".
     pseudonym = pseudonyms.from_text(_argument(update))
     if pseudonym is None:
-        await update.effective_message.reply_text(
+        await message_of(update).reply_text(
             _.gettext(
                 "Usage: /unblock NAME, the client's name as consultants see it, "
                 "e.g. /unblock %(example)s",
@@ -188,7 +190,7 @@ async def unblock_command(update: Update, context: PeerlineContext) -> None:
         text = _.gettext("The block on %(who)s is lifted.", who=who)
     else:
         text = _.gettext("%(who)s is not blocked.", who=who)
-    await update.effective_message.reply_text(text)
+    await message_of(update).reply_text(text)
 
 
 async def blocked_command(update: Update, context: PeerlineContext) -> None:
@@ -200,7 +202,7 @@ async def blocked_command(update: Update, context: PeerlineContext) -> None:
     async with context.runtime.transaction() as session:
         blocks = await abuse.list_blocks(session)
     if not blocks:
-        await update.effective_message.reply_text(_.gettext("Nobody is blocked."))
+        await message_of(update).reply_text(_.gettext("Nobody is blocked."))
         return
     lines = [_.gettext("Blocked (/unblock NAME lifts a block):")]
     for item in blocks[:BLOCKED_LIST_MAX]:
@@ -208,7 +210,7 @@ async def blocked_command(update: Update, context: PeerlineContext) -> None:
         lines.append(f"{screens.client_name(_, item.pseudonym)} · {since}")
     if len(blocks) > BLOCKED_LIST_MAX:
         lines.append(_.gettext("…and %(n)s more.", n=len(blocks) - BLOCKED_LIST_MAX))
-    await update.effective_message.reply_text("\n".join(lines))
+    await message_of(update).reply_text("\n".join(lines))
 
 
 def _final(callback: Callback) -> Callback:

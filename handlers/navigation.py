@@ -9,7 +9,7 @@ from telegram import Update
 from bot import awaiting
 from bot.services import crisis, queue, usage
 from bot.services.clients import ClientState
-from handlers import intake, screens
+from handlers import intake_screens, menu_screens, settings_screens
 from handlers.common import PeerlineContext, load_client, set_client, show, translator
 
 OVERDOSE = "overdose"
@@ -30,13 +30,13 @@ async def next_step(
     if client.language is None:
         user = update.effective_user
         suggested = runtime.i18n.suggest(user.language_code if user else None)
-        await show(update, context, *screens.language_picker(suggested))
+        await show(update, context, *settings_screens.language_picker(suggested))
     elif not client.privacy_seen:
-        await show(update, context, *screens.privacy_notice(_))
+        await show(update, context, *settings_screens.privacy_notice(_))
     elif client.country is None:
-        await show(update, context, *screens.country_picker(_))
+        await show(update, context, *settings_screens.country_picker(_))
     elif isinstance(client.awaiting, awaiting.CityName):
-        await show(update, context, *screens.city_picker(_, runtime, client))
+        await show(update, context, *settings_screens.city_picker(_, runtime, client))
     else:
         # Onboarding is done: the topic a deep link asked for at the start, else the menu.
         node = runtime.content.nodes["main"]
@@ -49,7 +49,7 @@ async def next_step(
         if client.start_node:
             node = runtime.content.node(client.start_node) or node
             client = await set_client(update, context, start_node=None)
-        text, keyboard = screens.node_screen(_, runtime, node, client)
+        text, keyboard = menu_screens.node_screen(_, runtime, node, client)
         await show(update, context, (note + "\n\n" if note else "") + text, keyboard)
 
 
@@ -68,9 +68,9 @@ async def open_ask(update: Update, context: PeerlineContext, topic: str) -> None
     async with context.runtime.transaction() as session:
         existing = await queue.open_for_client(session, client.id)
     if existing is not None:
-        await show(update, context, *intake.already_open(_, existing.id))
+        await show(update, context, *intake_screens.already_open(_, existing.id))
         return
-    await show(update, context, *screens.ask_screen(_, topic))
+    await show(update, context, *menu_screens.ask_screen(_, topic))
 
 
 async def open_node(
@@ -97,5 +97,7 @@ async def open_node(
         language = context.runtime.i18n.suggest(user.language_code if user else None)
         client = replace(client, language=language)
     _ = translator(context, client)
-    await show(update, context, *screens.node_screen(_, context.runtime, node, client), new=new)
+    await show(
+        update, context, *menu_screens.node_screen(_, context.runtime, node, client), new=new
+    )
     await usage.screen_viewed(context.runtime.sessions, node_id, client)  # reports count it

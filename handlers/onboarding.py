@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import awaiting
 from bot.callbacks import ChooseCity, ChooseCountry, ChooseLanguage, PrivacyRead, pattern_for
 from bot.services.directory import NATIONAL
-from handlers import screens
+from handlers import settings_screens
 from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
@@ -44,7 +44,9 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
     if client.onboarded:  # came from settings or /language
         _ = translator(context, client)
         note = _.gettext("Language changed.")
-        await show(update, context, *screens.settings_screen(_, context.runtime, client, note))
+        await show(
+            update, context, *settings_screens.settings_screen(_, context.runtime, client, note)
+        )
     else:
         await next_step(update, context, client)
 
@@ -52,7 +54,7 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
 async def language_command(update: Update, context: PeerlineContext) -> None:
     """/language: pick another language at any time."""
     client = await load_client(update, context)
-    await show(update, context, *screens.language_picker(client.language or "ru"))
+    await show(update, context, *settings_screens.language_picker(client.language or "ru"))
 
 
 async def accept_privacy(update: Update, context: PeerlineContext) -> None:
@@ -84,7 +86,7 @@ async def choose_city(update: Update, context: PeerlineContext) -> None:
     city = context.runtime.cities.get(choice.city)
     # A stale button from before a change of country: a city abroad would hide the services.
     if city is None or (client.country in NATIONAL and city.country != client.country):
-        await show(update, context, *screens.city_picker(_, context.runtime, client))
+        await show(update, context, *settings_screens.city_picker(_, context.runtime, client))
         return
     client = await set_client(update, context, city=city.key, awaiting=None)
     name = context.runtime.cities.name(city.key, client.language or context.runtime.i18n.default)

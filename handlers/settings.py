@@ -13,7 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import awaiting
 from bot.callbacks import ConfirmForget, SettingsAction, encode, pattern_for
 from bot.services import clients, closing, queue
-from handlers import screens
+from handlers import settings_screens
 from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
@@ -40,7 +40,7 @@ async def settings_command(update: Update, context: PeerlineContext) -> None:
         await next_step(update, context, client)
         return
     _ = translator(context, client)
-    await show(update, context, *screens.settings_screen(_, context.runtime, client))
+    await show(update, context, *settings_screens.settings_screen(_, context.runtime, client))
 
 
 async def settings_button(update: Update, context: PeerlineContext) -> None:
@@ -50,12 +50,12 @@ async def settings_button(update: Update, context: PeerlineContext) -> None:
     if action == "show" or not client.onboarded:
         await settings_command(update, context)
     elif action == "lang":
-        await show(update, context, *screens.language_picker(client.language or "ru"))
+        await show(update, context, *settings_screens.language_picker(client.language or "ru"))
     elif action == "country":
-        await show(update, context, *screens.country_picker(_))
+        await show(update, context, *settings_screens.country_picker(_))
     elif action == "city":
         await set_client(update, context, awaiting=awaiting.CityName())
-        await show(update, context, *screens.city_picker(_, context.runtime, client))
+        await show(update, context, *settings_screens.city_picker(_, context.runtime, client))
     elif action == "forget":
         await ask_forget(update, context)
 

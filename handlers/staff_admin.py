@@ -6,13 +6,16 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, filters
 
 from bot import guide
-from bot.services import staff, staff_guide
+from bot.services import staff, staff_accounts, staff_duty, staff_guide
 from bot.services.staff import StaffError
 from handlers import screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext
 from handlers.staff_common import (
+    command_text,
     current_staff,
+    message_of,
     require_staff,
+    sender_id,
     staff_translator,
     telegram_language,
 )
@@ -27,26 +30,26 @@ async def invite(update: Update, context: PeerlineContext) -> None:
     """/invite ROLE: a one-time link for a new staff member (admins only)."""
     runtime = context.runtime
     member = await current_staff(update, context)
-    is_admin = update.effective_user.id in runtime.settings.admin_ids or (
+    is_admin = sender_id(update) in runtime.settings.admin_ids or (
         member is not None and member.role == "admin"
     )
     _ = staff_translator(context, member) if member else telegram_language(update, context)
     if not is_admin:
-        await update.effective_message.reply_text(_.gettext("This is for admins only."))
+        await message_of(update).reply_text(_.gettext("This is for admins only."))
         return
     role = (context.args or ["peer"])[0].lower()
     if role not in staff.ROLES:
-        await update.effective_message.reply_text(
+        await message_of(update).reply_text(
             _.gettext(
                 "Usage: /invite ROLE, where ROLE is one of: %(roles)s", roles=", ".join(staff.ROLES)
             )
         )
         return
     async with runtime.transaction() as session:
-        token = await staff.create_invite(session, role=role)
+        token = await staff_accounts.create_invite(session, role=role)
     username = runtime.settings.bot_username or context.bot.username
     link = f"https://t.me/{username}?start={token}"
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         _.gettext(
             "Send this link to the new %(role)s. It works once, for 48 hours:\n%(link)s",
             role=_.gettext(screens.ROLE_NAMES[role]),
@@ -59,15 +62,15 @@ async def invite(update: Update, context: PeerlineContext) -> None:
 async def redeem(update: Update, context: PeerlineContext) -> None:
     """/start inv_...: become staff of the invited role, welcomed with the first steps."""
     runtime = context.runtime
-    token = update.effective_message.text.split(maxsplit=1)[1]
+    token = command_text(update).strip()  # the filter matched "/start inv_..."
     _ = telegram_language(update, context)
     async with runtime.transaction() as session:
         try:
-            member = await staff.redeem_invite(
+            member = await staff_accounts.redeem_invite(
                 session,
                 runtime.keys,
                 token=token,
-                telegram_id=update.effective_user.id,
+                telegram_id=sender_id(update),
                 display_name=_.gettext("Consultant"),
                 language=_.language,
             )
@@ -76,7 +79,7 @@ async def redeem(update: Update, context: PeerlineContext) -> None:
         except StaffError:
             member = None
     if member is None:
-        await update.effective_message.reply_text(
+        await message_of(update).reply_text(
             _.gettext(
                 "This invitation link is not valid: it was used or it expired. "
                 "Ask an admin for a new one."
@@ -84,7 +87,7 @@ async def redeem(update: Update, context: PeerlineContext) -> None:
         )
         raise ApplicationHandlerStop
     _ = staff_translator(context, member)
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         guide.welcome(_, member.role, member.display_name), parse_mode="HTML"
     )
     raise ApplicationHandlerStop  # the invitation is handled: no client onboarding
@@ -99,16 +102,16 @@ async def name(update: Update, context: PeerlineContext) -> None:
     wanted = " ".join(context.args or []).strip()
     try:
         async with context.runtime.transaction() as session:
-            member = await staff.set_profile(session, member.id, display_name=wanted)
+            member = await staff_duty.set_profile(session, member.id, display_name=wanted)
     except StaffError:
-        await update.effective_message.reply_text(
+        await message_of(update).reply_text(
             _.gettext(
                 "This name cannot be used. Use 1–40 letters, and nothing that looks like the "
                 "bot or a system message. Example: /name Anna"
             )
         )
         return
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         _.gettext("Clients will now see you as “%(name)s”.", name=member.display_name)
     )
 

@@ -1,22 +1,68 @@
 """Shared by the consultant flows: who the staff member is, their language, and which
-conversation a message or command of theirs is about (`find_target`, `ask_which`, `picked`)."""
+conversation a message or command of theirs is about (`find_target`, `ask_which`, `picked`);
+also the message or button of the update, narrowed once (`message_of`, `pressed`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import CallbackQuery, Message, Update
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
-from telegram import Message, Update
 
-from bot.callbacks import encode, parse
+from bot.callbacks import Callback, encode, parse
 from bot.i18n import Translator
-from bot.services import outbox, queue, recent, recorded, staff
+from bot.services import clients, notify, outbox, queue, recent, recorded, staff
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import screens
 from handlers.common import PeerlineContext, answer_query
+
+
+def message_of(update: Update) -> Message:
+    """The message of a command or typed input (its handler's filter ensures there is one)."""
+    message = update.effective_message
+    assert message is not None
+    return message
+
+
+def sender_id(update: Update) -> int:
+    """The Telegram id of whoever sent a command or pressed a button (always someone)."""
+    user = update.effective_user
+    assert user is not None
+    return user.id
+
+
+def pressed(update: Update) -> tuple[CallbackQuery, Callback]:
+    """The button pressed and its data, for a handler whose pattern (`pattern_for`) only
+    matches well-formed data of its kind."""
+    query = update.callback_query
+    callback = parse(query.data) if query is not None else None
+    assert query is not None and callback is not None
+    return query, callback
+
+
+async def edit_pressed(update: Update, context: PeerlineContext, text: str) -> None:
+    """Answer the button and put `text` (HTML) in place of the message it was on."""
+    query, _callback = pressed(update)
+    await answer_query(update, context)
+    await query.edit_message_text(text, parse_mode="HTML")
+
+
+async def tell_client(
+    context: PeerlineContext, session: AsyncSession, conversation: ConversationView, text: str
+) -> None:
+    """Queue a notice (HTML) for the conversation's client, in the same transaction."""
+    runtime = context.runtime
+    await notify.send(
+        session,
+        runtime.keys,
+        chat_ref=await clients.chat_ref(session, conversation.client_id),
+        recipient=f"client:{conversation.client_id}",
+        text=text,
+        protect_content=runtime.settings.protect_content,
+    )
 
 
 async def current_staff(update: Update, context: PeerlineContext) -> StaffView | None:
@@ -24,9 +70,12 @@ async def current_staff(update: Update, context: PeerlineContext) -> StaffView |
     has one (handlers/door.py), else a lookup of its own."""
     if context.visitor is not None:
         return context.visitor.staff
+    user = update.effective_user
+    if user is None:  # a channel post or a poll update: nobody to look up
+        return None
     runtime = context.runtime
     async with runtime.transaction() as session:
-        return await staff.find_by_telegram(session, runtime.keys, update.effective_user.id)
+        return await staff.find_by_telegram(session, runtime.keys, user.id)
 
 
 sender_staff = current_staff
@@ -53,9 +102,23 @@ async def require_staff(update: Update, context: PeerlineContext) -> StaffView |
         _ = telegram_language(update, context)
         if update.callback_query:
             await answer_query(update, context, _.gettext("This is for consultants only."))
-        else:
+        elif update.effective_message is not None:
             await update.effective_message.reply_text(_.gettext("This is for consultants only."))
     return member
+
+
+async def require_staff_translated(
+    update: Update, context: PeerlineContext
+) -> tuple[StaffView, Translator] | None:
+    """The sender as staff with their translator, or None after a polite refusal."""
+    member = await require_staff(update, context)
+    return (member, staff_translator(context, member)) if member is not None else None
+
+
+def command_text(update: Update) -> str:
+    """Everything after the command, line breaks kept (a canned body may have several)."""
+    parts = (message_of(update).text or "").split(maxsplit=1)
+    return parts[1] if len(parts) > 1 else ""
 
 
 @dataclass(frozen=True)
@@ -120,7 +183,7 @@ async def ask_which(
     """A command that could be about several conversations: ask which, with buttons, under a
     reply to the command itself (its text, e.g. a note, is read from there when one is
     pressed); never a guess."""
-    message = update.effective_message
+    message = message_of(update)
     if not target.active:
         await message.reply_text(_.gettext("You have no open conversation."))
         return
@@ -137,7 +200,7 @@ async def command_conversation(
     """The conversation a consultant's command is about (the one of the client's message
     they replied to, else their only one); otherwise ask which (`picked` reads the answer)."""
     async with context.runtime.transaction() as session:
-        target = await find_target(session, member, update.effective_message.reply_to_message)
+        target = await find_target(session, member, message_of(update).reply_to_message)
     if target.conversation is None:
         await ask_which(update, context, _, target, action)
     return target.conversation
@@ -170,10 +233,7 @@ async def picked(
 ) -> tuple[ConversationView, Message] | None:
     """The answer to `ask_which`: the chosen conversation, if still open and theirs, and the
     command it was asked for (the message the question replied to)."""
-    query = update.callback_query
-    assert query is not None
-    callback = parse(query.data)
-    assert callback is not None
+    query, callback = pressed(update)
     question = query.message if isinstance(query.message, Message) else None
     original = question.reply_to_message if question is not None else None
     async with context.runtime.transaction() as session:

@@ -7,7 +7,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import News, pattern_for
 from bot.services import clients
-from handlers import screens
+from handlers import settings_screens
 from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
@@ -42,7 +42,9 @@ async def set_news(update: Update, context: PeerlineContext, on: bool) -> None:
         else _.gettext("You will not get news from us any more.")
     )
     if update.callback_query is not None:  # from the settings screen: stay there
-        await show(update, context, *screens.settings_screen(_, context.runtime, client, note))
+        await show(
+            update, context, *settings_screens.settings_screen(_, context.runtime, client, note)
+        )
     else:
         await next_step(update, context, client, note=note)
 

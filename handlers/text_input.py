@@ -11,7 +11,7 @@ from bot import awaiting
 from bot.callbacks import ChooseCity, encode
 from bot.services import feedback
 from bot.services.clients import ClientState
-from handlers import screens
+from handlers import settings_screens
 from handlers.common import (
     PeerlineContext,
     message_of,
@@ -46,7 +46,7 @@ async def city_typed(update: Update, context: PeerlineContext, client: ClientSta
     _ = translator(context, client)
     typed = (message_of(update).text or "").strip()
     if not typed:  # a photo or a sticker where a city name was asked for
-        await show(update, context, *screens.city_picker(_, runtime, client))
+        await show(update, context, *settings_screens.city_picker(_, runtime, client))
         return
     language = client.language or runtime.i18n.default
     # Only an exact name is saved without asking: a typo match ("Орёл" -> Oral) may be wrong.
@@ -65,7 +65,7 @@ async def city_typed(update: Update, context: PeerlineContext, client: ClientSta
         rows.append([Button(_.gettext("Skip"), callback_data=encode(ChooseCity("-")))])
         await show(update, context, _.gettext("Which one do you mean?"), Keyboard(rows))
         return
-    text, keyboard = screens.city_picker(_, runtime, client)
+    text, keyboard = settings_screens.city_picker(_, runtime, client)
     sorry = _.gettext(
         "I do not know this city. Check the spelling, pick one below, or skip: "
         "you will then see services for the whole country."

@@ -12,7 +12,7 @@ from bot.cli_staff import invite_message
 from bot.config import Settings
 from bot.crypto import Keys
 from bot.db import make_engine, make_session_factory
-from bot.services import staff
+from bot.services import staff, staff_accounts
 
 SECRET = "cli-test-secret-key-0123456789abcdef"
 ANNA_ID = "7399001122"
@@ -118,7 +118,7 @@ def test_invite_prints_a_start_command_that_works_once(env, capsys) -> None:  # 
         engine = make_engine(settings.effective_database_url)
         try:
             async with make_session_factory(engine)() as session, session.begin():
-                return await staff.redeem_invite(
+                return await staff_accounts.redeem_invite(
                     session, Keys(SECRET), token=token, telegram_id=telegram_id, display_name="A"
                 )
         finally:

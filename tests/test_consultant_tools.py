@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.models import Conversation, Message, Service
-from bot.services import directory, staff
+from bot.services import directory, staff, staff_duty
 from tests.harness import BotHarness, FakeUser
 from tests.test_client_journey import onboard
 from tests.test_consultation import add_consultant, name_of
@@ -125,9 +125,15 @@ async def test_transfer_offers_roles_and_colleagues_on_duty_in_the_clients_langu
 
     offer = await team.send(ANNA, "/transfer")
 
-    assert {"→ lawyer", "→ psychologist", "→ medic", "→ peer consultant"} <= set(offer.labels)
-    assert "👤 Oleh (peer consultant)" in offer.labels and "👤 Lena (lawyer)" in offer.labels
-    assert not any("Anna" in label or "Aigerim" in label for label in offer.labels)
+    # Every role, then the colleagues on duty who write Russian: not Anna, not Aigerim (kk).
+    assert offer.labels == [
+        "→ lawyer",
+        "→ psychologist",
+        "→ medic",
+        "→ peer consultant",
+        "👤 Oleh (peer consultant)",
+        "👤 Lena (lawyer)",
+    ]
 
 
 async def test_transfer_to_a_lawyer_only_a_lawyer_can_take_it(
@@ -212,7 +218,7 @@ async def test_transfer_to_a_colleague_who_is_off_duty_or_full_is_refused(
     runtime = team.app.bot_data.runtime
     async with runtime.transaction() as session:
         oleh = await staff.find_by_telegram(session, runtime.keys, OLEH.id)
-        await staff.set_profile(session, oleh.id, max_active=1)  # type: ignore[union-attr]
+        await staff_duty.set_profile(session, oleh.id, max_active=1)  # type: ignore[union-attr]
     await ask_a_human(team, FakeUser(id=5560000004, language_code="en"))
     await team.send(OLEH, "/take")
 

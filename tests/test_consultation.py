@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.models import Client, Conversation
-from bot.services import pseudonyms, staff
+from bot.services import pseudonyms, staff_accounts
 from tests.harness import BotHarness, FakeUser
 from tests.test_client_journey import onboard
 
@@ -16,7 +16,7 @@ CONSULTANT = FakeUser(id=9100000001, first_name="Anna", username="anna_peer", la
 async def add_consultant(harness: BotHarness, user: FakeUser = CONSULTANT, **kwargs) -> int:
     runtime = harness.app.bot_data.runtime
     async with runtime.transaction() as session:
-        member = await staff.add_staff(
+        member = await staff_accounts.add_staff(
             session,
             runtime.keys,
             telegram_id=user.id,

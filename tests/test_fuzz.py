@@ -320,7 +320,7 @@ class Fuzzed:
         from bot import maintenance
         from bot.app import _post_init, build_application
         from bot.config import Settings
-        from bot.services import staff
+        from bot.services import staff_accounts
 
         settings_ = Settings(
             _env_file=None,
@@ -349,7 +349,7 @@ class Fuzzed:
         runtime = app.bot_data.runtime
         async with runtime.transaction() as session:
             for user_id, role in STAFF_ROLES.items():
-                await staff.add_staff(
+                await staff_accounts.add_staff(
                     session,
                     runtime.keys,
                     telegram_id=user_id,

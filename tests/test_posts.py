@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot import event_reminders, publishing
 from bot.models import AuditEntry, Channel, Client, Outbox
-from bot.services import outbox_upkeep, post_drafts, post_schedule, posts, staff
+from bot.services import outbox_upkeep, post_drafts, post_schedule, posts, staff_accounts
 from tests.harness import BotHarness, FakeUser
 from tests.test_client_journey import onboard
 
@@ -28,7 +28,7 @@ async def add_member(
 ) -> int:
     runtime = harness.app.bot_data.runtime
     async with runtime.transaction() as session:
-        member = await staff.add_staff(
+        member = await staff_accounts.add_staff(
             session,
             runtime.keys,
             telegram_id=user.id,

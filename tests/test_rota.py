@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.services import rota, staff
+from bot.services import rota, staff_accounts
 from bot.services.rota import Slot, StaffSlot
 from tests.harness import BotHarness, FakeUser
 from tests.test_canned import ANNA, SUPER, tools  # noqa: F401  (fixture)
@@ -71,8 +71,12 @@ async def test_slots_storage_and_office_hours(session) -> None:  # type: ignore[
     from bot.crypto import Keys
 
     keys = Keys("test-secret-key-that-is-long-enough-0123456789")
-    a = await staff.add_staff(session, keys, telegram_id=11, display_name="Anna", role="peer")
-    b = await staff.add_staff(session, keys, telegram_id=12, display_name="Oleh", role="peer")
+    a = await staff_accounts.add_staff(
+        session, keys, telegram_id=11, display_name="Anna", role="peer"
+    )
+    b = await staff_accounts.add_staff(
+        session, keys, telegram_id=12, display_name="Oleh", role="peer"
+    )
     assert await rota.office_hours_text(session, fallback="by appointment") == "by appointment"
     await rota.set_slots(session, a.id, rota.parse("mon-wed 10-18"))
     await rota.set_slots(session, b.id, rota.parse("thu-fri 10-14, thu-fri 13-18, sat 12-16"))
@@ -85,7 +89,7 @@ async def test_slots_storage_and_office_hours(session) -> None:  # type: ignore[
     assert hours == "Mon–Fri 10:00–18:00; Sat 12:00–16:00 (Europe/Kyiv)"
     assert await rota.on_call_now(session, at(3, 11)) == [b.id]
     assert await rota.shift_changes(session, at(5, 16), at(5, 15)) == ([], [b.id])
-    await staff.remove_staff(session, b.id)  # removed members are nobody's rota
+    await staff_accounts.remove_staff(session, b.id)  # removed members are nobody's rota
     assert await rota.on_call_now(session, at(3, 11)) == []
     await rota.set_slots(session, a.id, [])
     assert await rota.slots_for(session, a.id) == []

@@ -7,12 +7,13 @@ A body is the organisation's own text, sent as HTML-escaped plain text.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.languages import LANGUAGES
 from bot.models import CannedAnswer
-from bot.services.staff import LANGUAGES
 
 TITLE_MAX = 60
 BODY_MAX = 3500  # well below Telegram's 4096 characters, with room for escaping
@@ -66,4 +67,4 @@ async def get(session: AsyncSession, canned_id: int) -> CannedView | None:
 
 async def delete_answer(session: AsyncSession, canned_id: int) -> bool:
     result = await session.execute(delete(CannedAnswer).where(CannedAnswer.id == canned_id))
-    return bool(result.rowcount)
+    return bool(cast("CursorResult[tuple[()]]", result).rowcount)

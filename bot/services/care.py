@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Client, Conversation, Staff
-from bot.services import queue, staff
+from bot.services import queue, staff, staff_duty
 from bot.services.staff import StaffView
 
 # A debrief is offered for conversations closed this recently: on the first run after an
@@ -48,7 +48,7 @@ async def supervisors_to_ask(session: AsyncSession, *, exclude: int) -> list[Sta
 
 async def take_break(session: AsyncSession, staff_id: int, minutes: int) -> datetime:
     """Off duty now, back on duty after `minutes` (by `end_breaks`); when the break ends."""
-    await staff.set_duty(session, staff_id, False)
+    await staff_duty.set_duty(session, staff_id, False)
     until = _now() + timedelta(minutes=minutes)
     await session.execute(
         update(Staff).where(Staff.id == staff_id).values(break_until=until),
@@ -74,7 +74,7 @@ async def end_breaks(session: AsyncSession) -> list[int]:
             execution_options=_NO_SYNC,
         )
         if claimed.scalar_one_or_none() is not None:
-            await staff.set_duty(session, staff_id, True)
+            await staff_duty.set_duty(session, staff_id, True)
             back.append(staff_id)
     return back
 

@@ -15,7 +15,7 @@ import pytest
 
 from bot.i18n import I18n
 from bot.services.content import Content
-from handlers.screens import COUNTRY_NAMES, LANGUAGE_NAMES
+from handlers.settings_screens import COUNTRY_NAMES, LANGUAGE_NAMES
 
 CONTENT = Content()
 I18N = I18n("ru")

@@ -22,7 +22,7 @@ from pathlib import Path
 from bot.i18n import I18n
 from bot.services.content import Content
 from handlers.posts_common import LANGUAGE_NAMES
-from handlers.screens import COUNTRY_NAMES
+from handlers.settings_screens import COUNTRY_NAMES
 from tests.e2e import driver
 
 CONTENT = Content()
