@@ -14,7 +14,7 @@ bot/services/desk.py), so several bot processes never send anything twice.
 
 from __future__ import annotations
 
-from bot.callbacks import encode
+from bot.callbacks import CareAnswer, encode
 from bot.i18n import Translator
 from bot.runtime import Runtime
 from bot.services import care, desk, notify, pseudonyms, staff
@@ -29,7 +29,7 @@ def care_buttons(
             [
                 {
                     "text": "💬 " + _.gettext("Talk to a supervisor"),
-                    "callback_data": encode("care", "talk", conversation_id),
+                    "callback_data": encode(CareAnswer("talk", conversation_id)),
                 }
             ]
         )
@@ -37,7 +37,7 @@ def care_buttons(
         [
             {
                 "text": "☕ " + _.gettext("Take a break (%(n)s min)", n=minutes),
-                "callback_data": encode("care", "break", conversation_id),
+                "callback_data": encode(CareAnswer("break", conversation_id)),
             }
         ]
     )
@@ -45,7 +45,7 @@ def care_buttons(
         [
             {
                 "text": "🌙 " + _.gettext("Go off duty"),
-                "callback_data": encode("care", "off", conversation_id),
+                "callback_data": encode(CareAnswer("off", conversation_id)),
             }
         ]
     )

@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import encode, parse, pattern_for
+from bot.callbacks import AskSupervisor, CareAnswer, Join, encode, pattern_for
 from bot.services import care, notify, queue, rota, staff_duty, whispers
 from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
 from handlers import screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, callback_of, escape
 from handlers.staff_common import find_target, require_staff, staff_translator
 
 
@@ -40,9 +40,7 @@ async def ask_button(update: Update, context: PeerlineContext) -> None:
     query = update.callback_query
     if member is None or query is None:
         return
-    callback = parse(query.data)
-    assert callback is not None
-    conversation_id = int(callback.arg)
+    conversation_id = callback_of(update, AskSupervisor).conversation_id
     async with context.runtime.transaction() as session:
         mine = {c.id: c for c in await queue.active_for_staff(session, member.id)}
     await answer_query(update, context)
@@ -128,7 +126,7 @@ async def ping(
                 name=name,
                 line=screens.conversation_line(_, conversation),
             )
-            join = encode("join", conversation.id, "in")
+            join = encode(Join(conversation.id, "in"))
             buttons = [[{"text": "👁 " + _.gettext("Join silently"), "callback_data": join}]]
         await notify.staff(
             session,
@@ -148,9 +146,8 @@ async def care_button(update: Update, context: PeerlineContext) -> None:
     query = update.callback_query
     if member is None or query is None or update.effective_message is None:
         return
-    callback = parse(query.data)
-    assert callback is not None
-    action, conversation_id = callback.args[0], int(callback.args[1])
+    pressed = callback_of(update, CareAnswer)
+    action, conversation_id = pressed.choice, pressed.conversation_id
     runtime = context.runtime
     _ = staff_translator(context, member)
     await answer_query(update, context)
@@ -189,5 +186,5 @@ async def own_conversation(
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("help_me", help_me, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(ask_button, pattern=pattern_for("askhelp")))
-    app.add_handler(CallbackQueryHandler(care_button, pattern=pattern_for("care")))
+    app.add_handler(CallbackQueryHandler(ask_button, pattern=pattern_for(AskSupervisor)))
+    app.add_handler(CallbackQueryHandler(care_button, pattern=pattern_for(CareAnswer)))

@@ -15,12 +15,12 @@ from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot import awaiting
-from bot.callbacks import encode, parse, pattern_for
+from bot.callbacks import CaseField, CaseValue, encode, pattern_for
 from bot.i18n import N_, Translator
 from bot.services import case_fields, cases, staff
 from bot.services.case_fields import CaseError, CaseView
 from bot.services.staff import StaffView
-from handlers.common import PeerlineContext, answer_query, escape, show
+from handlers.common import PeerlineContext, answer_query, callback_of, escape, show
 from handlers.settings_screens import COUNTRY_NAMES
 from handlers.staff_common import require_staff, staff_translator
 
@@ -91,25 +91,28 @@ def form_text(_: Translator, case: CaseView, note: str | None = None) -> str:
 
 def form_keyboard(_: Translator, case: CaseView) -> Keyboard:
     buttons = [
-        Button("✏️ " + _.gettext(name), callback_data=encode("cf", case.id, field))
+        Button("✏️ " + _.gettext(name), callback_data=encode(CaseField(case.id, field)))
         for field, name in FIELD_NAMES.items()
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([Button("✅ " + _.gettext("Save"), callback_data=encode("cf", case.id, "done"))])
+    rows.append(
+        [Button("✅ " + _.gettext("Save"), callback_data=encode(CaseField(case.id, "done")))]
+    )
     return Keyboard(rows)
 
 
 def _chooser(_: Translator, case: CaseView, field: str) -> Keyboard:
-    back = [Button("← " + _.gettext("Back"), callback_data=encode("cf", case.id, "show"))]
+    back = [Button("← " + _.gettext("Back"), callback_data=encode(CaseField(case.id, "show")))]
     if field == "region":
-        clear = Button(_.gettext("No region"), callback_data=encode("cf", case.id, "noregion"))
+        clear = Button(_.gettext("No region"), callback_data=encode(CaseField(case.id, "noregion")))
         return Keyboard([[clear], back])
     if field == "month":
         values = [(month, month) for month in case_fields.recent_months()]
     else:
         values = [(code, _.gettext(name)) for code, name in VALUE_NAMES[field].items()]
     buttons = [
-        Button(label, callback_data=encode("cv", case.id, field, code)) for code, label in values
+        Button(label, callback_data=encode(CaseValue(case.id, field, code)))
+        for code, label in values
     ]
     per_row = 3 if field == "month" else 2
     rows = [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
@@ -141,11 +144,11 @@ REGION_PROMPT = N_(
 async def on_form(update: Update, context: PeerlineContext) -> None:
     """A form button: show the form, open a field's choices, ask for the region, save."""
     member = await require_staff(update, context)
-    callback = parse(update.callback_query.data if update.callback_query else None)
-    if member is None or callback is None:
+    if member is None:
         return
     _ = staff_translator(context, member)
-    case_id, action = int(callback.args[0]), callback.args[1]
+    pressed = callback_of(update, CaseField)
+    case_id, action = pressed.case_id, pressed.field
     note: str | None = None
     try:
         async with context.runtime.transaction() as session:
@@ -185,11 +188,11 @@ async def _mine(session: AsyncSession, member: StaffView, case_id: int) -> CaseV
 async def on_value(update: Update, context: PeerlineContext) -> None:
     """A value chosen for a field: stored, and the form shown again."""
     member = await require_staff(update, context)
-    callback = parse(update.callback_query.data if update.callback_query else None)
-    if member is None or callback is None:
+    if member is None:
         return
     _ = staff_translator(context, member)
-    case_id, field, value = int(callback.args[0]), callback.args[1], callback.args[2]
+    pressed = callback_of(update, CaseValue)
+    case_id, field, value = pressed.case_id, pressed.field, pressed.value
     try:
         async with context.runtime.transaction() as session:
             case = await cases.set_field(session, member.id, case_id, field, value)
@@ -226,5 +229,5 @@ async def region_typed(
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(on_form, pattern=pattern_for("cf")))
-    app.add_handler(CallbackQueryHandler(on_value, pattern=pattern_for("cv")))
+    app.add_handler(CallbackQueryHandler(on_form, pattern=pattern_for(CaseField)))
+    app.add_handler(CallbackQueryHandler(on_value, pattern=pattern_for(CaseValue)))

@@ -20,7 +20,7 @@ from telegram import InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import permissions
-from bot.callbacks import encode, parse, pattern_for
+from bot.callbacks import CaseConsent, CaseStart, encode, pattern_for
 from bot.i18n import N_, Translator
 from bot.services import case_export, case_fields, cases, notify, staff
 from bot.services.case_fields import CaseError
@@ -31,6 +31,7 @@ from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
     answer_query,
+    callback_of,
     escape,
     load_client,
     show,
@@ -87,16 +88,16 @@ async def case_command(update: Update, context: PeerlineContext) -> None:
         "Which conversation is the case from? Your open conversations and those you closed "
         "in the last two weeks:"
     )
-    await message.reply_text(text, reply_markup=await choices(context, _, options, "cso"))
+    await message.reply_text(text, reply_markup=await choices(context, _, options, CaseStart.kind))
 
 
 async def case_picked(update: Update, context: PeerlineContext) -> None:
     member = await require_staff(update, context)
-    callback = parse(update.callback_query.data if update.callback_query else None)
-    if member is None or callback is None:
+    if member is None:
         return
     _ = staff_translator(context, member)
-    await show(update, context, escape(await _start(context, member, _, int(callback.arg))))
+    conversation_id = callback_of(update, CaseStart).conversation_id
+    await show(update, context, escape(await _start(context, member, _, conversation_id)))
 
 
 async def _start(
@@ -108,7 +109,8 @@ async def _start(
         async with runtime.transaction() as session:
             asked = await cases.ask(session, _roles(context, member), member.id, conversation_id)
             client_ = runtime.i18n.get(asked.language)
-            yes, no = encode("cco", asked.case_id, "yes"), encode("cco", asked.case_id, "no")
+            yes = encode(CaseConsent(asked.case_id, "yes"))
+            no = encode(CaseConsent(asked.case_id, "no"))
             await notify.send(
                 session,
                 runtime.keys,
@@ -136,12 +138,10 @@ async def _start(
 
 
 async def consent(update: Update, context: PeerlineContext) -> None:
-    callback = parse(update.callback_query.data if update.callback_query else None)
-    if callback is None:
-        return
+    pressed = callback_of(update, CaseConsent)
     client = await load_client(update, context)
     _ = context.runtime.i18n.get(client.language)
-    case_id, choice = int(callback.args[0]), callback.args[1]
+    case_id, choice = pressed.case_id, pressed.answer
     async with context.runtime.transaction() as session:
         answered = await cases.answer(session, client.id, case_id, choice)
         if answered.outcome in ("declined", "agreed"):
@@ -156,13 +156,14 @@ async def consent(update: Update, context: PeerlineContext) -> None:
             [
                 [
                     Button(
-                        _.gettext("Yes, it may stay"), callback_data=encode("cco", case_id, "keep")
+                        _.gettext("Yes, it may stay"),
+                        callback_data=encode(CaseConsent(case_id, "keep")),
                     )
                 ],
                 [
                     Button(
                         _.gettext("No, delete it with my data"),
-                        callback_data=encode("cco", case_id, "drop"),
+                        callback_data=encode(CaseConsent(case_id, "drop")),
                     )
                 ],
             ]
@@ -257,6 +258,6 @@ async def cases_command(update: Update, context: PeerlineContext) -> None:
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("case", case_command, filters=PRIVATE_MESSAGE))
     app.add_handler(CommandHandler("cases", cases_command, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(case_picked, pattern=pattern_for("cso")))
-    app.add_handler(CallbackQueryHandler(consent, pattern=pattern_for("cco")))
+    app.add_handler(CallbackQueryHandler(case_picked, pattern=pattern_for(CaseStart)))
+    app.add_handler(CallbackQueryHandler(consent, pattern=pattern_for(CaseConsent)))
     case_form.register(app)

@@ -10,7 +10,15 @@ from telegram.ext import (
 )
 
 from bot import awaiting
-from bot.callbacks import Callback, parse, pattern_for
+from bot.callbacks import (
+    AskConsultant,
+    ContinueInLanguage,
+    EndConversation,
+    MakeUrgent,
+    OpenRequest,
+    Rate,
+    pattern_for,
+)
 from bot.i18n import Translator
 from bot.services import closing, feedback, queue, relay, staff
 from bot.services.clients import ClientState
@@ -18,6 +26,7 @@ from bot.services.visitors import Visitor
 from handlers import forum_common, guard, intake, intake_screens, screens, supervision
 from handlers.common import (
     PeerlineContext,
+    callback_of,
     incoming_from,
     load_client,
     set_client,
@@ -27,22 +36,15 @@ from handlers.common import (
 from handlers.navigation import next_step, open_ask
 
 
-def _callback(update: Update) -> Callback:
-    """The pressed button's data (each handler here is registered for its own pattern)."""
-    callback = parse(update.callback_query.data if update.callback_query else None)
-    assert callback is not None
-    return callback
-
-
 async def ask(update: Update, context: PeerlineContext) -> None:
     """ "Ask a consultant" on a topic screen: explain, and ask whether it is urgent."""
-    await open_ask(update, context, _callback(update).arg)
+    await open_ask(update, context, callback_of(update, AskConsultant).topic)
 
 
 async def open_request(update: Update, context: PeerlineContext) -> None:
     """The urgency answer: queue the conversation, notify consultants, tell the client."""
-    callback = _callback(update)
-    topic, urgent = callback.args[0], callback.args[1] == "1"
+    pressed = callback_of(update, OpenRequest)
+    topic, urgent = pressed.topic, pressed.urgent
     client = await load_client(update, context)
     if not client.onboarded or topic not in queue.TOPICS:
         await next_step(update, context, client)
@@ -87,7 +89,7 @@ def emergency_text(
 async def make_urgent(update: Update, context: PeerlineContext) -> None:
     """ "It is urgent now" under a waiting request: consultants on duty and supervisors are
     alerted again, and the client sees the emergency numbers at once."""
-    conversation_id = int(_callback(update).arg)
+    conversation_id = callback_of(update, MakeUrgent).conversation_id
     client = await load_client(update, context)
     _ = translator(context, client)
     async with context.runtime.transaction() as session:
@@ -104,8 +106,8 @@ async def make_urgent(update: Update, context: PeerlineContext) -> None:
 async def choose_language(update: Update, context: PeerlineContext) -> None:
     """ "Yes, Russian is fine" / "No, I will wait" under a request nobody on duty could read:
     re-target it to that language (its consultants are notified), or keep it waiting."""
-    callback = _callback(update)
-    conversation_id, answer = int(callback.args[0]), callback.args[1]
+    pressed = callback_of(update, ContinueInLanguage)
+    conversation_id, answer = pressed.conversation_id, pressed.language
     client = await load_client(update, context)
     _ = translator(context, client)
     async with context.runtime.transaction() as session:
@@ -198,7 +200,7 @@ async def client_message(update: Update, context: PeerlineContext, person: Visit
 async def end(update: Update, context: PeerlineContext) -> None:
     """The client cancels a waiting request or ends a conversation (bot/services/closing.py
     does all that follows); after a conversation, the rating request on this screen."""
-    conversation_id = int(_callback(update).arg)
+    conversation_id = callback_of(update, EndConversation).conversation_id
     client = await load_client(update, context)
     _ = translator(context, client)
     runtime = context.runtime
@@ -218,8 +220,8 @@ async def end(update: Update, context: PeerlineContext) -> None:
 
 async def rate(update: Update, context: PeerlineContext) -> None:
     """1-5 stars after a conversation closed; each conversation can be rated once."""
-    callback = _callback(update)
-    conversation_id, stars = int(callback.args[0]), int(callback.args[1])
+    pressed = callback_of(update, Rate)
+    conversation_id, stars = pressed.conversation_id, pressed.stars
     client = await load_client(update, context)
     _ = translator(context, client)
     async with context.runtime.transaction() as session:
@@ -237,9 +239,9 @@ async def rate(update: Update, context: PeerlineContext) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(ask, pattern=pattern_for("ask")))
-    app.add_handler(CallbackQueryHandler(open_request, pattern=pattern_for("urg")))
-    app.add_handler(CallbackQueryHandler(end, pattern=pattern_for("end")))
-    app.add_handler(CallbackQueryHandler(make_urgent, pattern=pattern_for("esc")))
-    app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern_for("lng")))
-    app.add_handler(CallbackQueryHandler(rate, pattern=pattern_for("rate")))
+    app.add_handler(CallbackQueryHandler(ask, pattern=pattern_for(AskConsultant)))
+    app.add_handler(CallbackQueryHandler(open_request, pattern=pattern_for(OpenRequest)))
+    app.add_handler(CallbackQueryHandler(end, pattern=pattern_for(EndConversation)))
+    app.add_handler(CallbackQueryHandler(make_urgent, pattern=pattern_for(MakeUrgent)))
+    app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern_for(ContinueInLanguage)))
+    app.add_handler(CallbackQueryHandler(rate, pattern=pattern_for(Rate)))

@@ -15,11 +15,11 @@ from telegram.ext import (
     CommandHandler,
 )
 
-from bot.callbacks import encode, parse, pattern_for
+from bot.callbacks import Take, encode, pattern_for
 from bot.services import handover, queue, staff_duty
 from bot.services.staff import StaffView
 from handlers import screens, supervision
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, callback_of, escape
 from handlers.door import drop_input, visitor
 from handlers.staff_common import require_staff, staff_translator
 
@@ -72,7 +72,7 @@ async def show_queue(update: Update, context: PeerlineContext) -> None:
         mark = "🚨 " if conversation.urgent else ""
         lines.append(mark + screens.conversation_line(_, conversation))
         label = _.gettext("Take: %(who)s", who=screens.client_name(_, conversation.pseudonym))
-        rows.append([Button(mark + label, callback_data=encode("take", conversation.id))])
+        rows.append([Button(mark + label, callback_data=encode(Take(conversation.id)))])
     await _message(update).reply_text(
         "\n".join(lines), parse_mode="HTML", reply_markup=Keyboard(rows)
     )
@@ -89,9 +89,7 @@ async def take_button(update: Update, context: PeerlineContext) -> None:
     member = await require_staff(update, context)
     if member is not None:
         await answer_query(update, context)
-        callback = parse(update.callback_query.data if update.callback_query else None)
-        assert callback is not None  # the handler's pattern matched it
-        await take(update, context, member, int(callback.arg))
+        await take(update, context, member, callback_of(update, Take).conversation_id)
 
 
 async def take(
@@ -138,4 +136,4 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("duty", duty, filters=PRIVATE))
     app.add_handler(CommandHandler("queue", show_queue, filters=PRIVATE))
     app.add_handler(CommandHandler("take", take_command, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(take_button, pattern=pattern_for("take")))
+    app.add_handler(CallbackQueryHandler(take_button, pattern=pattern_for(Take)))

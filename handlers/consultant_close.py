@@ -12,13 +12,13 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import encode, parse, pattern_for
+from bot.callbacks import Close, PickConversation, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import case_history, closing, handover
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, callback_of
 from handlers.staff_common import command_conversation, pick, require_staff, staff_translator
 
 PRIVATE = PRIVATE_MESSAGE
@@ -26,7 +26,7 @@ PRIVATE = PRIVATE_MESSAGE
 
 def outcome_screen(_: Translator, conversation: ConversationView) -> tuple[str, Keyboard]:
     rows = [
-        [Button(_.gettext(label), callback_data=encode("close", conversation.id, outcome))]
+        [Button(_.gettext(label), callback_data=encode(Close(conversation.id, outcome)))]
         for outcome, label in screens.OUTCOME_NAMES.items()
     ]
     text = _.gettext(
@@ -44,12 +44,6 @@ def _message(update: Update) -> Message:
 def _query(update: Update) -> CallbackQuery:
     assert update.callback_query is not None
     return update.callback_query
-
-
-def _args(update: Update) -> tuple[str, ...]:
-    callback = parse(_query(update).data)
-    assert callback is not None  # the handler's pattern matched it
-    return callback.args
 
 
 async def close_command(update: Update, context: PeerlineContext) -> None:
@@ -81,8 +75,8 @@ async def close_button(update: Update, context: PeerlineContext) -> None:
     member = await require_staff(update, context)
     if member is None:
         return
-    args = _args(update)
-    conversation_id, outcome = int(args[0]), args[1]
+    pressed = callback_of(update, Close)
+    conversation_id, outcome = pressed.conversation_id, pressed.outcome
     _ = staff_translator(context, member)
     runtime = context.runtime
     async with runtime.transaction() as session:
@@ -130,7 +124,7 @@ async def release_picked(update: Update, context: PeerlineContext) -> None:
                 [
                     Button(
                         _.gettext("Yes, release %(who)s", who=who),
-                        callback_data=encode("on", "release_ok", conversation.id),
+                        callback_data=encode(PickConversation("release_ok", conversation.id)),
                     )
                 ]
             ]
@@ -144,7 +138,7 @@ async def release_confirmed(update: Update, context: PeerlineContext) -> None:
         return
     _ = staff_translator(context, member)
     await answer_query(update, context)
-    text = await release(context, member, _, int(_args(update)[1]))
+    text = await release(context, member, _, callback_of(update, PickConversation).conversation_id)
     await _query(update).edit_message_text(text)
 
 
@@ -204,10 +198,16 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("close", close_command, filters=PRIVATE))
     app.add_handler(CommandHandler("release", release_command, filters=PRIVATE))
     app.add_handler(CommandHandler("history", history_command, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(close_button, pattern=pattern_for("close")))
-    app.add_handler(CallbackQueryHandler(close_picked, pattern=pattern_for("on", "close")))
-    app.add_handler(CallbackQueryHandler(release_picked, pattern=pattern_for("on", "release")))
+    app.add_handler(CallbackQueryHandler(close_button, pattern=pattern_for(Close)))
     app.add_handler(
-        CallbackQueryHandler(release_confirmed, pattern=pattern_for("on", "release_ok"))
+        CallbackQueryHandler(close_picked, pattern=pattern_for(PickConversation, "close"))
     )
-    app.add_handler(CallbackQueryHandler(history_picked, pattern=pattern_for("on", "history")))
+    app.add_handler(
+        CallbackQueryHandler(release_picked, pattern=pattern_for(PickConversation, "release"))
+    )
+    app.add_handler(
+        CallbackQueryHandler(release_confirmed, pattern=pattern_for(PickConversation, "release_ok"))
+    )
+    app.add_handler(
+        CallbackQueryHandler(history_picked, pattern=pattern_for(PickConversation, "history"))
+    )

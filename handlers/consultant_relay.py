@@ -20,7 +20,7 @@ from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot import awaiting
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import MessageFor, OldSwitch, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import clients, relay
 from bot.services.queue import ConversationView
@@ -126,7 +126,7 @@ def which_is_it_text(_: Translator, pending: awaiting.StaffInput) -> str:
 
 
 def input_button(_: Translator, pending: awaiting.StaffInput) -> Button:
-    return Button("✏️ " + describe(_, pending)[:48], callback_data=encode("for", "i"))
+    return Button("✏️ " + describe(_, pending)[:48], callback_data=encode(MessageFor("i")))
 
 
 def no_conversation(_: Translator) -> str:
@@ -152,4 +152,4 @@ async def old_switch_button(update: Update, context: PeerlineContext) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(old_switch_button, pattern=pattern_for("cur")))
+    app.add_handler(CallbackQueryHandler(old_switch_button, pattern=pattern_for(OldSwitch)))

@@ -16,13 +16,13 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import encode, parse, pattern_for
+from bot.callbacks import DeskRefresh, Join, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import desk, handover, queue, rota
 from bot.services.desk import Held, Overview
 from bot.services.staff import StaffView
 from handlers import screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, callback_of, escape
 from handlers.staff_common import require_staff, staff_translator
 
 
@@ -52,8 +52,8 @@ def desk_screen(_: Translator, view: Overview, now: datetime) -> tuple[str, Keyb
             label, action = "✖ " + _.gettext("Leave %(who)s", who=who), "out"
         else:
             label, action = "👁 " + _.gettext("Join %(who)s", who=who), "in"
-        rows.append([Button(label, callback_data=encode("join", held.conversation_id, action))])
-    rows.append([Button("🔄 " + _.gettext("Refresh"), callback_data=encode("desk", "show"))])
+        rows.append([Button(label, callback_data=encode(Join(held.conversation_id, action)))])
+    rows.append([Button("🔄 " + _.gettext("Refresh"), callback_data=encode(DeskRefresh()))])
     return "\n".join(lines), Keyboard(rows)
 
 
@@ -108,8 +108,8 @@ def joined_screen(_: Translator, held: Held) -> tuple[str, Keyboard]:
         who=escape(who),
         name=escape(held.staff_name),
     )
-    take = encode("join", held.conversation_id, "take")
-    leave = encode("join", held.conversation_id, "out")
+    take = encode(Join(held.conversation_id, "take"))
+    leave = encode(Join(held.conversation_id, "out"))
     rows = [
         [Button(_.gettext("Take it over"), callback_data=take)],
         [Button(_.gettext("Leave"), callback_data=leave)],
@@ -123,9 +123,8 @@ async def join_button(update: Update, context: PeerlineContext) -> None:
     query = update.callback_query
     if member is None or query is None or update.effective_message is None:
         return
-    callback = parse(query.data)
-    assert callback is not None
-    conversation_id, action = int(callback.args[0]), callback.args[1]
+    pressed = callback_of(update, Join)
+    conversation_id, action = pressed.conversation_id, pressed.action
     _ = staff_translator(context, member)
     if action == "take":
         await take_over(update, context, member, conversation_id)
@@ -187,5 +186,5 @@ async def take_over(
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("desk", show_desk, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(refresh, pattern=pattern_for("desk")))
-    app.add_handler(CallbackQueryHandler(join_button, pattern=pattern_for("join")))
+    app.add_handler(CallbackQueryHandler(refresh, pattern=pattern_for(DeskRefresh)))
+    app.add_handler(CallbackQueryHandler(join_button, pattern=pattern_for(Join)))

@@ -5,17 +5,15 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.callbacks import parse, pattern_for
+from bot.callbacks import FollowUpAnswer, pattern_for
 from bot.services import followup
-from handlers.common import PeerlineContext, load_client, translator
+from handlers.common import PeerlineContext, callback_of, load_client, translator
 from handlers.navigation import next_step
 
 
 async def follow_up_answer(update: Update, context: PeerlineContext) -> None:
-    callback = parse(update.callback_query.data if update.callback_query else None)
-    if callback is None:  # the handler's pattern matched, so only a forged update
-        return
-    conversation_id, value = int(callback.args[0]), callback.args[1]
+    pressed = callback_of(update, FollowUpAnswer)
+    conversation_id, value = pressed.conversation_id, pressed.answer
     client = await load_client(update, context)
     _ = translator(context, client)
     async with context.runtime.transaction() as session:
@@ -30,4 +28,4 @@ async def follow_up_answer(update: Update, context: PeerlineContext) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(follow_up_answer, pattern=pattern_for("fup")))
+    app.add_handler(CallbackQueryHandler(follow_up_answer, pattern=pattern_for(FollowUpAnswer)))

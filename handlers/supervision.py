@@ -13,7 +13,7 @@ import html
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton as Button
 
-from bot.callbacks import encode
+from bot.callbacks import AskSupervisor, encode
 from bot.i18n import Translator
 from bot.services import desk, relay, staff
 from bot.services.queue import ConversationView
@@ -27,7 +27,7 @@ from handlers.staff_common import staff_translator
 def ask_button(_: Translator, conversation_id: int) -> Button:
     """One tap in a conversation: supervisors are asked to help (handlers/care.py)."""
     return Button(
-        "🆘 " + _.gettext("Ask a supervisor"), callback_data=encode("askhelp", conversation_id)
+        "🆘 " + _.gettext("Ask a supervisor"), callback_data=encode(AskSupervisor(conversation_id))
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import encode
+from bot.callbacks import OpenMenu, Rate, encode
 from bot.crypto import Keys
 from bot.i18n import Translator
 from bot.models import Conversation
@@ -21,11 +21,11 @@ def rating_request(_: Translator, conversation_id: int) -> tuple[str, list[list[
         "How helpful was it? (1 – not at all, 5 – very)"
     )
     stars = [
-        {"text": str(n), "callback_data": encode("rate", conversation_id, n)} for n in range(1, 6)
+        {"text": str(n), "callback_data": encode(Rate(conversation_id, n))} for n in range(1, 6)
     ]
     menu = [
-        {"text": "☰ " + _.gettext("Main menu"), "callback_data": encode("menu", "main")},
-        {"text": "🆘 " + _.gettext("Overdose"), "callback_data": encode("menu", "overdose")},
+        {"text": "☰ " + _.gettext("Main menu"), "callback_data": encode(OpenMenu("main"))},
+        {"text": "🆘 " + _.gettext("Overdose"), "callback_data": encode(OpenMenu("overdose"))},
     ]
     return text, [stars, menu]
 
