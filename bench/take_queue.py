@@ -4,9 +4,13 @@ The baseline, measured in the same run on the same data, is the query a take use
 (one SELECT ordered by `urgent DESC, created_at, id`, which the index could not serve, so every
 take sorted every waiting row). The query plans of both are printed.
 
-    .venv/bin/python bench/take_queue.py [--waiting 100000] [--takes 300]
-    .venv/bin/python bench/take_queue.py --takers 16 \
+    .venv/bin/python bench/take_queue.py [--quick] [--waiting 100000] [--takes 300] [--runs 3]
+    .venv/bin/python bench/take_queue.py --takers 1,4,16 \
         --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+With --database-url the bench creates a database of its own on that server (and drops it at
+the end); the database named in the URL is untouched. Concurrent takers each take in their own
+transaction on their own connection, all in this one process.
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import ColumnElement, false, insert, select, text, true, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from bench._common import database
 from bot.crypto import Keys
-from bot.db import make_engine, make_session_factory, upgrade_to_head
-from bot.models import Base, Client, Conversation, Staff
+from bot.db import make_engine, make_session_factory
+from bot.models import Client, Conversation, Staff
 from bot.services import queue, staff
 
 TOPICS = ("ost", "hiv", "legal", "general")
@@ -149,32 +154,44 @@ async def plans(sessions: async_sessionmaker[AsyncSession], postgres: bool) -> N
             print(f"plan {name}: " + " | ".join(str(r[-1]) for r in rows))
 
 
-async def run(url: str, waiting: int, takes: int, takers: int) -> None:
-    engine = make_engine(url)
-    if url.startswith("postgresql"):
-        async with engine.begin() as conn:
-            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+async def run(url: str, waiting: int, takes: int, takers: list[int], runs: int) -> None:
+    postgres = url.startswith("postgresql")
+    # Enough connections for every taker: the figures are the database's, not a pool's queue
+    # (the bot's default pool of 5 would make 16 takers wait for a connection).
+    engine = (
+        create_async_engine(url, pool_size=max(takers), max_overflow=0)
+        if postgres
+        else make_engine(url)
+    )
     sessions = make_session_factory(engine)
     started = time.perf_counter()
-    members = await fill(sessions, waiting, takers)
+    members = await fill(sessions, waiting, max(takers))
     print(f"filled {waiting} waiting conversations in {time.perf_counter() - started:.1f} s")
-    if url.startswith("postgresql"):
+    if postgres:
         async with engine.begin() as conn:
             await conn.execute(text("ANALYZE conversations"))
-    await plans(sessions, url.startswith("postgresql"))
-    base50, base99 = quantiles(await timed_picks(sessions, takes, old=True))
-    pick50, pick99 = quantiles(await timed_picks(sessions, takes, old=False))
-    per_taker = max(takes // takers, 20)
-    results = await asyncio.gather(*(timed_takes(sessions, m, per_taker) for m in members))
-    take50, take99 = quantiles([t for r in results for t in r])
+    await plans(sessions, postgres)
+    base = [quantiles(await timed_picks(sessions, takes, old=True)) for _ in range(runs)]
+    pick = [quantiles(await timed_picks(sessions, takes, old=False)) for _ in range(runs)]
+    base50, base99 = (statistics.median(b[i] for b in base) for i in (0, 1))
+    pick50, pick99 = (statistics.median(p[i] for p in pick) for i in (0, 1))
+    print(f"median of {runs} runs of {takes}:")
     print(f"pick before (ordered by urgent DESC): p50 {base50:6.2f} ms  p99 {base99:6.2f} ms")
     print(f"pick after (urgent, then not):        p50 {pick50:6.2f} ms  p99 {pick99:6.2f} ms")
     print(f"ratio after/before p99:               {pick99 / base99:6.2f}")
-    print(
-        f"whole take, {takers} taker(s) (7 statements + commit): "
-        f"p50 {take50:6.2f} ms  p99 {take99:6.2f} ms"
-    )
+    for count in takers:
+        per_taker = max(takes // count, 20)
+        figures = []
+        for _ in range(runs):
+            results = await asyncio.gather(
+                *(timed_takes(sessions, m, per_taker) for m in members[:count])
+            )
+            figures.append(quantiles([t for r in results for t in r]))
+        take50, take99 = (statistics.median(f[i] for f in figures) for i in (0, 1))
+        print(
+            f"whole take, {count:2d} concurrent taker(s) (7 statements + commit): "
+            f"p50 {take50:6.2f} ms  p99 {take99:6.2f} ms"
+        )
     await engine.dispose()
 
 
@@ -182,13 +199,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--waiting", type=int, default=100_000)
     parser.add_argument("--takes", type=int, default=300)
-    parser.add_argument("--takers", type=int, default=1)
+    parser.add_argument("--takers", default="1", help="comma-separated, e.g. 1,4,16")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="20,000 waiting, 100 takes, 2 runs")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-        upgrade_to_head(url)
-        asyncio.run(run(url, args.waiting, args.takes, args.takers))
+    takers = [int(n) for n in args.takers.split(",")]
+    waiting, takes, runs = (20_000, 100, 2) if args.quick else (args.waiting, args.takes, args.runs)
+    with tempfile.TemporaryDirectory() as tmp, database(args.database_url, tmp) as url:
+        asyncio.run(run(url, waiting, takes, takers, runs))
 
 
 if __name__ == "__main__":

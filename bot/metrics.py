@@ -32,6 +32,25 @@ class JobState:
         return self.consecutive_failures > 0
 
 
+@dataclass(frozen=True)
+class WaitSummary:
+    """Waits in seconds: nearest-rank quantiles (0.5, 0.9, 0.99), their sum and count."""
+
+    quantiles: dict[float, float]
+    total: float
+    count: int
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """The queue as the database has it at scrape time (bot/services/queue_stats.py)."""
+
+    waiting: dict[bool, int]  # urgent -> conversations waiting
+    oldest_wait_seconds: dict[bool, float]  # urgent -> age of the oldest waiting (0: none)
+    wait_to_take: WaitSummary  # created -> taken, of the takes in the last `window_seconds`
+    window_seconds: float
+
+
 @dataclass
 class Metrics:
     updates_total: int = 0
@@ -48,7 +67,9 @@ class Metrics:
     def webhook_rejected(self, status: int) -> None:
         self.webhook_rejected_total[status] = self.webhook_rejected_total.get(status, 0) + 1
 
-    def render(self, *, outbox: dict[str, int] | None = None) -> str:
+    def render(
+        self, *, outbox: dict[str, int] | None = None, queue: QueueStats | None = None
+    ) -> str:
         """Prometheus text exposition format (version 0.0.4)."""
         lines: list[str] = []
 
@@ -79,6 +100,8 @@ class Metrics:
                 "Outbox rows by status (pending: backlog; dead: dead letters).",
                 [(f'{{status="{s}"}}', n) for s, n in sorted(outbox.items())],
             )
+        if queue is not None:
+            lines.extend(_queue_lines(queue))
         jobs = sorted(self.jobs.values(), key=lambda j: j.name)
         metric(
             "peerline_job_last_success_timestamp_seconds",
@@ -105,6 +128,33 @@ class Metrics:
             [("", self.started)],
         )
         return "\n".join(lines) + "\n"
+
+
+def _queue_lines(queue: QueueStats) -> list[str]:
+    def urgent(flag: bool) -> str:
+        return f'{{urgent="{str(flag).lower()}"}}'
+
+    name = "peerline_queue_wait_to_take_seconds"
+    hours = _number(queue.window_seconds / 3600)
+    summary = queue.wait_to_take
+    return [
+        "# HELP peerline_queue_waiting Conversations waiting to be taken, by urgency.",
+        "# TYPE peerline_queue_waiting gauge",
+        *(f"peerline_queue_waiting{urgent(f)} {queue.waiting[f]}" for f in (False, True)),
+        "# HELP peerline_queue_oldest_wait_seconds How long the oldest waiting conversation has"
+        " waited, by urgency (0: none waiting).",
+        "# TYPE peerline_queue_oldest_wait_seconds gauge",
+        *(
+            f"peerline_queue_oldest_wait_seconds{urgent(f)} {_number(queue.oldest_wait_seconds[f])}"
+            for f in (False, True)
+        ),
+        f"# HELP {name} From request to take, over the conversations taken in the last"
+        f" {hours} h (a sliding window: sum and count can fall).",
+        f"# TYPE {name} summary",
+        *(f'{name}{{quantile="{q}"}} {_number(v)}' for q, v in sorted(summary.quantiles.items())),
+        f"{name}_sum {_number(summary.total)}",
+        f"{name}_count {summary.count}",
+    ]
 
 
 def _number(value: float) -> str:

@@ -16,8 +16,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from tornado.httpserver import HTTPServer
 
+from bot.metrics import QueueStats
 from bot.runtime import Runtime
 from bot.services import outbox_upkeep
+from bot.services.queue_stats import queue_stats
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +52,21 @@ class HealthHandler(_Base):
 
 
 class MetricsHandler(_Base):
-    """Prometheus text format: this process's counters plus the outbox as the database has it."""
+    """Prometheus text format: this process's counters plus the outbox and the queue as the
+    database has them."""
 
     async def get(self) -> None:
         counts: dict[str, int] | None
+        queue: QueueStats | None
         try:
             async with self.runtime.sessions() as session:
                 counts = await outbox_upkeep.counts_by_status(session)
+                queue = await queue_stats(session)
         except (SQLAlchemyError, OSError) as exc:
-            log.warning("metrics: could not read the outbox (%s)", type(exc).__name__)
-            counts = None
+            log.warning("metrics: could not read the outbox or queue (%s)", type(exc).__name__)
+            counts = queue = None
         self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-        self.finish(self.runtime.metrics.render(outbox=counts))
+        self.finish(self.runtime.metrics.render(outbox=counts, queue=queue))
 
 
 def make_app(runtime: Runtime) -> tornado.web.Application:
