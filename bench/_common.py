@@ -24,7 +24,7 @@ from bot.app import _post_init, build_application
 from bot.config import Settings
 from bot.db import upgrade_to_head
 from bot.models import Staff
-from bot.services import staff
+from bot.services import staff_accounts
 from tests.harness import BotHarness, FakeTelegram, FakeUser
 
 SECRET = "bench-secret-key-0123456789-0123456789"
@@ -88,7 +88,7 @@ async def conversations(
     staff_users = [FakeUser(id=STAFF_BASE + n, language_code="ru") for n in range(consultants)]
     async with runtime.transaction() as session:
         for n, user in enumerate(staff_users):
-            await staff.add_staff(
+            await staff_accounts.add_staff(
                 session,
                 runtime.keys,
                 telegram_id=user.id,

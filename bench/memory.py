@@ -32,7 +32,7 @@ from bench._common import SECRET, close, conversations, median, offline_bot, onb
 from bot.crypto import Keys
 from bot.db import make_engine, make_session_factory, upgrade_to_head
 from bot.models import Client, Conversation, Staff
-from bot.services import staff
+from bot.services import staff_accounts
 from tests.harness import BotHarness, FakeUser
 
 TOPICS = ("ost", "hiv", "legal", "general")
@@ -70,7 +70,7 @@ async def fill(url: str, clients: int, open_conversations: int) -> None:
             )
         members = []
         for n in range(100):
-            member = await staff.add_staff(
+            member = await staff_accounts.add_staff(
                 session,
                 keys,
                 telegram_id=6_000_000_000 + n,

@@ -26,7 +26,7 @@ from telegram import Update
 from bot.app import _post_init, build_application
 from bot.config import Settings
 from bot.db import upgrade_to_head
-from bot.services import staff
+from bot.services import staff_accounts
 from tests.harness import BotHarness, FakeTelegram, FakeUser
 
 CLIENT = FakeUser(id=8_100_001, language_code="en")
@@ -97,7 +97,7 @@ async def run(database_url: str, data_dir: Path) -> dict[str, tuple[int, int]]:
     harness = BotHarness(app, telegram)
     runtime = app.bot_data.runtime
     async with runtime.transaction() as session:
-        await staff.add_staff(
+        await staff_accounts.add_staff(
             session,
             runtime.keys,
             telegram_id=CONSULTANT.id,

@@ -33,7 +33,7 @@ from bench._common import database
 from bot.crypto import Keys
 from bot.db import make_engine, make_session_factory
 from bot.models import Client, Conversation, Staff
-from bot.services import queue, staff
+from bot.services import queue, staff_accounts
 
 TOPICS = ("ost", "hiv", "legal", "general")
 
@@ -71,7 +71,7 @@ async def fill(sessions: async_sessionmaker[AsyncSession], waiting: int, takers:
             )
         members = []
         for n in range(takers):
-            member = await staff.add_staff(
+            member = await staff_accounts.add_staff(
                 session,
                 keys,
                 telegram_id=7_000_000 + n,
