@@ -235,13 +235,11 @@ async def alert_job_failing(runtime: Runtime, job: str, error: str) -> bool:
         async with runtime.transaction() as session:
             supervisors = [m for m in await staff.list_staff(session) if m.can_supervise]
             for member in supervisors:
-                _ = runtime.i18n.get(member.languages[0] if member.languages else None)
-                await notify.send(
+                await notify.staff(
                     session,
-                    runtime.keys,
-                    chat_ref=await staff.chat_ref(session, member.id),
-                    recipient=f"staff:{member.id}",
-                    text=_.gettext(
+                    runtime,
+                    member,
+                    lambda _: _.gettext(
                         "⚠️ The bot's periodic job “%(job)s” keeps failing (%(error)s). The other "
                         "jobs go on; it is retried with growing pauses. Please tell whoever "
                         "runs the server: the details are in the log.",

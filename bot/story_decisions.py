@@ -99,18 +99,16 @@ async def _tell_reviewers(
     for member in await staff.list_staff(session):
         if member.role not in channels.POSTING_ROLES:
             continue
-        _ = runtime.i18n.get(member.languages[0] if member.languages else None)
-        await notify.send(
+        await notify.staff(
             session,
-            runtime.keys,
-            chat_ref=await staff.chat_ref(session, member.id),
-            recipient=f"staff:{member.id}",
-            text=_.gettext(
+            runtime,
+            member,
+            lambda _: _.gettext(
                 "📝 A new story for review: #%(id)s (%(language)s). /stories lists them.",
                 id=story_id,
                 language=language.upper(),
             ),
-            buttons=[
+            buttons=lambda _: [
                 [{"text": _.gettext("Read it"), "callback_data": encode("stv", story_id, "show")}]
             ],
         )

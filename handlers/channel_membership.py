@@ -84,13 +84,11 @@ async def _tell_posters(runtime: Runtime, session: AsyncSession, channel: Channe
     for member in await staff.list_staff(session):
         if member.role not in channels.POSTING_ROLES:
             continue
-        _ = runtime.i18n.get(member.languages[0] if member.languages else None)
-        await notify.send(
+        await notify.staff(
             session,
-            runtime.keys,
-            chat_ref=await staff.chat_ref(session, member.id),
-            recipient=f"staff:{member.id}",
-            text=_.gettext(
+            runtime,
+            member,
+            lambda _: _.gettext(
                 "⚠️ The bot can no longer post in %(title)s (it was removed or lost its admin "
                 "rights). The channel is paused; posts skip it. Add the bot back as an "
                 "administrator who may post messages to resume.",

@@ -104,7 +104,7 @@ async def staff(
     to: int | StaffView,
     text: Text,
     *,
-    buttons: Buttons = None,
+    buttons: Buttons | Callable[[Translator], Buttons] = None,
     protect: bool = False,
     message_id: int | None = None,
     priority: int = 0,
@@ -114,14 +114,14 @@ async def staff(
     member = to if isinstance(to, StaffView) else await staff_service.get(session, to)
     if member is None:
         return False
-    words = text if isinstance(text, str) else text(staff_translator(runtime, member))
+    _ = staff_translator(runtime, member)
     await send(
         session,
         runtime.keys,
         chat_ref=await staff_service.chat_ref(session, member.id),
         recipient=staff_recipient(member.id),
-        text=words,
-        buttons=buttons,
+        text=text if isinstance(text, str) else text(_),
+        buttons=buttons(_) if callable(buttons) else buttons,
         protect_content=protect,
         message_id=message_id,
         priority=priority,
