@@ -82,9 +82,8 @@ sender_staff = current_staff
 
 
 def staff_translator(context: PeerlineContext, member: StaffView) -> Translator:
-    """Staff read the bot in the first language they serve (notices are queued for them
-    without an update, so it cannot depend on the device)."""
-    return context.runtime.i18n.get(member.languages[0] if member.languages else None)
+    """The member's language (bot/services/notify.py decides it, for notices and screens)."""
+    return notify.staff_translator(context.runtime, member)
 
 
 def telegram_language(update: Update, context: PeerlineContext) -> Translator:
