@@ -13,6 +13,7 @@ other people's updates.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from html import escape
 
@@ -20,10 +21,13 @@ from telegram import InputFile, Update
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler
 
 from bot.i18n import Translator
+from bot.runtime import Runtime
 from bot.services import reach, reports
 from bot.services.queue import SUPERVISING_ROLES
 from bot.services.reports import BadPeriod
+from handlers import screens
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext
+from handlers.humanitarian import NEEDS
 from handlers.staff_common import require_staff, staff_translator
 
 SUMMARY_ROWS = 60  # the message shows totals; the files hold every row
@@ -72,6 +76,32 @@ def summary(_: Translator, table_title: list[str], rows: list[tuple[str, str, st
     return "\n".join(lines)
 
 
+def namer(runtime: Runtime, _: Translator) -> Callable[[str, str], str]:
+    """The report's categories in the supervisor's words ("ost" -> "OST", "ost_site" -> "OST
+    sites"): the same vocabularies the bot's screens use. Countries, languages, consultants'
+    ids and ratings stay as they are."""
+    fixed = {
+        "outcome": screens.OUTCOME_NAMES,
+        "answer": screens.FOLLOW_UP_NAMES,
+        "kind": NEEDS,
+    }
+
+    def name(dimension: str, code: str) -> str:
+        if dimension in fixed and code in fixed[dimension]:
+            return _.gettext(fixed[dimension][code])
+        if dimension == "topic" and code in screens.TOPIC_NAMES:
+            return _.gettext(screens.TOPIC_NAMES[code])
+        node = f"svc_{code}" if dimension == "service" else code
+        if dimension in ("topic", "service"):
+            try:
+                return runtime.content.button(node, _.language)
+            except KeyError:  # a node without a button of its own, or gone since
+                pass
+        return code
+
+    return name
+
+
 async def report_command(update: Update, context: PeerlineContext) -> None:
     member = await require_staff(update, context)
     if member is None:
@@ -98,7 +128,8 @@ async def report_command(update: Update, context: PeerlineContext) -> None:
         found = await reports.compute(session, where)
         await reports.audit(session, member.id, "bot", where)
     threshold = runtime.settings.report_min_cell
-    made = await asyncio.to_thread(reports.files, found, threshold, _.gettext)
+    names = namer(runtime, _)
+    made = await asyncio.to_thread(reports.files, found, threshold, _.gettext, names=names)
     chat_id = chat.id
     await message.reply_html(summary(_, made.table.title, made.table.rows))
     for name, content in made.documents:

@@ -74,6 +74,15 @@ OUTCOME_NAMES = {
     "no_answer": N_("no answer from the client"),
     "other": N_("other"),
 }
+# A referral's follow-up answers (bot/services/followup.py), as reports name them; "referred"
+# counts the referrals themselves.
+FOLLOW_UP_NAMES = {
+    "referred": N_("referred"),
+    "helped": N_("it helped"),
+    "not_helped": N_("went, it did not help"),
+    "not_reached": N_("did not get there"),
+    "stop": N_("asked not to be asked again"),
+}
 
 
 def client_name(_: Translator, pseudonym: str | None) -> str:

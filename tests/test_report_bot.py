@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import AuditEntry
 from bot.models_events import AnonEvent, DailyCount, ReachMark
-from bot.services import events, report_charts
+from bot.services import events, report_charts, report_files
 from handlers.report import last_full, parse_args
 from tests.harness import BotHarness, FakeUser
 from tests.test_consultation import CONSULTANT, add_consultant, ask_about_ost
@@ -224,3 +224,37 @@ def test_cli_report_in_each_format(tmp_path, monkeypatch, capsys) -> None:  # ty
         (None, "md 2026-10-01..2026-12-31 KZ cli"),
         (None, "xlsx 2026-10-01..2026-12-31 all cli"),
     ]
+
+
+async def test_the_report_names_categories_in_the_supervisors_words(
+    harness: BotHarness,
+    session_factory: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Topics, outcomes, services and follow-up answers read as the bot's screens name them
+    ("OST", "OST sites"), in the table and on the charts, not as codes ("ost", "ost_site")."""
+    from handlers.report import namer
+
+    events.install()
+    monkeypatch.setattr(events, "clock", [lambda: date(2026, 11, 20)])
+    await seed(session_factory)
+    found = await compute(session_factory)
+    runtime = harness.app.bot_data.runtime
+    _ = runtime.i18n.get("en")
+    names = namer(runtime, _)
+    assert names("topic", "ost") == "OST"
+    assert names("service", "ost_site") == runtime.content.button("svc_ost_site", "en")
+    assert names("answer", "not_reached") == "did not get there"
+    assert names("country", "KZ") == "KZ"  # codes a reader knows stay
+    table = report_files.table(found, 1, _.gettext, names)
+    categories = {row[2] for row in table.rows}
+    assert {"OST", "HIV", "referred to a service"} <= categories
+    assert not {"ost", "hiv", "referred"} & categories
+    referred = report_charts.named(report_charts.referrals(found, 1), "answer", "service", names)
+    assert referred.labels == [names("service", "aids_centre"), names("service", "ost_site")]
+    assert set(referred.series) == {
+        "referred",
+        "it helped",
+        "went, it did not help",
+        "did not get there",
+    }

@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # matplotlib is imported only when a chart is drawn
     from matplotlib.figure import Figure
 
 Gettext = Callable[[str], str]
+# (dimension, code) -> what a reader sees: "topic", "ost" -> "OST" (handlers/report.py builds
+# it from the screens' vocabularies; without one, the codes themselves).
+Namer = Callable[[str, str], str]
 ANSWERS = ("referred", "helped", "not_helped", "not_reached")  # bot/services/followup.py
 
 
@@ -133,13 +136,23 @@ def _finish(figure: Figure, axes: Axes, title: str, legend: bool) -> bytes:
     return out.getvalue()
 
 
-def all_charts(found: Indicators, threshold: int, gettext: Gettext) -> list[tuple[str, bytes]]:
+def named(chart: Bars, series: str, labels: str | None, names: Namer) -> Bars:
+    """The chart with its series (and, if `labels` names a dimension, its bars) in words."""
+    return Bars(
+        chart.title,
+        [names(labels, label) for label in chart.labels] if labels else chart.labels,
+        {names(series, name): values for name, values in chart.series.items()},
+    )
+
+
+def all_charts(
+    found: Indicators, threshold: int, gettext: Gettext, names: Namer = lambda _d, code: code
+) -> list[tuple[str, bytes]]:
     """(file name, PNG) for each chart of the report."""
+    topics = named(topics_by_week(found, threshold), "topic", None, names)
+    referred = named(referrals(found, threshold), "answer", "service", names)
     return [
-        ("conversations_by_topic.png", draw_bars(topics_by_week(found, threshold), gettext)),
+        ("conversations_by_topic.png", draw_bars(topics, gettext)),
         ("waiting_times.png", draw_lines(waits_by_week(found, threshold), gettext)),
-        (
-            "referrals.png",
-            draw_bars(referrals(found, threshold), gettext, stacked=False),
-        ),
+        ("referrals.png", draw_bars(referred, gettext, stacked=False)),
     ]

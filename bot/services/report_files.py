@@ -43,7 +43,13 @@ class Table:
     rows: list[tuple[str, str, str, str]]
 
 
-def table(found: Indicators, threshold: int, gettext: Gettext) -> Table:
+def table(
+    found: Indicators,
+    threshold: int,
+    gettext: Gettext,
+    names: Callable[[str, str], str] = lambda _dimension, code: code,
+) -> Table:
+    """The rows; `names` words a category ("topic", "ost" -> "OST"), else the code shows."""
     scope = found.scope
     title = [
         gettext(N_("Peerline indicators")),
@@ -62,7 +68,10 @@ def table(found: Indicators, threshold: int, gettext: Gettext) -> Table:
         indicator = gettext(shown.indicator)
         by = gettext(DIMENSIONS.get(shown.dimension, shown.dimension))
         if shown.dimension != "all":
-            rows += [(indicator, by, category, value) for category, value in shown.cells]
+            rows += [
+                (indicator, by, names(shown.dimension, category), value)
+                for category, value in shown.cells
+            ]
         rows.append((indicator, by, gettext(TOTAL), shown.total))
     for item in found.statistics:
         by = gettext(DIMENSIONS["all"] if item.category == "all" else DIMENSIONS["country"])

@@ -55,11 +55,12 @@ def files(
     *,
     formats: tuple[str, ...] = ("csv", "xlsx"),
     charts: bool = True,
+    names: report_charts.Namer = lambda _dimension, code: code,
 ) -> Files:
-    table = report_files.table(found, threshold, gettext)
+    table = report_files.table(found, threshold, gettext, names)
     stem = f"peerline-{found.scope.first.isoformat()}-{found.scope.last.isoformat()}"
     if found.scope.country:
         stem += f"-{found.scope.country}"
     documents = [(f"{stem}.{form}", report_files.render(table, form, gettext)) for form in formats]
-    drawn = report_charts.all_charts(found, threshold, gettext) if charts else []
+    drawn = report_charts.all_charts(found, threshold, gettext, names) if charts else []
     return Files(table, documents, drawn)
