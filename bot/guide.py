@@ -50,6 +50,7 @@ STAFF_COMMANDS: dict[str, str] = {
     "desk": N_("The team's desk: waiting, on duty, who holds what"),
     "whisper": N_("Write only to the consultant whose conversation you read along"),
     "report": N_("Indicators of a period for donors: table, files and charts"),
+    "dashboard": N_("The team's desk and this month's figures so far"),
     "blocked": N_("Blocked clients"),
     "unblock": N_("Unblock a client"),
     "canned_add": N_("Add a ready-made answer for the team"),

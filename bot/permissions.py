@@ -91,6 +91,7 @@ TABLE: dict[str, frozenset[Role]] = {
     "cb:join": SUPERVISING,
     # Reports: indicators for donors, small numbers suppressed (handlers/report.py).
     "report": SUPERVISING,
+    "dashboard": SUPERVISING,
     # Admins: new staff.
     "invite": ADMINS,
     # Rights-violation case records: a consultant records one (with the client's consent);

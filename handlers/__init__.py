@@ -17,6 +17,7 @@ from handlers import (
     consultant_refer,
     consultant_relay,
     consultant_transfer,
+    dashboard,
     desk,
     directory,
     dispatch,
@@ -82,6 +83,7 @@ def register(app: Application) -> None:
     consultant_transfer.register(app)
     consultant_refer.register(app)
     desk.register(app)
+    dashboard.register(app)
     whisper.register(app)
     care.register(app)
     canned_answers.register(app)

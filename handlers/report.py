@@ -61,7 +61,13 @@ def parse_args(args: list[str], today: date) -> reports.Scope:
     return reports.scope(first, last, country)
 
 
-def summary(_: Translator, table_title: list[str], rows: list[tuple[str, str, str, str]]) -> str:
+def summary(
+    _: Translator,
+    table_title: list[str],
+    rows: list[tuple[str, str, str, str]],
+    *,
+    files_follow: bool = True,
+) -> str:
     """The totals of the table, as monospaced lines."""
     lines = [f"<b>{escape(table_title[0])}</b>", *(escape(line) for line in table_title[1:]), ""]
     total = _.gettext("total")
@@ -72,7 +78,8 @@ def summary(_: Translator, table_title: list[str], rows: list[tuple[str, str, st
             seen.add(indicator)
             body.append(f"{value:>6}  {indicator}")
     lines.append("<pre>" + escape("\n".join(body[:SUMMARY_ROWS])) + "</pre>")
-    lines.append(_.gettext("The full table is in the files below, the charts after them."))
+    if files_follow:
+        lines.append(_.gettext("The full table is in the files below, the charts after them."))
     return "\n".join(lines)
 
 
