@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import models_events  # noqa: F401  (its tables join Base.metadata)
 from bot.db import make_engine, make_session_factory, upgrade_to_head
 from bot.models import Base
+from bot.services import directory
 
 POSTGRES_URL = os.environ.get("PEERLINE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -70,13 +72,34 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def _sqlite_seeded_template(_sqlite_template: Path) -> Path:
+    """The template with the referral directory the bot seeds at start-up already in it: a
+    whole bot (the `harness`) would otherwise import the seed file again in every test."""
+    path = _sqlite_template.with_name("seeded.db")
+    shutil.copyfile(_sqlite_template, path)
+
+    async def seed() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        async with make_session_factory(engine)() as session, session.begin():
+            await directory.seed_if_empty(session)
+        await engine.dispose()
+
+    asyncio.run(seed())
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database at the latest revision: a fresh SQLite file, or this run's PostgreSQL one."""
+    """A database at the latest revision: a fresh SQLite file, or this run's PostgreSQL one.
+    A test of the whole bot starts from the seeded copy (the same state start-up leaves)."""
     if request.param == "postgres":
         return request.getfixturevalue("_postgres_migrated")
     path = tmp_path / "test.db"
-    shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+    template = (
+        "_sqlite_seeded_template" if "harness" in request.fixturenames else "_sqlite_template"
+    )
+    shutil.copyfile(request.getfixturevalue(template), path)
     return f"sqlite+aiosqlite:///{path}"
 
 
