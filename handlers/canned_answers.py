@@ -13,7 +13,7 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import PickConversation, SendCanned, encode, pattern_for
 from bot.i18n import Translator
 from bot.ids import parse_id
 from bot.services import canned, relay
@@ -99,14 +99,24 @@ async def canned_screen(
             "Canned answers (%(language)s). Choose a conversation first to send one.",
             language=language,
         )
-        rows = [[Button(a.title, callback_data=encode("can", a.id))] for a in answers]
+        rows = [
+            [Button(a.title, callback_data=encode(SendCanned(canned_id=a.id)))] for a in answers
+        ]
         return text, Keyboard(rows)
     text = _.gettext(
         "Canned answers (%(language)s). Press one to send it to %(who)s.",
         language=language,
         who=screens.client_name(_, conversation.pseudonym),
     )
-    rows = [[Button(a.title, callback_data=encode("can", a.id, conversation.id))] for a in answers]
+    rows = [
+        [
+            Button(
+                a.title,
+                callback_data=encode(SendCanned(canned_id=a.id, conversation_id=conversation.id)),
+            )
+        ]
+        for a in answers
+    ]
     return text, Keyboard(rows)
 
 
@@ -243,5 +253,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("canned", canned_command, filters=PRIVATE))
     app.add_handler(CommandHandler("canned_add", canned_add_command, filters=PRIVATE))
     app.add_handler(CommandHandler("canned_delete", canned_delete_command, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(canned_button, pattern=pattern_for("can")))
-    app.add_handler(CallbackQueryHandler(canned_picked, pattern=pattern_for("on", "canned")))
+    app.add_handler(CallbackQueryHandler(canned_button, pattern=pattern_for(SendCanned)))
+    app.add_handler(
+        CallbackQueryHandler(canned_picked, pattern=pattern_for(PickConversation, "canned"))
+    )

@@ -20,7 +20,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import ChannelLanguage, encode, pattern_for
 from bot.i18n import Translator
 from bot.ids import parse_id
 from bot.services import channels
@@ -36,7 +36,10 @@ log = logging.getLogger(__name__)
 def language_keyboard(channel_id: int) -> list[list[dict[str, str]]]:
     return [
         [
-            {"text": name, "callback_data": encode("chl", channel_id, code)}
+            {
+                "text": name,
+                "callback_data": encode(ChannelLanguage(channel_id=channel_id, choice=code)),
+            }
             for code, name in LANGUAGE_NAMES.items()
         ]
     ]
@@ -71,12 +74,17 @@ async def list_channels(update: Update, context: PeerlineContext) -> None:
             [
                 Button(
                     f"{code.upper()}{' ✓' if channel.language == code else ''}",
-                    callback_data=encode("chl", channel.id, code),
+                    callback_data=encode(ChannelLanguage(channel_id=channel.id, choice=code)),
                 )
                 for code in LANGUAGE_NAMES
             ]
             + (
-                [Button("⏸", callback_data=encode("chl", channel.id, "off"))]
+                [
+                    Button(
+                        "⏸",
+                        callback_data=encode(ChannelLanguage(channel_id=channel.id, choice="off")),
+                    )
+                ]
                 if channel.active
                 else []
             )
@@ -244,4 +252,4 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("channels", list_channels, filters=PRIVATE_MESSAGE))
     app.add_handler(CommandHandler("channel_add", add_channel, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern_for("chl")))
+    app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern_for(ChannelLanguage)))

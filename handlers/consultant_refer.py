@@ -14,7 +14,7 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import PickConversation, Refer, encode, pattern_for
 from bot.i18n import Translator
 from bot.runtime import Runtime
 from bot.services import directory, queue
@@ -82,7 +82,7 @@ async def refer_screen(
         [
             Button(
                 f"{_service_name(runtime, kind, _.language)} ({n})",
-                callback_data=encode("ref", conversation.id, kind),
+                callback_data=encode(Refer(conversation_id=conversation.id, service_type=kind)),
             )
         ]
         for kind, n in available
@@ -170,5 +170,7 @@ async def refer_button(update: Update, context: PeerlineContext) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("refer", refer_command, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(refer_button, pattern=pattern_for("ref")))
-    app.add_handler(CallbackQueryHandler(refer_picked, pattern=pattern_for("on", "refer")))
+    app.add_handler(CallbackQueryHandler(refer_button, pattern=pattern_for(Refer)))
+    app.add_handler(
+        CallbackQueryHandler(refer_picked, pattern=pattern_for(PickConversation, "refer"))
+    )

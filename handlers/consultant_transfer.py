@@ -15,7 +15,7 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import PickConversation, TransferToColleague, TransferToRole, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import handover, notify, queue, staff, staff_duty
 from bot.services.queue import ConversationView
@@ -83,13 +83,25 @@ async def transfer_screen(
             if s.on_duty and s.id != member.id and conversation.language in s.languages
         ][:MAX_COLLEAGUE_BUTTONS]
     roles = [
-        Button("→ " + _role_name(_, role), callback_data=encode("xfr", conversation.id, role))
+        Button(
+            "→ " + _role_name(_, role),
+            callback_data=encode(TransferToRole(conversation_id=conversation.id, role=role)),
+        )
         for role in TRANSFER_ROLES
     ]
     rows = [roles[i : i + 2] for i in range(0, len(roles), 2)]
     for colleague in colleagues:
         label = f"👤 {colleague.display_name} ({_role_name(_, colleague.role)})"
-        rows.append([Button(label, callback_data=encode("xto", conversation.id, colleague.id))])
+        rows.append(
+            [
+                Button(
+                    label,
+                    callback_data=encode(
+                        TransferToColleague(conversation_id=conversation.id, staff_id=colleague.id)
+                    ),
+                )
+            ]
+        )
     text = _.gettext(
         "Hand %(who)s over. To a role: back to the queue, only for that role. "
         "To a colleague on duty: it stays open, with them. "
@@ -234,6 +246,10 @@ async def _hand_over(
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("transfer", transfer_command, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(transfer_to_role, pattern=pattern_for("xfr")))
-    app.add_handler(CallbackQueryHandler(transfer_to_person, pattern=pattern_for("xto")))
-    app.add_handler(CallbackQueryHandler(transfer_picked, pattern=pattern_for("on", "transfer")))
+    app.add_handler(CallbackQueryHandler(transfer_to_role, pattern=pattern_for(TransferToRole)))
+    app.add_handler(
+        CallbackQueryHandler(transfer_to_person, pattern=pattern_for(TransferToColleague))
+    )
+    app.add_handler(
+        CallbackQueryHandler(transfer_picked, pattern=pattern_for(PickConversation, "transfer"))
+    )

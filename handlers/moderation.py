@@ -14,7 +14,7 @@ from telegram.ext import (
     CommandHandler,
 )
 
-from bot.callbacks import pattern_for
+from bot.callbacks import PickConversation, pattern_for
 from bot.i18n import Translator
 from bot.services import abuse, clients, closing, notify, pseudonyms, queue, staff
 from bot.services.staff import StaffView
@@ -230,4 +230,6 @@ def register(app: Application) -> None:
         ("blocked", blocked_command),
     ):
         app.add_handler(CommandHandler(name, _final(callback), filters=PRIVATE), group=GROUP)
-    app.add_handler(CallbackQueryHandler(block_picked, pattern=pattern_for("on", "block")))
+    app.add_handler(
+        CallbackQueryHandler(block_picked, pattern=pattern_for(PickConversation, "block"))
+    )

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot import awaiting
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import PostButton, PostEditor, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import post_drafts, staff
 from bot.services.posts import PostError
@@ -25,17 +25,27 @@ def button_menu(_: Translator, post_id: int) -> tuple[str, Keyboard]:
         [
             Button(
                 "💬 " + _.gettext("Ask a consultant anonymously"),
-                callback_data=encode("pb", post_id, "pick", "consult"),
+                callback_data=encode(PostButton(post_id=post_id, choice="pick", target="consult")),
             )
         ],
         [
             Button(
                 "📂 " + _.gettext("Open a topic of the menu"),
-                callback_data=encode("pb", post_id, "pick", "node"),
+                callback_data=encode(PostButton(post_id=post_id, choice="pick", target="node")),
             )
         ],
-        [Button("🔗 " + _.gettext("A link"), callback_data=encode("pb", post_id, "url"))],
-        [Button("🚫 " + _.gettext("No button"), callback_data=encode("pb", post_id, "none"))],
+        [
+            Button(
+                "🔗 " + _.gettext("A link"),
+                callback_data=encode(PostButton(post_id=post_id, choice="url")),
+            )
+        ],
+        [
+            Button(
+                "🚫 " + _.gettext("No button"),
+                callback_data=encode(PostButton(post_id=post_id, choice="none")),
+            )
+        ],
         [back_to_post(_, post_id)],
     ]
     text = _.gettext(
@@ -60,12 +70,19 @@ def topic_menu(
         [
             Button(
                 content.button(node.id, language),
-                callback_data=encode("pb", post_id, kind, node.id),
+                callback_data=encode(PostButton(post_id=post_id, choice=kind, target=node.id)),
             )
         ]
         for node in nodes
     ]
-    rows.append([Button("↩️ " + _.gettext("Back"), callback_data=encode("pe", post_id, "button"))])
+    rows.append(
+        [
+            Button(
+                "↩️ " + _.gettext("Back"),
+                callback_data=encode(PostEditor(post_id=post_id, action="button")),
+            )
+        ]
+    )
     return text, Keyboard(rows)
 
 
@@ -103,4 +120,4 @@ async def choose_button(update: Update, context: PeerlineContext) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(choose_button, pattern=pattern_for("pb")))
+    app.add_handler(CallbackQueryHandler(choose_button, pattern=pattern_for(PostButton)))

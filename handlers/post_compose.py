@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import awaiting
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import PostEditor, PostVersion, encode, pattern_for
 from bot.services import post_drafts, posts, staff
 from bot.services.posts import PostError
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, show
@@ -92,7 +92,7 @@ async def editor_action(update: Update, context: PeerlineContext) -> None:
                     0,
                     Button(
                         "🚫 " + _.gettext("Not an invitation"),
-                        callback_data=encode("pe", post_id, "noevent"),
+                        callback_data=encode(PostEditor(post_id=post_id, action="noevent")),
                     ),
                 )
             text = _.gettext(
@@ -169,7 +169,7 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
             0,
             Button(
                 "🗑 " + _.gettext("Remove %(language)s", language=choice.upper()),
-                callback_data=encode("pl", post_id, f"drop_{choice}"),
+                callback_data=encode(PostVersion(post_id=post_id, choice=f"drop_{choice}")),
             ),
         )
     await show(update, context, text, Keyboard(rows))
@@ -177,5 +177,5 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("post", new_post, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(editor_action, pattern=pattern_for("pe")))
-    app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern_for("pl")))
+    app.add_handler(CallbackQueryHandler(editor_action, pattern=pattern_for(PostEditor)))
+    app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern_for(PostVersion)))

@@ -16,7 +16,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import awaiting, publishing
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import PostEditor, PostFallback, PostList, PostPublishing, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import post_copies, post_drafts, post_schedule, posts, staff
 from bot.services.posts import PostError, PostView
@@ -69,7 +69,7 @@ def posts_screen(
     tabs = [
         Button(
             ("• " if status == wanted else "") + f"{titles[status]} ({counts.get(status, 0)})",
-            callback_data=encode("pls", status),
+            callback_data=encode(PostList(status=status)),
         )
         for status in LISTS
     ]
@@ -79,7 +79,9 @@ def posts_screen(
         stamp = local_time(context.runtime, when) if when else ""
         languages = " ".join(code.upper() for code in post.languages) or "—"
         label = f"#{post.id} {stamp} {languages} · {snippet(post)}".replace("  ", " ")
-        rows.append([Button(label[:60], callback_data=encode("pe", post.id, "show"))])
+        rows.append(
+            [Button(label[:60], callback_data=encode(PostEditor(post_id=post.id, action="show")))]
+        )
     text = "<b>" + html.escape(titles[wanted]) + "</b>"
     if not shown:
         text += "\n" + _.gettext("None. /post writes a new post.")
@@ -151,7 +153,7 @@ async def _confirm_publish(
         [
             Button(
                 "✅ " + _.gettext("Yes, publish now"),
-                callback_data=encode("pp", post_id, "publish_ok"),
+                callback_data=encode(PostPublishing(post_id=post_id, action="publish_ok")),
             ),
             back_to_post(_, post_id),
         ]
@@ -184,7 +186,8 @@ async def _confirm_delete(
     rows = [
         [
             Button(
-                "🗑 " + _.gettext("Yes, delete"), callback_data=encode("pp", post_id, "delete_ok")
+                "🗑 " + _.gettext("Yes, delete"),
+                callback_data=encode(PostPublishing(post_id=post_id, action="delete_ok")),
             ),
             back_to_post(_, post_id),
         ]
@@ -211,6 +214,6 @@ async def others_get(update: Update, context: PeerlineContext) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("posts", list_posts, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(list_posts, pattern=pattern_for("pls")))
-    app.add_handler(CallbackQueryHandler(publishing_action, pattern=pattern_for("pp")))
-    app.add_handler(CallbackQueryHandler(others_get, pattern=pattern_for("pf")))
+    app.add_handler(CallbackQueryHandler(list_posts, pattern=pattern_for(PostList)))
+    app.add_handler(CallbackQueryHandler(publishing_action, pattern=pattern_for(PostPublishing)))
+    app.add_handler(CallbackQueryHandler(others_get, pattern=pattern_for(PostFallback)))

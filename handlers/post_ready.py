@@ -8,7 +8,7 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import ReadyPost, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import post_drafts, posts
 from bot.services.posts import PostError
@@ -29,7 +29,7 @@ def ready_menu(_: Translator, context: PeerlineContext, post_id: int) -> tuple[s
         [
             Button(
                 ("📅 " if item in soon else "") + item.title.get(language, item.slug),
-                callback_data=encode("rdy", post_id, item.slug),
+                callback_data=encode(ReadyPost(post_id=post_id, slug=item.slug)),
             )
         ]
         for item in ordered
@@ -76,4 +76,4 @@ async def use_ready(update: Update, context: PeerlineContext) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(use_ready, pattern=pattern_for("rdy")))
+    app.add_handler(CallbackQueryHandler(use_ready, pattern=pattern_for(ReadyPost)))

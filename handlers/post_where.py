@@ -8,7 +8,7 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import PostChannel, PostEditor, encode, pattern_for
 from bot.services import channels, post_drafts, posts
 from bot.services.posts import PostError
 from bot.services.staff import StaffView
@@ -34,7 +34,7 @@ async def where(update: Update, context: PeerlineContext, member: StaffView, pos
             [
                 Button(
                     f"{mark} {channel.title} ({language})",
-                    callback_data=encode("pc", post_id, channel.id),
+                    callback_data=encode(PostChannel(post_id=post_id, channel_id=channel.id)),
                 )
             ]
         )
@@ -44,7 +44,7 @@ async def where(update: Update, context: PeerlineContext, member: StaffView, pos
         [
             Button(
                 f"{mark} " + _.gettext("Subscribers of the bot (%(n)s)", n=total),
-                callback_data=encode("pe", post_id, "subs"),
+                callback_data=encode(PostEditor(post_id=post_id, action="subs")),
             )
         ]
     )
@@ -75,4 +75,4 @@ async def toggle_channel(update: Update, context: PeerlineContext) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(toggle_channel, pattern=pattern_for("pc")))
+    app.add_handler(CallbackQueryHandler(toggle_channel, pattern=pattern_for(PostChannel)))

@@ -8,7 +8,7 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import ToggleTopic, encode, pattern_for
 from bot.i18n import Translator
 from bot.ids import parse_id
 from bot.services import rota, staff, staff_duty
@@ -95,7 +95,7 @@ def topics_screen(_: Translator, member: StaffView) -> tuple[str, Keyboard]:
     for topic in staff.STAFF_TOPICS:
         mark = "✅" if topic in member.topics else "▫️"
         name = _.gettext(screens.TOPIC_NAMES.get(topic, screens.TOPIC_NAMES["general"]))
-        rows.append([Button(f"{mark} {name}", callback_data=encode("tpc", topic))])
+        rows.append([Button(f"{mark} {name}", callback_data=encode(ToggleTopic(topic=topic)))])
     text = _.gettext(
         "The topics you take. Press one to switch it on or off: you may step away from "
         "topics that are hard for you. At least one stays on."
@@ -136,4 +136,4 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("rota", rota_command, filters=PRIVATE))
     app.add_handler(CommandHandler("cap", cap_command, filters=PRIVATE))
     app.add_handler(CommandHandler("topics", topics_command, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(topic_button, pattern=pattern_for("tpc")))
+    app.add_handler(CallbackQueryHandler(topic_button, pattern=pattern_for(ToggleTopic)))

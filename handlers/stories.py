@@ -18,7 +18,7 @@ from telegram.ext import (
 )
 
 from bot import awaiting, story_decisions
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import OpenMenu, OpenScreen, StoryAction, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import queue, stories
 from bot.services.clients import ClientState
@@ -49,8 +49,13 @@ async def intro(update: Update, context: PeerlineContext) -> None:
     _ = translator(context, client)
     screen = context.runtime.content.screen(NODE, client.language or "en", client.country)
     rows = [
-        [Button("✍️ " + _.gettext("Write my story"), callback_data=encode("sto", "write"))],
-        [Button("‹ " + _.gettext("Main menu"), callback_data=encode("menu", "main"))],
+        [
+            Button(
+                "✍️ " + _.gettext("Write my story"),
+                callback_data=encode(StoryAction(action="write")),
+            )
+        ],
+        [Button("‹ " + _.gettext("Main menu"), callback_data=encode(OpenMenu(node="main")))],
     ]
     await show(update, context, screen.text, Keyboard(rows))
 
@@ -78,7 +83,7 @@ async def story_action(update: Update, context: PeerlineContext) -> None:
             "dates or anything else that could identify you or anyone else.",
             max=stories.TEXT_MAX,
         )
-        cancel = [[Button(_.gettext("Cancel"), callback_data=encode("sto", "cancel"))]]
+        cancel = [[Button(_.gettext("Cancel"), callback_data=encode(StoryAction(action="cancel")))]]
         await show(update, context, text, Keyboard(cancel))
         return
     if action == "cancel":
@@ -165,16 +170,27 @@ def _confirm(_: Translator, story_id: int, text: str) -> tuple[str, Keyboard]:
     rows = [
         [
             Button(
-                "📨 " + _.gettext("Send for review"), callback_data=encode("sto", "send", story_id)
+                "📨 " + _.gettext("Send for review"),
+                callback_data=encode(StoryAction(action="send", story_id=story_id)),
             )
         ],
-        [Button("✏️ " + _.gettext("Write it again"), callback_data=encode("sto", "write"))],
-        [Button(_.gettext("Cancel"), callback_data=encode("sto", "cancel", story_id))],
+        [
+            Button(
+                "✏️ " + _.gettext("Write it again"),
+                callback_data=encode(StoryAction(action="write")),
+            )
+        ],
+        [
+            Button(
+                _.gettext("Cancel"),
+                callback_data=encode(StoryAction(action="cancel", story_id=story_id)),
+            )
+        ],
     ]
     return "\n\n".join(lines), Keyboard(rows)
 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("story", intro, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(intro, pattern=pattern_for("act", NODE)))
-    app.add_handler(CallbackQueryHandler(story_action, pattern=pattern_for("sto")))
+    app.add_handler(CallbackQueryHandler(intro, pattern=pattern_for(OpenScreen, NODE)))
+    app.add_handler(CallbackQueryHandler(story_action, pattern=pattern_for(StoryAction)))

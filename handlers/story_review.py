@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import story_decisions
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import StoryReview, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import stories
 from bot.services.staff import StaffView
@@ -42,7 +42,7 @@ async def list_stories(update: Update, context: PeerlineContext) -> None:
             [
                 Button(
                     f"#{story.id} {story.language.upper()} · {first}…",
-                    callback_data=encode("stv", story.id, "show"),
+                    callback_data=encode(StoryReview(story_id=story.id, decision="show")),
                 )
             ]
         )
@@ -71,11 +71,21 @@ async def review(update: Update, context: PeerlineContext) -> None:
         await _approve(update, context, member, story_id)
     elif action == "reject":
         rows = [
-            [Button(_.gettext(label), callback_data=encode("stv", story_id, reason))]
+            [
+                Button(
+                    _.gettext(label),
+                    callback_data=encode(StoryReview(story_id=story_id, decision=reason)),
+                )
+            ]
             for reason, label in story_decisions.REASONS.items()
         ]
         rows.append(
-            [Button("↩️ " + _.gettext("Back"), callback_data=encode("stv", story_id, "show"))]
+            [
+                Button(
+                    "↩️ " + _.gettext("Back"),
+                    callback_data=encode(StoryReview(story_id=story_id, decision="show")),
+                )
+            ]
         )
         await show(
             update,
@@ -102,8 +112,14 @@ def _story_screen(_: Translator, story_id: int, language: str, text: str) -> tup
     )
     rows = [
         [
-            Button("✅ " + _.gettext("Approve"), callback_data=encode("stv", story_id, "approve")),
-            Button("❌ " + _.gettext("Reject"), callback_data=encode("stv", story_id, "reject")),
+            Button(
+                "✅ " + _.gettext("Approve"),
+                callback_data=encode(StoryReview(story_id=story_id, decision="approve")),
+            ),
+            Button(
+                "❌ " + _.gettext("Reject"),
+                callback_data=encode(StoryReview(story_id=story_id, decision="reject")),
+            ),
         ]
     ]
     return body, Keyboard(rows)
@@ -141,4 +157,4 @@ async def _reject(
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("stories", list_stories, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(review, pattern=pattern_for("stv")))
+    app.add_handler(CallbackQueryHandler(review, pattern=pattern_for(StoryReview)))

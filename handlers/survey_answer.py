@@ -10,7 +10,7 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, PollHandler
 
-from bot.callbacks import pattern_for
+from bot.callbacks import SurveyOption, SurveySend, SurveyToggle, pattern_for
 from bot.services import survey_runs, surveys
 from bot.survey_buttons import answer_rows, texts_for
 from handlers.common import (
@@ -94,7 +94,7 @@ async def poll_totals(update: Update, context: PeerlineContext) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(answer, pattern=pattern_for("svo")))
-    app.add_handler(CallbackQueryHandler(answer, pattern=pattern_for("svs")))
-    app.add_handler(CallbackQueryHandler(toggle, pattern=pattern_for("svm")))
+    app.add_handler(CallbackQueryHandler(answer, pattern=pattern_for(SurveyOption)))
+    app.add_handler(CallbackQueryHandler(answer, pattern=pattern_for(SurveySend)))
+    app.add_handler(CallbackQueryHandler(toggle, pattern=pattern_for(SurveyToggle)))
     app.add_handler(PollHandler(poll_totals))

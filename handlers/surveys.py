@@ -11,7 +11,7 @@ from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import awaiting
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import SurveyAction, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import staff, surveys
 from bot.services.staff import StaffView
@@ -65,7 +65,7 @@ async def list_surveys(update: Update, context: PeerlineContext) -> None:
             [
                 Button(
                     f"#{view.id} {status_name(_, view.status)} · {first[:40]}",
-                    callback_data=encode("svy", view.id, "show"),
+                    callback_data=encode(SurveyAction(survey_id=view.id, action="show")),
                 )
             ]
         )
@@ -90,7 +90,12 @@ async def survey_action(update: Update, context: PeerlineContext) -> None:
                     raise SurveyError("not_found" if view is None else f"status_{view.status}")
                 await staff.set_awaiting(session, member.id, awaiting.SurveyQuestion(survey_id))
             back = [
-                [Button("↩️ " + _.gettext("Back"), callback_data=encode("svy", survey_id, "show"))]
+                [
+                    Button(
+                        "↩️ " + _.gettext("Back"),
+                        callback_data=encode(SurveyAction(survey_id=survey_id, action="show")),
+                    )
+                ]
             ]
             await show(update, context, question_prompt(_, survey_id), Keyboard(back))
         elif action in ("multi", "drop") and question_id:
@@ -143,4 +148,4 @@ async def admin_input(
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("survey", new_survey, filters=PRIVATE_MESSAGE))
     app.add_handler(CommandHandler("surveys", list_surveys, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(survey_action, pattern=pattern_for("svy")))
+    app.add_handler(CallbackQueryHandler(survey_action, pattern=pattern_for(SurveyAction)))
