@@ -22,14 +22,13 @@ from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
 from handlers import screens
-from handlers.common import PeerlineContext, answer_query, escape
+from handlers.common import PeerlineContext, answer_query, callback_of, escape, query_of
 from handlers.staff_common import (
     ask_which,
     command_text,
     find_target,
     message_of,
     picked,
-    pressed,
     require_staff_translated,
     tell_client,
 )
@@ -80,7 +79,7 @@ async def canned_picked(update: Update, context: PeerlineContext) -> None:
         return
     text, keyboard = await canned_screen(context, member, _, chosen[0])
     await answer_query(update, context)
-    await pressed(update)[0].edit_message_text(text, reply_markup=keyboard)
+    await query_of(update).edit_message_text(text, reply_markup=keyboard)
 
 
 async def canned_screen(
@@ -127,8 +126,8 @@ async def canned_button(update: Update, context: PeerlineContext) -> None:
     if found is None:
         return
     member, _ = found
-    _query, callback = pressed(update)
-    offered_for = int(callback.args[1]) if callback.args[1] is not None else None
+    callback = callback_of(update, SendCanned)
+    offered_for = callback.conversation_id
     runtime = context.runtime
     problem: str | None = None
     sent: tuple[ConversationView, CannedView] | None = None
@@ -138,7 +137,7 @@ async def canned_button(update: Update, context: PeerlineContext) -> None:
             conversation = next((c for c in target.active if c.id == offered_for), None)
         else:  # a button from before buttons named their conversation
             conversation = target.conversation
-        answer = await canned.get(session, int(callback.arg))
+        answer = await canned.get(session, callback.canned_id)
         if conversation is None and offered_for is not None:
             problem = _.gettext("That conversation is no longer yours.")
         elif conversation is None:

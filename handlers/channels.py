@@ -25,9 +25,8 @@ from bot.i18n import Translator
 from bot.ids import parse_id
 from bot.services import channels
 from bot.services.channels import ChannelView
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, edit_screen
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, callback_of, edit_screen
 from handlers.posts_common import LANGUAGE_NAMES, require_poster
-from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 
 log = logging.getLogger(__name__)
@@ -220,8 +219,8 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    channel_id, choice = int(callback.args[0]), callback.args[1]
+    callback = callback_of(update, ChannelLanguage)
+    channel_id, choice = callback.channel_id, callback.choice
     async with context.runtime.transaction() as session:
         if await channels.get(session, channel_id) is None:
             channel = None

@@ -21,13 +21,19 @@ from bot.services import directory, queue
 from bot.services.directory import ServiceCard
 from bot.services.queue import ConversationView
 from handlers import menu_screens, screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    PeerlineContext,
+    answer_query,
+    callback_of,
+    escape,
+    query_of,
+)
 from handlers.staff_common import (
     command_conversation,
     edit_pressed,
     message_of,
     pick,
-    pressed,
     require_staff,
     staff_translator,
     tell_client,
@@ -64,7 +70,7 @@ async def refer_picked(update: Update, context: PeerlineContext) -> None:
         return
     _ = choice.translator
     text, keyboard = await refer_screen(context, _, choice.conversation)
-    query, _callback = pressed(update)
+    query = query_of(update)
     await answer_query(update, context)
     await query.edit_message_text(text, reply_markup=keyboard)
 
@@ -123,8 +129,8 @@ async def refer_button(update: Update, context: PeerlineContext) -> None:
     member = await require_staff(update, context)
     if member is None:
         return
-    _query, callback = pressed(update)
-    conversation_id, service_type = int(callback.args[0]), callback.args[1]
+    callback = callback_of(update, Refer)
+    conversation_id, service_type = callback.conversation_id, callback.service_type
     _ = staff_translator(context, member)
     if service_type not in directory.SERVICE_TYPES:
         await answer_query(update, context, _.gettext("This button is out of date."))

@@ -21,14 +21,20 @@ from bot.services import handover, notify, queue, staff, staff_duty
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    PeerlineContext,
+    answer_query,
+    callback_of,
+    escape,
+    query_of,
+)
 from handlers.intake import notify_staff
 from handlers.staff_common import (
     command_conversation,
     edit_pressed,
     message_of,
     pick,
-    pressed,
     require_staff,
     staff_translator,
     tell_client,
@@ -68,7 +74,7 @@ async def transfer_picked(update: Update, context: PeerlineContext) -> None:
         return
     member, _ = choice.member, choice.translator
     text, keyboard = await transfer_screen(context, member, _, choice.conversation)
-    query, _callback = pressed(update)
+    query = query_of(update)
     await answer_query(update, context)
     await query.edit_message_text(text, reply_markup=keyboard)
 
@@ -117,8 +123,8 @@ async def transfer_to_role(update: Update, context: PeerlineContext) -> None:
     member = await require_staff(update, context)
     if member is None:
         return
-    _query, callback = pressed(update)
-    conversation_id, role = int(callback.args[0]), callback.args[1]
+    callback = callback_of(update, TransferToRole)
+    conversation_id, role = callback.conversation_id, callback.role
     _ = staff_translator(context, member)
     runtime = context.runtime
     wanted: list[StaffView] = []
@@ -168,8 +174,8 @@ async def transfer_to_person(update: Update, context: PeerlineContext) -> None:
     member = await require_staff(update, context)
     if member is None:
         return
-    _query, callback = pressed(update)
-    conversation_id, target_id = int(callback.args[0]), int(callback.args[1])
+    callback = callback_of(update, TransferToColleague)
+    conversation_id, target_id = callback.conversation_id, callback.staff_id
     _ = staff_translator(context, member)
     runtime = context.runtime
     conversation, problem = None, None

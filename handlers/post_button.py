@@ -13,10 +13,9 @@ from bot.callbacks import PostButton, PostEditor, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import post_drafts, staff
 from bot.services.posts import PostError
-from handlers.common import PeerlineContext, answer_query, show
+from handlers.common import PeerlineContext, answer_query, callback_of, show
 from handlers.post_card import show_editor
 from handlers.posts_common import back_to_post, error_text, require_poster
-from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 
 
@@ -91,8 +90,8 @@ async def choose_button(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    post_id, kind, target = int(callback.args[0]), callback.args[1], callback.args[2]
+    callback = callback_of(update, PostButton)
+    post_id, kind, target = callback.post_id, callback.choice, callback.target
     language = member.languages[0] if member.languages else "en"
     if kind == "pick" and target in ("consult", "node"):
         await show(update, context, *topic_menu(_, context, post_id, target, language))

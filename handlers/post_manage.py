@@ -21,7 +21,7 @@ from bot.i18n import Translator
 from bot.services import post_copies, post_drafts, post_schedule, posts, staff
 from bot.services.posts import PostError, PostView
 from bot.services.staff import StaffView
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, show
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, callback_of, show
 from handlers.post_card import others_line, show_editor
 from handlers.posts_common import (
     back_to_post,
@@ -32,7 +32,6 @@ from handlers.posts_common import (
     status_label,
     when_prompt,
 )
-from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 
 LISTS = (posts.DRAFT, posts.SCHEDULED, posts.PUBLISHED)
@@ -44,7 +43,7 @@ async def list_posts(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    wanted = pressed(update).arg if update.callback_query else None
+    wanted = callback_of(update, PostList).status if update.callback_query else None
     async with context.runtime.transaction() as session:
         await staff.set_awaiting(session, member.id, None)
         counts = await posts.counts(session)
@@ -93,8 +92,8 @@ async def publishing_action(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    post_id, action = int(callback.args[0]), callback.args[1]
+    callback = callback_of(update, PostPublishing)
+    post_id, action = callback.post_id, callback.action
     runtime = context.runtime
     try:
         if action == "publish":
@@ -201,8 +200,8 @@ async def others_get(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    post_id, choice = int(callback.args[0]), callback.args[1]
+    callback = callback_of(update, PostFallback)
+    post_id, choice = callback.post_id, callback.language
     try:
         async with context.runtime.transaction() as session:
             await post_drafts.set_others_get(session, post_id, None if choice == "none" else choice)

@@ -13,10 +13,9 @@ from bot.i18n import Translator
 from bot.services import post_drafts, posts
 from bot.services.posts import PostError
 from bot.services.ready_posts import upcoming
-from handlers.common import PeerlineContext, answer_query
+from handlers.common import PeerlineContext, answer_query, callback_of
 from handlers.post_card import show_editor
 from handlers.posts_common import LANGUAGE_NAMES, back_to_post, error_text, require_poster
-from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 
 
@@ -47,8 +46,8 @@ async def use_ready(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    post_id, slug = int(callback.args[0]), callback.args[1]
+    callback = callback_of(update, ReadyPost)
+    post_id, slug = callback.post_id, callback.slug
     ready = next((p for p in context.runtime.ready_posts if p.slug == slug), None)
     if ready is None:
         await answer_query(update, context, error_text(_, "not_found"), alert=True)

@@ -12,9 +12,8 @@ from bot.callbacks import PostChannel, PostEditor, encode, pattern_for
 from bot.services import channels, post_drafts, posts
 from bot.services.posts import PostError
 from bot.services.staff import StaffView
-from handlers.common import PeerlineContext, answer_query, show
+from handlers.common import PeerlineContext, answer_query, callback_of, show
 from handlers.posts_common import back_to_post, error_text, require_poster
-from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 
 
@@ -64,8 +63,8 @@ async def toggle_channel(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    post_id, channel_id = int(callback.args[0]), int(callback.args[1])
+    callback = callback_of(update, PostChannel)
+    post_id, channel_id = callback.post_id, callback.channel_id
     try:
         async with context.runtime.transaction() as session:
             await post_drafts.toggle_channel(session, post_id, channel_id)

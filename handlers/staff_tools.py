@@ -14,8 +14,8 @@ from bot.ids import parse_id
 from bot.services import rota, staff, staff_duty
 from bot.services.staff import StaffView
 from handlers import screens
-from handlers.common import PeerlineContext, answer_query
-from handlers.staff_common import command_text, message_of, pressed, require_staff_translated
+from handlers.common import PeerlineContext, answer_query, callback_of, query_of
+from handlers.staff_common import command_text, message_of, require_staff_translated
 
 PRIVATE = filters.ChatType.PRIVATE
 
@@ -117,8 +117,8 @@ async def topic_button(update: Update, context: PeerlineContext) -> None:
     if found is None:
         return
     member, _ = found
-    query, callback = pressed(update)
-    topic = callback.arg
+    query = query_of(update)
+    topic = callback_of(update, ToggleTopic).topic
     chosen = set(member.topics) ^ {topic}
     if not chosen:
         await answer_query(

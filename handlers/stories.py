@@ -28,6 +28,7 @@ from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
     answer_query,
+    callback_of,
     escape,
     load_client,
     set_client,
@@ -35,7 +36,6 @@ from handlers.common import (
     translator,
 )
 from handlers.navigation import next_step
-from handlers.pressed import pressed
 
 NODE = "story"  # its menu entry (content/menu.yaml, an action node)
 
@@ -61,8 +61,8 @@ async def intro(update: Update, context: PeerlineContext) -> None:
 
 
 async def story_action(update: Update, context: PeerlineContext) -> None:
-    callback = pressed(update)
-    action, story_id = callback.args[0], callback.args[1]
+    callback = callback_of(update, StoryAction)
+    action, story_id = callback.action, callback.story_id
     client = await load_client(update, context)
     _ = translator(context, client)
     runtime = context.runtime
@@ -88,8 +88,8 @@ async def story_action(update: Update, context: PeerlineContext) -> None:
         return
     if action == "cancel":
         async with runtime.transaction() as session:
-            if story_id:
-                await stories.discard(session, int(story_id), client_id=client.id)
+            if story_id is not None:
+                await stories.discard(session, story_id, client_id=client.id)
         await set_client(update, context, awaiting=None)
         await show(
             update, context, _.gettext("Your story was not sent."), screens.main_menu_button(_)
@@ -97,7 +97,7 @@ async def story_action(update: Update, context: PeerlineContext) -> None:
         return
     # send
     sent = story_id is not None and await story_decisions.submit(
-        runtime, int(story_id), client_id=client.id, language=client.language or "en"
+        runtime, story_id, client_id=client.id, language=client.language or "en"
     )
     if not sent:
         await answer_query(update, context, _.gettext("This story was already sent."))

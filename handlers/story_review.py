@@ -14,10 +14,9 @@ from bot.callbacks import StoryReview, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import stories
 from bot.services.staff import StaffView
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape, show
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, callback_of, escape, show
 from handlers.post_card import show_editor
 from handlers.posts_common import require_poster
-from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 
 SNIPPET = 40
@@ -57,8 +56,8 @@ async def review(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    story_id, action = int(callback.args[0]), callback.args[1]
+    callback = callback_of(update, StoryReview)
+    story_id, action = callback.story_id, callback.decision
     runtime = context.runtime
     if action == "show":
         async with runtime.transaction() as session:

@@ -18,9 +18,8 @@ from bot.services.staff import StaffView
 from bot.services.surveys import SurveyError
 from bot.survey_buttons import texts_for
 from handlers import survey_run
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, show
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, callback_of, show
 from handlers.posts_common import require_poster
-from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 from handlers.survey_screen import error_text, language_of, show_survey, status_name
 
@@ -77,8 +76,8 @@ async def survey_action(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    survey_id, action, question_id = int(callback.args[0]), callback.args[1], callback.args[2]
+    callback = callback_of(update, SurveyAction)
+    survey_id, action, question_id = callback.survey_id, callback.action, callback.question_id
     runtime = context.runtime
     try:
         if action == "show":
@@ -98,12 +97,12 @@ async def survey_action(update: Update, context: PeerlineContext) -> None:
                 ]
             ]
             await show(update, context, question_prompt(_, survey_id), Keyboard(back))
-        elif action in ("multi", "drop") and question_id:
+        elif action in ("multi", "drop") and question_id is not None:
             async with runtime.transaction() as session:
                 if action == "multi":
-                    await surveys.toggle_multiple(session, survey_id, int(question_id))
+                    await surveys.toggle_multiple(session, survey_id, question_id)
                 else:
-                    await surveys.remove_question(session, survey_id, int(question_id))
+                    await surveys.remove_question(session, survey_id, question_id)
             await show_survey(update, context, member, survey_id)
         elif action == "send":
             await survey_run.send(update, context, member, survey_id)
