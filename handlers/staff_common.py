@@ -1,6 +1,6 @@
 """Shared by the consultant flows: who the staff member is, their language, and which
 conversation a message or command of theirs is about (`find_target`, `ask_which`, `picked`);
-also the message or button of the update, narrowed once (`message_of`, `pressed`)."""
+also the message of the update and its sender, narrowed once (`message_of`, `sender_id`)."""
 
 from __future__ import annotations
 
