@@ -14,7 +14,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import ClassVar, TypeVar, dataclass_transform, overload
+from typing import ClassVar, TypeVar, dataclass_transform
 
 VERSION = "1"
 MAX_LENGTH = 64  # Telegram's limit in bytes; the data is ASCII, so characters are bytes
@@ -28,19 +28,6 @@ class Callback:
 
     kind: ClassVar[str]
     pattern: ClassVar[re.Pattern[str]]
-
-    @property
-    def args(self) -> tuple[str, ...]:
-        """The schema's groups as strings, an absent optional one as None, exactly as parse()
-        used to return them: kept while handlers move to the named fields."""
-        match = self.pattern.fullmatch(_arguments(self))
-        if match is None:
-            raise ValueError(f"{self!r} does not fit its schema")
-        return match.groups()
-
-    @property
-    def arg(self) -> str:
-        return self.args[0]
 
 
 _KINDS: dict[str, type[Callback]] = {}
@@ -93,22 +80,10 @@ def _arguments(callback: Callback) -> str:
     return ":".join(map(_text, values))
 
 
-@overload
-def encode(value: Callback) -> str: ...
-@overload
-def encode(value: str, *args: object) -> str: ...
-def encode(value: Callback | str, *args: object) -> str:
-    """The data for a button: `encode(Take(conversation_id=5))`. The older form
-    `encode("take", 5)` still works while callers move to the typed one."""
-    if isinstance(value, Callback):
-        if args:
-            raise TypeError("encode(callback) takes no further arguments")
-        data = f"{VERSION}{value.kind}:{_arguments(value)}"
-        fits = parse(data) == value
-    else:
-        data = ":".join([VERSION + value, *map(_text, args)])
-        fits = parse(data) is not None
-    if not fits:
+def encode(value: Callback) -> str:
+    """The data for a button: `encode(Take(conversation_id=5))` gives "1take:5"."""
+    data = f"{VERSION}{value.kind}:{_arguments(value)}"
+    if parse(data) != value:
         raise ValueError(f"callback data does not fit its schema: {data!r}")
     return data
 
@@ -137,18 +112,18 @@ def parse_as(data: str | None, cls: type[C]) -> C | None:
     return callback if isinstance(callback, cls) else None
 
 
-def pattern_for(kind: str | type[Callback], *first: str) -> Callable[[object], bool]:
+def pattern_for(kind: type[Callback], *first: str) -> Callable[[object], bool]:
     """A CallbackQueryHandler pattern: only well-formed payloads of this kind (and, if given,
-    with these first arguments) match, so anything else falls through to the stale-button
-    handler."""
-    name = kind if isinstance(kind, str) else kind.kind
-    if name not in _KINDS:
-        raise ValueError(f"unknown callback kind {name!r}")
+    whose first fields read as these strings) match, so anything else falls through to the
+    stale-button handler."""
+    if _KINDS.get(getattr(kind, "kind", "")) is not kind:
+        raise ValueError(f"unknown callback kind {kind!r}")
 
     def matches(data: object) -> bool:
         callback = parse(data) if isinstance(data, str) else None
-        return (
-            callback is not None and callback.kind == name and callback.args[: len(first)] == first
-        )
+        if not isinstance(callback, kind):
+            return False
+        leading = [getattr(callback, field.name) for field in fields(callback)[: len(first)]]
+        return [_text(value) for value in leading] == list(first)
 
     return matches

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import encode
+from bot.callbacks import StoryReview, encode
 from bot.i18n import N_
 from bot.runtime import Runtime
 from bot.services import channels, clients, notify, staff, stories
@@ -109,6 +109,11 @@ async def _tell_reviewers(
                 language=language.upper(),
             ),
             buttons=lambda _: [
-                [{"text": _.gettext("Read it"), "callback_data": encode("stv", story_id, "show")}]
+                [
+                    {
+                        "text": _.gettext("Read it"),
+                        "callback_data": encode(StoryReview(story_id=story_id, decision="show")),
+                    }
+                ]
             ],
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.callbacks import encode
+from bot.callbacks import SurveyOption, SurveySend, SurveyToggle, encode
 from bot.i18n import Translator
 from bot.services import surveys
 
@@ -23,14 +23,21 @@ def answer_rows(
     options = texts_for(question, language)["options"]
     if not question.multiple:
         return [
-            [{"text": option, "callback_data": encode("svo", question.id, index)}]
+            [
+                {
+                    "text": option,
+                    "callback_data": encode(SurveyOption(question_id=question.id, option=index)),
+                }
+            ]
             for index, option in enumerate(options)
         ]
     rows = [
         [
             {
                 "text": ("☑️ " if mask & (1 << index) else "▫️ ") + option,
-                "callback_data": encode("svm", question.id, mask ^ (1 << index)),
+                "callback_data": encode(
+                    SurveyToggle(question_id=question.id, mask=mask ^ (1 << index))
+                ),
             }
         ]
         for index, option in enumerate(options)
@@ -39,7 +46,7 @@ def answer_rows(
         [
             {
                 "text": "📨 " + _.gettext("Send my answer"),
-                "callback_data": encode("svs", question.id, mask),
+                "callback_data": encode(SurveySend(question_id=question.id, mask=mask)),
             }
         ]
     )

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import PickConversation, SendCanned, encode, pattern_for
 from bot.i18n import Translator
 from bot.ids import parse_id
 from bot.services import canned, relay
@@ -22,14 +22,13 @@ from bot.services.queue import ConversationView
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
 from handlers import screens
-from handlers.common import PeerlineContext, answer_query, escape
+from handlers.common import PeerlineContext, answer_query, callback_of, escape, query_of
 from handlers.staff_common import (
     ask_which,
     command_text,
     find_target,
     message_of,
     picked,
-    pressed,
     require_staff_translated,
     tell_client,
 )
@@ -80,7 +79,7 @@ async def canned_picked(update: Update, context: PeerlineContext) -> None:
         return
     text, keyboard = await canned_screen(context, member, _, chosen[0])
     await answer_query(update, context)
-    await pressed(update)[0].edit_message_text(text, reply_markup=keyboard)
+    await query_of(update).edit_message_text(text, reply_markup=keyboard)
 
 
 async def canned_screen(
@@ -99,14 +98,24 @@ async def canned_screen(
             "Canned answers (%(language)s). Choose a conversation first to send one.",
             language=language,
         )
-        rows = [[Button(a.title, callback_data=encode("can", a.id))] for a in answers]
+        rows = [
+            [Button(a.title, callback_data=encode(SendCanned(canned_id=a.id)))] for a in answers
+        ]
         return text, Keyboard(rows)
     text = _.gettext(
         "Canned answers (%(language)s). Press one to send it to %(who)s.",
         language=language,
         who=screens.client_name(_, conversation.pseudonym),
     )
-    rows = [[Button(a.title, callback_data=encode("can", a.id, conversation.id))] for a in answers]
+    rows = [
+        [
+            Button(
+                a.title,
+                callback_data=encode(SendCanned(canned_id=a.id, conversation_id=conversation.id)),
+            )
+        ]
+        for a in answers
+    ]
     return text, Keyboard(rows)
 
 
@@ -117,8 +126,8 @@ async def canned_button(update: Update, context: PeerlineContext) -> None:
     if found is None:
         return
     member, _ = found
-    _query, callback = pressed(update)
-    offered_for = int(callback.args[1]) if callback.args[1] is not None else None
+    callback = callback_of(update, SendCanned)
+    offered_for = callback.conversation_id
     runtime = context.runtime
     problem: str | None = None
     sent: tuple[ConversationView, CannedView] | None = None
@@ -128,7 +137,7 @@ async def canned_button(update: Update, context: PeerlineContext) -> None:
             conversation = next((c for c in target.active if c.id == offered_for), None)
         else:  # a button from before buttons named their conversation
             conversation = target.conversation
-        answer = await canned.get(session, int(callback.arg))
+        answer = await canned.get(session, callback.canned_id)
         if conversation is None and offered_for is not None:
             problem = _.gettext("That conversation is no longer yours.")
         elif conversation is None:
@@ -243,5 +252,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("canned", canned_command, filters=PRIVATE))
     app.add_handler(CommandHandler("canned_add", canned_add_command, filters=PRIVATE))
     app.add_handler(CommandHandler("canned_delete", canned_delete_command, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(canned_button, pattern=pattern_for("can")))
-    app.add_handler(CallbackQueryHandler(canned_picked, pattern=pattern_for("on", "canned")))
+    app.add_handler(CallbackQueryHandler(canned_button, pattern=pattern_for(SendCanned)))
+    app.add_handler(
+        CallbackQueryHandler(canned_picked, pattern=pattern_for(PickConversation, "canned"))
+    )

@@ -88,7 +88,7 @@ async def case_command(update: Update, context: PeerlineContext) -> None:
         "Which conversation is the case from? Your open conversations and those you closed "
         "in the last two weeks:"
     )
-    await message.reply_text(text, reply_markup=await choices(context, _, options, CaseStart.kind))
+    await message.reply_text(text, reply_markup=await choices(context, _, options, CaseStart))
 
 
 async def case_picked(update: Update, context: PeerlineContext) -> None:

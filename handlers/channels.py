@@ -20,14 +20,13 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import ChannelLanguage, encode, pattern_for
 from bot.i18n import Translator
 from bot.ids import parse_id
 from bot.services import channels
 from bot.services.channels import ChannelView
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, edit_screen
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, callback_of, edit_screen
 from handlers.posts_common import LANGUAGE_NAMES, require_poster
-from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,10 @@ log = logging.getLogger(__name__)
 def language_keyboard(channel_id: int) -> list[list[dict[str, str]]]:
     return [
         [
-            {"text": name, "callback_data": encode("chl", channel_id, code)}
+            {
+                "text": name,
+                "callback_data": encode(ChannelLanguage(channel_id=channel_id, choice=code)),
+            }
             for code, name in LANGUAGE_NAMES.items()
         ]
     ]
@@ -71,12 +73,17 @@ async def list_channels(update: Update, context: PeerlineContext) -> None:
             [
                 Button(
                     f"{code.upper()}{' ✓' if channel.language == code else ''}",
-                    callback_data=encode("chl", channel.id, code),
+                    callback_data=encode(ChannelLanguage(channel_id=channel.id, choice=code)),
                 )
                 for code in LANGUAGE_NAMES
             ]
             + (
-                [Button("⏸", callback_data=encode("chl", channel.id, "off"))]
+                [
+                    Button(
+                        "⏸",
+                        callback_data=encode(ChannelLanguage(channel_id=channel.id, choice="off")),
+                    )
+                ]
                 if channel.active
                 else []
             )
@@ -212,8 +219,8 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    channel_id, choice = int(callback.args[0]), callback.args[1]
+    callback = callback_of(update, ChannelLanguage)
+    channel_id, choice = callback.channel_id, callback.choice
     async with context.runtime.transaction() as session:
         if await channels.get(session, channel_id) is None:
             channel = None
@@ -244,4 +251,4 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("channels", list_channels, filters=PRIVATE_MESSAGE))
     app.add_handler(CommandHandler("channel_add", add_channel, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern_for("chl")))
+    app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern_for(ChannelLanguage)))

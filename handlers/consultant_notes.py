@@ -10,7 +10,7 @@ from __future__ import annotations
 from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import pattern_for
+from bot.callbacks import PickConversation, pattern_for
 from bot.dbtypes import clean_text
 from bot.i18n import Translator
 from bot.services import recorded, relay
@@ -120,4 +120,6 @@ async def save_note(
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("note", note_command, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(note_picked, pattern=pattern_for("on", "note")))
+    app.add_handler(
+        CallbackQueryHandler(note_picked, pattern=pattern_for(PickConversation, "note"))
+    )

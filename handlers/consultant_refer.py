@@ -14,20 +14,26 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import PickConversation, Refer, encode, pattern_for
 from bot.i18n import Translator
 from bot.runtime import Runtime
 from bot.services import directory, queue
 from bot.services.directory import ServiceCard
 from bot.services.queue import ConversationView
 from handlers import menu_screens, screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    PeerlineContext,
+    answer_query,
+    callback_of,
+    escape,
+    query_of,
+)
 from handlers.staff_common import (
     command_conversation,
     edit_pressed,
     message_of,
     pick,
-    pressed,
     require_staff,
     staff_translator,
     tell_client,
@@ -64,7 +70,7 @@ async def refer_picked(update: Update, context: PeerlineContext) -> None:
         return
     _ = choice.translator
     text, keyboard = await refer_screen(context, _, choice.conversation)
-    query, _callback = pressed(update)
+    query = query_of(update)
     await answer_query(update, context)
     await query.edit_message_text(text, reply_markup=keyboard)
 
@@ -82,7 +88,7 @@ async def refer_screen(
         [
             Button(
                 f"{_service_name(runtime, kind, _.language)} ({n})",
-                callback_data=encode("ref", conversation.id, kind),
+                callback_data=encode(Refer(conversation_id=conversation.id, service_type=kind)),
             )
         ]
         for kind, n in available
@@ -123,8 +129,8 @@ async def refer_button(update: Update, context: PeerlineContext) -> None:
     member = await require_staff(update, context)
     if member is None:
         return
-    _query, callback = pressed(update)
-    conversation_id, service_type = int(callback.args[0]), callback.args[1]
+    callback = callback_of(update, Refer)
+    conversation_id, service_type = callback.conversation_id, callback.service_type
     _ = staff_translator(context, member)
     if service_type not in directory.SERVICE_TYPES:
         await answer_query(update, context, _.gettext("This button is out of date."))
@@ -170,5 +176,7 @@ async def refer_button(update: Update, context: PeerlineContext) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("refer", refer_command, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(refer_button, pattern=pattern_for("ref")))
-    app.add_handler(CallbackQueryHandler(refer_picked, pattern=pattern_for("on", "refer")))
+    app.add_handler(CallbackQueryHandler(refer_button, pattern=pattern_for(Refer)))
+    app.add_handler(
+        CallbackQueryHandler(refer_picked, pattern=pattern_for(PickConversation, "refer"))
+    )

@@ -13,6 +13,8 @@ started (e.g. a post's text).
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
@@ -57,7 +59,7 @@ async def answer(
     elif conversation is None:
         if pending is not None and not target.by_reply:
             text = which_is_it_text(_, pending)
-            keyboard = await choices(context, _, target.active, "for", "c")
+            keyboard = await choices(context, _, target.active, partial(MessageFor, "c"))
             rows = [*keyboard.inline_keyboard, [input_button(_, pending)]]
             keyboard = Keyboard(rows)
         else:
@@ -70,7 +72,7 @@ async def answer(
                     + "\n"
                     + text
                 )
-            keyboard = await choices(context, _, target.active, "for", "c")
+            keyboard = await choices(context, _, target.active, partial(MessageFor, "c"))
         await message.reply_text(
             text, reply_markup=keyboard, reply_to_message_id=message.message_id
         )

@@ -15,20 +15,26 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import PickConversation, TransferToColleague, TransferToRole, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import handover, notify, queue, staff, staff_duty
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, escape
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    PeerlineContext,
+    answer_query,
+    callback_of,
+    escape,
+    query_of,
+)
 from handlers.intake import notify_staff
 from handlers.staff_common import (
     command_conversation,
     edit_pressed,
     message_of,
     pick,
-    pressed,
     require_staff,
     staff_translator,
     tell_client,
@@ -68,7 +74,7 @@ async def transfer_picked(update: Update, context: PeerlineContext) -> None:
         return
     member, _ = choice.member, choice.translator
     text, keyboard = await transfer_screen(context, member, _, choice.conversation)
-    query, _callback = pressed(update)
+    query = query_of(update)
     await answer_query(update, context)
     await query.edit_message_text(text, reply_markup=keyboard)
 
@@ -83,13 +89,25 @@ async def transfer_screen(
             if s.on_duty and s.id != member.id and conversation.language in s.languages
         ][:MAX_COLLEAGUE_BUTTONS]
     roles = [
-        Button("→ " + _role_name(_, role), callback_data=encode("xfr", conversation.id, role))
+        Button(
+            "→ " + _role_name(_, role),
+            callback_data=encode(TransferToRole(conversation_id=conversation.id, role=role)),
+        )
         for role in TRANSFER_ROLES
     ]
     rows = [roles[i : i + 2] for i in range(0, len(roles), 2)]
     for colleague in colleagues:
         label = f"👤 {colleague.display_name} ({_role_name(_, colleague.role)})"
-        rows.append([Button(label, callback_data=encode("xto", conversation.id, colleague.id))])
+        rows.append(
+            [
+                Button(
+                    label,
+                    callback_data=encode(
+                        TransferToColleague(conversation_id=conversation.id, staff_id=colleague.id)
+                    ),
+                )
+            ]
+        )
     text = _.gettext(
         "Hand %(who)s over. To a role: back to the queue, only for that role. "
         "To a colleague on duty: it stays open, with them. "
@@ -105,8 +123,8 @@ async def transfer_to_role(update: Update, context: PeerlineContext) -> None:
     member = await require_staff(update, context)
     if member is None:
         return
-    _query, callback = pressed(update)
-    conversation_id, role = int(callback.args[0]), callback.args[1]
+    callback = callback_of(update, TransferToRole)
+    conversation_id, role = callback.conversation_id, callback.role
     _ = staff_translator(context, member)
     runtime = context.runtime
     wanted: list[StaffView] = []
@@ -156,8 +174,8 @@ async def transfer_to_person(update: Update, context: PeerlineContext) -> None:
     member = await require_staff(update, context)
     if member is None:
         return
-    _query, callback = pressed(update)
-    conversation_id, target_id = int(callback.args[0]), int(callback.args[1])
+    callback = callback_of(update, TransferToColleague)
+    conversation_id, target_id = callback.conversation_id, callback.staff_id
     _ = staff_translator(context, member)
     runtime = context.runtime
     conversation, problem = None, None
@@ -234,6 +252,10 @@ async def _hand_over(
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("transfer", transfer_command, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(transfer_to_role, pattern=pattern_for("xfr")))
-    app.add_handler(CallbackQueryHandler(transfer_to_person, pattern=pattern_for("xto")))
-    app.add_handler(CallbackQueryHandler(transfer_picked, pattern=pattern_for("on", "transfer")))
+    app.add_handler(CallbackQueryHandler(transfer_to_role, pattern=pattern_for(TransferToRole)))
+    app.add_handler(
+        CallbackQueryHandler(transfer_to_person, pattern=pattern_for(TransferToColleague))
+    )
+    app.add_handler(
+        CallbackQueryHandler(transfer_picked, pattern=pattern_for(PickConversation, "transfer"))
+    )

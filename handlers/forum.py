@@ -11,7 +11,7 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot.callbacks import encode
+from bot.callbacks import Close, encode
 from bot.services import forum_topics, handover, queue, staff
 from handlers import consultant_relay, screens
 from handlers.common import PeerlineContext, incoming_from
@@ -73,7 +73,12 @@ async def close_in_topic(update: Update, context: PeerlineContext) -> None:
         await message.reply_text(_.gettext("This conversation is not open."))
         return
     rows = [
-        [Button(_.gettext(label), callback_data=encode("close", conversation.id, outcome))]
+        [
+            Button(
+                _.gettext(label),
+                callback_data=encode(Close(conversation_id=conversation.id, outcome=outcome)),
+            )
+        ]
         for outcome, label in screens.OUTCOME_NAMES.items()
     ]
     await message.reply_text(

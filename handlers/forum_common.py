@@ -12,7 +12,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.error import TelegramError
 
-from bot.callbacks import encode
+from bot.callbacks import Take, encode
 from bot.i18n import Translator
 from bot.services import clients, forum_topics, notify, recorded, relay
 from bot.services.queue import ConversationView
@@ -51,7 +51,14 @@ async def open_topic(context: PeerlineContext, conversation: ConversationView) -
     async with runtime.transaction() as session:
         await forum_topics.set_forum_topic(session, conversation.id, thread)
         label = _.gettext("🚨 URGENT request") if conversation.urgent else _.gettext("New request")
-        take = [[{"text": _.gettext("Take it"), "callback_data": encode("take", conversation.id)}]]
+        take = [
+            [
+                {
+                    "text": _.gettext("Take it"),
+                    "callback_data": encode(Take(conversation_id=conversation.id)),
+                }
+            ]
+        ]
         await notify.send(
             session,
             runtime.keys,

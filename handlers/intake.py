@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import encode
+from bot.callbacks import Take, encode
 from bot.services import estimates, notify, queue, relay, requests, rota, staff, staff_duty
 from bot.services.clients import ClientState
 from bot.services.queue import ConversationView
@@ -163,7 +163,14 @@ async def notify_staff(
         _ = runtime.i18n.get(member.languages[0] if member.languages else None)
         label = _.gettext("🚨 URGENT request") if conversation.urgent else _.gettext("New request")
         text = f"<b>{label}</b>: " + screens.conversation_line(_, conversation)
-        take = [[{"text": _.gettext("Take it"), "callback_data": encode("take", conversation.id)}]]
+        take = [
+            [
+                {
+                    "text": _.gettext("Take it"),
+                    "callback_data": encode(Take(conversation_id=conversation.id)),
+                }
+            ]
+        ]
         await notify.send(
             session,
             runtime.keys,
@@ -218,7 +225,14 @@ async def _urgent_notice(
         + screens.conversation_line(_, conversation)
     )
     buttons = (
-        [[{"text": _.gettext("Take it"), "callback_data": encode("take", conversation.id)}]]
+        [
+            [
+                {
+                    "text": _.gettext("Take it"),
+                    "callback_data": encode(Take(conversation_id=conversation.id)),
+                }
+            ]
+        ]
         if take
         else None
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 
-from bot.callbacks import encode
+from bot.callbacks import ContinueInLanguage, EndConversation, MakeUrgent, encode
 from bot.i18n import N_, Translator
 from handlers import screens
 from handlers.common import PeerlineContext
@@ -29,7 +29,10 @@ YES_LANGUAGE = {
 
 def already_open(_: Translator, conversation_id: int) -> screens.Screen:
     text = _.gettext("You already have an open request. Write here to add to it, or end it below.")
-    end = Button(_.gettext("End the conversation"), callback_data=encode("end", conversation_id))
+    end = Button(
+        _.gettext("End the conversation"),
+        callback_data=encode(EndConversation(conversation_id=conversation_id)),
+    )
     return text, Keyboard([[end], screens.nav_row(_, None)])
 
 
@@ -50,14 +53,19 @@ def queued_screen(_: Translator, context: PeerlineContext, opened: Opened) -> sc
                 [
                     Button(
                         _.gettext(YES_LANGUAGE[lang]),
-                        callback_data=encode("lng", conversation.id, lang),
+                        callback_data=encode(
+                            ContinueInLanguage(conversation_id=conversation.id, language=lang)
+                        ),
                     )
                 ]
             )
         rows.append(
             [
                 Button(
-                    _.gettext("No, I will wait"), callback_data=encode("lng", conversation.id, "no")
+                    _.gettext("No, I will wait"),
+                    callback_data=encode(
+                        ContinueInLanguage(conversation_id=conversation.id, language="no")
+                    ),
                 )
             ]
         )
@@ -73,12 +81,17 @@ def queued_screen(_: Translator, context: PeerlineContext, opened: Opened) -> sc
             [
                 Button(
                     "🚨 " + _.gettext("It is urgent now"),
-                    callback_data=encode("esc", conversation.id),
+                    callback_data=encode(MakeUrgent(conversation_id=conversation.id)),
                 )
             ]
         )
     rows.append(
-        [Button(_.gettext("Cancel the request"), callback_data=encode("end", conversation.id))]
+        [
+            Button(
+                _.gettext("Cancel the request"),
+                callback_data=encode(EndConversation(conversation_id=conversation.id)),
+            )
+        ]
     )
     return text, Keyboard(rows)
 

@@ -6,7 +6,16 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 
-from bot.callbacks import encode
+from bot.callbacks import (
+    AidRequest,
+    AskConsultant,
+    OpenMenu,
+    OpenRequest,
+    OpenScreen,
+    ServicesPage,
+    SettingsAction,
+    encode,
+)
 from bot.i18n import Translator
 from bot.runtime import Runtime
 from bot.services import hours
@@ -20,12 +29,16 @@ from handlers.screens import FIRST_AID, Screen, clear_chat_button, nav_row
 def node_button(_: Translator, runtime: Runtime, node: Node, language: str) -> Button:
     label = runtime.content.button(node.id, language)
     if node.kind == "services":
-        data = encode("svc", node.id, 0)
+        data = encode(ServicesPage(node=node.id, page=0))
     elif node.kind == "action":
         # Settings predate the other built-in screens and keep their button data.
-        data = encode("set", "show") if node.id == "settings" else encode("act", node.id)
+        data = (
+            encode(SettingsAction(action="show"))
+            if node.id == "settings"
+            else encode(OpenScreen(node=node.id))
+        )
     else:
-        data = encode("menu", node.id)
+        data = encode(OpenMenu(node=node.id))
     return Button(label, callback_data=data)
 
 
@@ -45,10 +58,10 @@ def node_screen(_: Translator, runtime: Runtime, node: Node, client: ClientState
     ]
     if node.consult == "humanitarian" and client.onboarded:
         label = "📦 " + _.gettext("Request humanitarian aid")
-        rows.append([Button(label, callback_data=encode("hreq", "start"))])
+        rows.append([Button(label, callback_data=encode(AidRequest(need="start")))])
     elif node.consult and client.onboarded:
         label = "💬 " + _.gettext("Ask a consultant anonymously")
-        rows.append([Button(label, callback_data=encode("ask", node.consult))])
+        rows.append([Button(label, callback_data=encode(AskConsultant(topic=node.consult)))])
     if node.id == runtime.content.root:
         rows.append([clear_chat_button(_)])
     in_first_aid = runtime.content.within(node.id, FIRST_AID)
@@ -60,7 +73,9 @@ def node_screen(_: Translator, runtime: Runtime, node: Node, client: ClientState
     if not client.onboarded:
         # Overdose help opens before any setting is chosen: the way on is to set up the bot,
         # offered after the first aid, never instead of it.
-        nav[-1] = Button("⚙️ " + _.gettext("Set up the bot"), callback_data=encode("menu", "main"))
+        nav[-1] = Button(
+            "⚙️ " + _.gettext("Set up the bot"), callback_data=encode(OpenMenu(node="main"))
+        )
     rows.append(nav)
     if node.id == runtime.content.root:
         rows.pop()  # the main menu needs no way back to itself
@@ -81,9 +96,19 @@ def ask_screen(_: Translator, topic: str) -> Screen:
         "Is it urgent: an overdose now, violence, or thoughts of suicide?"
     )
     rows = [
-        [Button(_.gettext("Yes, it is urgent"), callback_data=encode("urg", topic, 1))],
-        [Button(_.gettext("No, not urgent"), callback_data=encode("urg", topic, 0))],
-        [Button("‹ " + _.gettext("Back"), callback_data=encode("menu", topic_node(topic)))],
+        [
+            Button(
+                _.gettext("Yes, it is urgent"),
+                callback_data=encode(OpenRequest(topic=topic, urgent=True)),
+            )
+        ],
+        [
+            Button(
+                _.gettext("No, not urgent"),
+                callback_data=encode(OpenRequest(topic=topic, urgent=False)),
+            )
+        ],
+        [Button("‹ " + _.gettext("Back"), callback_data=encode(OpenMenu(node=topic_node(topic))))],
     ]
     return text, Keyboard(rows)
 

@@ -14,19 +14,18 @@ from telegram.ext import (
     CommandHandler,
 )
 
-from bot.callbacks import pattern_for
+from bot.callbacks import PickConversation, pattern_for
 from bot.i18n import Translator
 from bot.services import abuse, clients, closing, notify, pseudonyms, queue, staff
 from bot.services.staff import StaffView
 from handlers import guard, screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, query_of
 from handlers.staff_common import (
     Target,
     ask_which,
     find_target,
     message_of,
     pick,
-    pressed,
     require_staff,
     staff_translator,
 )
@@ -98,7 +97,7 @@ async def block_picked(update: Update, context: PeerlineContext) -> None:
     await answer_query(update, context)
     if not reason:  # the question is only asked for a /block with a reason
         return
-    query, _callback = pressed(update)
+    query = query_of(update)
     await block(context, member, _, conversation.id, reason, query.edit_message_text)
 
 
@@ -230,4 +229,6 @@ def register(app: Application) -> None:
         ("blocked", blocked_command),
     ):
         app.add_handler(CommandHandler(name, _final(callback), filters=PRIVATE), group=GROUP)
-    app.add_handler(CallbackQueryHandler(block_picked, pattern=pattern_for("on", "block")))
+    app.add_handler(
+        CallbackQueryHandler(block_picked, pattern=pattern_for(PickConversation, "block"))
+    )

@@ -9,14 +9,13 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot import awaiting
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import PostButton, PostEditor, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import post_drafts, staff
 from bot.services.posts import PostError
-from handlers.common import PeerlineContext, answer_query, show
+from handlers.common import PeerlineContext, answer_query, callback_of, show
 from handlers.post_card import show_editor
 from handlers.posts_common import back_to_post, error_text, require_poster
-from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 
 
@@ -25,17 +24,27 @@ def button_menu(_: Translator, post_id: int) -> tuple[str, Keyboard]:
         [
             Button(
                 "💬 " + _.gettext("Ask a consultant anonymously"),
-                callback_data=encode("pb", post_id, "pick", "consult"),
+                callback_data=encode(PostButton(post_id=post_id, choice="pick", target="consult")),
             )
         ],
         [
             Button(
                 "📂 " + _.gettext("Open a topic of the menu"),
-                callback_data=encode("pb", post_id, "pick", "node"),
+                callback_data=encode(PostButton(post_id=post_id, choice="pick", target="node")),
             )
         ],
-        [Button("🔗 " + _.gettext("A link"), callback_data=encode("pb", post_id, "url"))],
-        [Button("🚫 " + _.gettext("No button"), callback_data=encode("pb", post_id, "none"))],
+        [
+            Button(
+                "🔗 " + _.gettext("A link"),
+                callback_data=encode(PostButton(post_id=post_id, choice="url")),
+            )
+        ],
+        [
+            Button(
+                "🚫 " + _.gettext("No button"),
+                callback_data=encode(PostButton(post_id=post_id, choice="none")),
+            )
+        ],
         [back_to_post(_, post_id)],
     ]
     text = _.gettext(
@@ -60,12 +69,19 @@ def topic_menu(
         [
             Button(
                 content.button(node.id, language),
-                callback_data=encode("pb", post_id, kind, node.id),
+                callback_data=encode(PostButton(post_id=post_id, choice=kind, target=node.id)),
             )
         ]
         for node in nodes
     ]
-    rows.append([Button("↩️ " + _.gettext("Back"), callback_data=encode("pe", post_id, "button"))])
+    rows.append(
+        [
+            Button(
+                "↩️ " + _.gettext("Back"),
+                callback_data=encode(PostEditor(post_id=post_id, action="button")),
+            )
+        ]
+    )
     return text, Keyboard(rows)
 
 
@@ -74,8 +90,8 @@ async def choose_button(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    post_id, kind, target = int(callback.args[0]), callback.args[1], callback.args[2]
+    callback = callback_of(update, PostButton)
+    post_id, kind, target = callback.post_id, callback.choice, callback.target
     language = member.languages[0] if member.languages else "en"
     if kind == "pick" and target in ("consult", "node"):
         await show(update, context, *topic_menu(_, context, post_id, target, language))
@@ -103,4 +119,4 @@ async def choose_button(update: Update, context: PeerlineContext) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(choose_button, pattern=pattern_for("pb")))
+    app.add_handler(CallbackQueryHandler(choose_button, pattern=pattern_for(PostButton)))

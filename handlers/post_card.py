@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 
-from bot.callbacks import encode
+from bot.callbacks import PostEditor, PostFallback, PostList, PostPublishing, PostVersion, encode
 from bot.i18n import Translator
 from bot.post_buttons import button_label, button_url
 from bot.runtime import Runtime
@@ -90,13 +90,15 @@ def others_buttons(_: Translator, post: PostView, subscribers: dict[str, int]) -
     buttons = [
         Button(
             "👥 → " + code.upper(),
-            callback_data=encode("pf", post.id, code),
+            callback_data=encode(PostFallback(post_id=post.id, language=code)),
         )
         for code in post.languages
         if code != post.others_get
     ]
     if post.others_get is not None:
-        buttons.append(Button("👥 ✖", callback_data=encode("pf", post.id, "none")))
+        buttons.append(
+            Button("👥 ✖", callback_data=encode(PostFallback(post_id=post.id, language="none")))
+        )
     return buttons
 
 
@@ -171,7 +173,9 @@ def editor(
     if post.status in posts.EDITABLE:
         rows.append(
             [
-                Button(f"✏️ {code.upper()}", callback_data=encode("pl", pid, code))
+                Button(
+                    f"✏️ {code.upper()}", callback_data=encode(PostVersion(post_id=pid, choice=code))
+                )
                 for code in LANGUAGE_NAMES
             ]
         )
@@ -179,23 +183,39 @@ def editor(
             rows.append(others)
         rows.append(
             [
-                Button("🔘 " + _.gettext("Button"), callback_data=encode("pe", pid, "button")),
-                Button("📢 " + _.gettext("Where"), callback_data=encode("pe", pid, "where")),
+                Button(
+                    "🔘 " + _.gettext("Button"),
+                    callback_data=encode(PostEditor(post_id=pid, action="button")),
+                ),
+                Button(
+                    "📢 " + _.gettext("Where"),
+                    callback_data=encode(PostEditor(post_id=pid, action="where")),
+                ),
             ]
         )
         preview = [
-            Button("👁 " + _.gettext("Preview"), callback_data=encode("pe", pid, "preview")),
-            Button("📅 " + _.gettext("Invitation"), callback_data=encode("pe", pid, "event")),
+            Button(
+                "👁 " + _.gettext("Preview"),
+                callback_data=encode(PostEditor(post_id=pid, action="preview")),
+            ),
+            Button(
+                "📅 " + _.gettext("Invitation"),
+                callback_data=encode(PostEditor(post_id=pid, action="event")),
+            ),
         ]
         if not post.versions:
             preview.append(
-                Button("📚 " + _.gettext("Ready-made"), callback_data=encode("pe", pid, "ready"))
+                Button(
+                    "📚 " + _.gettext("Ready-made"),
+                    callback_data=encode(PostEditor(post_id=pid, action="ready")),
+                )
             )
         rows.append(preview)
         rows.append(
             [
                 Button(
-                    "🚀 " + _.gettext("Publish now"), callback_data=encode("pp", pid, "publish")
+                    "🚀 " + _.gettext("Publish now"),
+                    callback_data=encode(PostPublishing(post_id=pid, action="publish")),
                 ),
                 Button(
                     "🕒 "
@@ -204,42 +224,57 @@ def editor(
                         if post.status == posts.SCHEDULED
                         else _.gettext("Schedule")
                     ),
-                    callback_data=encode("pp", pid, "schedule"),
+                    callback_data=encode(PostPublishing(post_id=pid, action="schedule")),
                 ),
             ]
         )
-        last = [Button("🗑 " + _.gettext("Cancel post"), callback_data=encode("pe", pid, "cancel"))]
+        last = [
+            Button(
+                "🗑 " + _.gettext("Cancel post"),
+                callback_data=encode(PostEditor(post_id=pid, action="cancel")),
+            )
+        ]
         if post.status == posts.SCHEDULED:
             last.insert(
                 0,
                 Button(
                     "↩️ " + _.gettext("Back to draft"),
-                    callback_data=encode("pp", pid, "unschedule"),
+                    callback_data=encode(PostPublishing(post_id=pid, action="unschedule")),
                 ),
             )
         rows.append(last)
     elif post.status == posts.PUBLISHED:
         rows.append(
             [
-                Button(f"✏️ {code.upper()}", callback_data=encode("pl", pid, code))
+                Button(
+                    f"✏️ {code.upper()}", callback_data=encode(PostVersion(post_id=pid, choice=code))
+                )
                 for code in post.languages
             ]
         )
         rows.append(
             [
-                Button("👁 " + _.gettext("Preview"), callback_data=encode("pe", pid, "preview")),
-                Button("🔄 " + _.gettext("Refresh"), callback_data=encode("pe", pid, "show")),
+                Button(
+                    "👁 " + _.gettext("Preview"),
+                    callback_data=encode(PostEditor(post_id=pid, action="preview")),
+                ),
+                Button(
+                    "🔄 " + _.gettext("Refresh"),
+                    callback_data=encode(PostEditor(post_id=pid, action="show")),
+                ),
             ]
         )
         rows.append(
             [
                 Button(
                     "🗑 " + _.gettext("Delete in channels"),
-                    callback_data=encode("pp", pid, "delete"),
+                    callback_data=encode(PostPublishing(post_id=pid, action="delete")),
                 )
             ]
         )
-    rows.append([Button("📋 " + _.gettext("All posts"), callback_data=encode("pls", "draft"))])
+    rows.append(
+        [Button("📋 " + _.gettext("All posts"), callback_data=encode(PostList(status="draft")))]
+    )
     return "\n".join(lines), Keyboard(rows)
 
 

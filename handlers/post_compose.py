@@ -13,10 +13,10 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import awaiting
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import PostEditor, PostVersion, encode, pattern_for
 from bot.services import post_drafts, posts, staff
 from bot.services.posts import PostError
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, show
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, callback_of, show
 from handlers.post_button import button_menu
 from handlers.post_card import show_editor
 from handlers.post_preview import preview
@@ -29,7 +29,6 @@ from handlers.posts_common import (
     require_poster,
     when_prompt,
 )
-from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 
 
@@ -57,8 +56,8 @@ async def editor_action(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    post_id, action = int(callback.args[0]), callback.args[1]
+    callback = callback_of(update, PostEditor)
+    post_id, action = callback.post_id, callback.action
     runtime = context.runtime
     try:
         if action == "show":
@@ -92,7 +91,7 @@ async def editor_action(update: Update, context: PeerlineContext) -> None:
                     0,
                     Button(
                         "🚫 " + _.gettext("Not an invitation"),
-                        callback_data=encode("pe", post_id, "noevent"),
+                        callback_data=encode(PostEditor(post_id=post_id, action="noevent")),
                     ),
                 )
             text = _.gettext(
@@ -128,8 +127,8 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    post_id, choice = int(callback.args[0]), callback.args[1]
+    callback = callback_of(update, PostVersion)
+    post_id, choice = callback.post_id, callback.choice
     async with context.runtime.transaction() as session:
         post = await posts.get(session, post_id)
         if post is not None and choice.startswith("drop_") and post.status in posts.EDITABLE:
@@ -169,7 +168,7 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
             0,
             Button(
                 "🗑 " + _.gettext("Remove %(language)s", language=choice.upper()),
-                callback_data=encode("pl", post_id, f"drop_{choice}"),
+                callback_data=encode(PostVersion(post_id=post_id, choice=f"drop_{choice}")),
             ),
         )
     await show(update, context, text, Keyboard(rows))
@@ -177,5 +176,5 @@ async def choose_language(update: Update, context: PeerlineContext) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("post", new_post, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(editor_action, pattern=pattern_for("pe")))
-    app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern_for("pl")))
+    app.add_handler(CallbackQueryHandler(editor_action, pattern=pattern_for(PostEditor)))
+    app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern_for(PostVersion)))

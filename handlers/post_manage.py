@@ -16,12 +16,12 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import awaiting, publishing
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import PostEditor, PostFallback, PostList, PostPublishing, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import post_copies, post_drafts, post_schedule, posts, staff
 from bot.services.posts import PostError, PostView
 from bot.services.staff import StaffView
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, show
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, callback_of, show
 from handlers.post_card import others_line, show_editor
 from handlers.posts_common import (
     back_to_post,
@@ -32,7 +32,6 @@ from handlers.posts_common import (
     status_label,
     when_prompt,
 )
-from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 
 LISTS = (posts.DRAFT, posts.SCHEDULED, posts.PUBLISHED)
@@ -44,7 +43,7 @@ async def list_posts(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    wanted = pressed(update).arg if update.callback_query else None
+    wanted = callback_of(update, PostList).status if update.callback_query else None
     async with context.runtime.transaction() as session:
         await staff.set_awaiting(session, member.id, None)
         counts = await posts.counts(session)
@@ -69,7 +68,7 @@ def posts_screen(
     tabs = [
         Button(
             ("• " if status == wanted else "") + f"{titles[status]} ({counts.get(status, 0)})",
-            callback_data=encode("pls", status),
+            callback_data=encode(PostList(status=status)),
         )
         for status in LISTS
     ]
@@ -79,7 +78,9 @@ def posts_screen(
         stamp = local_time(context.runtime, when) if when else ""
         languages = " ".join(code.upper() for code in post.languages) or "—"
         label = f"#{post.id} {stamp} {languages} · {snippet(post)}".replace("  ", " ")
-        rows.append([Button(label[:60], callback_data=encode("pe", post.id, "show"))])
+        rows.append(
+            [Button(label[:60], callback_data=encode(PostEditor(post_id=post.id, action="show")))]
+        )
     text = "<b>" + html.escape(titles[wanted]) + "</b>"
     if not shown:
         text += "\n" + _.gettext("None. /post writes a new post.")
@@ -91,8 +92,8 @@ async def publishing_action(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    post_id, action = int(callback.args[0]), callback.args[1]
+    callback = callback_of(update, PostPublishing)
+    post_id, action = callback.post_id, callback.action
     runtime = context.runtime
     try:
         if action == "publish":
@@ -151,7 +152,7 @@ async def _confirm_publish(
         [
             Button(
                 "✅ " + _.gettext("Yes, publish now"),
-                callback_data=encode("pp", post_id, "publish_ok"),
+                callback_data=encode(PostPublishing(post_id=post_id, action="publish_ok")),
             ),
             back_to_post(_, post_id),
         ]
@@ -184,7 +185,8 @@ async def _confirm_delete(
     rows = [
         [
             Button(
-                "🗑 " + _.gettext("Yes, delete"), callback_data=encode("pp", post_id, "delete_ok")
+                "🗑 " + _.gettext("Yes, delete"),
+                callback_data=encode(PostPublishing(post_id=post_id, action="delete_ok")),
             ),
             back_to_post(_, post_id),
         ]
@@ -198,8 +200,8 @@ async def others_get(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    post_id, choice = int(callback.args[0]), callback.args[1]
+    callback = callback_of(update, PostFallback)
+    post_id, choice = callback.post_id, callback.language
     try:
         async with context.runtime.transaction() as session:
             await post_drafts.set_others_get(session, post_id, None if choice == "none" else choice)
@@ -211,6 +213,6 @@ async def others_get(update: Update, context: PeerlineContext) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("posts", list_posts, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(list_posts, pattern=pattern_for("pls")))
-    app.add_handler(CallbackQueryHandler(publishing_action, pattern=pattern_for("pp")))
-    app.add_handler(CallbackQueryHandler(others_get, pattern=pattern_for("pf")))
+    app.add_handler(CallbackQueryHandler(list_posts, pattern=pattern_for(PostList)))
+    app.add_handler(CallbackQueryHandler(publishing_action, pattern=pattern_for(PostPublishing)))
+    app.add_handler(CallbackQueryHandler(others_get, pattern=pattern_for(PostFallback)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.callbacks import encode
+from bot.callbacks import PostEditor, encode
 from bot.post_buttons import keyboard
 from bot.services import notify, outbox, post_publish, posts, staff
 from bot.services.posts import PostError
@@ -52,7 +52,7 @@ async def preview(
                 [
                     {
                         "text": "↩️ " + _.gettext("Back to the post"),
-                        "callback_data": encode("pe", post_id, "show"),
+                        "callback_data": encode(PostEditor(post_id=post_id, action="show")),
                     }
                 ]
             ],

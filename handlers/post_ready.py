@@ -8,15 +8,14 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import ReadyPost, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import post_drafts, posts
 from bot.services.posts import PostError
 from bot.services.ready_posts import upcoming
-from handlers.common import PeerlineContext, answer_query
+from handlers.common import PeerlineContext, answer_query, callback_of
 from handlers.post_card import show_editor
 from handlers.posts_common import LANGUAGE_NAMES, back_to_post, error_text, require_poster
-from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 
 
@@ -29,7 +28,7 @@ def ready_menu(_: Translator, context: PeerlineContext, post_id: int) -> tuple[s
         [
             Button(
                 ("📅 " if item in soon else "") + item.title.get(language, item.slug),
-                callback_data=encode("rdy", post_id, item.slug),
+                callback_data=encode(ReadyPost(post_id=post_id, slug=item.slug)),
             )
         ]
         for item in ordered
@@ -47,8 +46,8 @@ async def use_ready(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    post_id, slug = int(callback.args[0]), callback.args[1]
+    callback = callback_of(update, ReadyPost)
+    post_id, slug = callback.post_id, callback.slug
     ready = next((p for p in context.runtime.ready_posts if p.slug == slug), None)
     if ready is None:
         await answer_query(update, context, error_text(_, "not_found"), alert=True)
@@ -76,4 +75,4 @@ async def use_ready(update: Update, context: PeerlineContext) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(use_ready, pattern=pattern_for("rdy")))
+    app.add_handler(CallbackQueryHandler(use_ready, pattern=pattern_for(ReadyPost)))

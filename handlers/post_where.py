@@ -8,13 +8,12 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import PostChannel, PostEditor, encode, pattern_for
 from bot.services import channels, post_drafts, posts
 from bot.services.posts import PostError
 from bot.services.staff import StaffView
-from handlers.common import PeerlineContext, answer_query, show
+from handlers.common import PeerlineContext, answer_query, callback_of, show
 from handlers.posts_common import back_to_post, error_text, require_poster
-from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 
 
@@ -34,7 +33,7 @@ async def where(update: Update, context: PeerlineContext, member: StaffView, pos
             [
                 Button(
                     f"{mark} {channel.title} ({language})",
-                    callback_data=encode("pc", post_id, channel.id),
+                    callback_data=encode(PostChannel(post_id=post_id, channel_id=channel.id)),
                 )
             ]
         )
@@ -44,7 +43,7 @@ async def where(update: Update, context: PeerlineContext, member: StaffView, pos
         [
             Button(
                 f"{mark} " + _.gettext("Subscribers of the bot (%(n)s)", n=total),
-                callback_data=encode("pe", post_id, "subs"),
+                callback_data=encode(PostEditor(post_id=post_id, action="subs")),
             )
         ]
     )
@@ -64,8 +63,8 @@ async def toggle_channel(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    post_id, channel_id = int(callback.args[0]), int(callback.args[1])
+    callback = callback_of(update, PostChannel)
+    post_id, channel_id = callback.post_id, callback.channel_id
     try:
         async with context.runtime.transaction() as session:
             await post_drafts.toggle_channel(session, post_id, channel_id)
@@ -75,4 +74,4 @@ async def toggle_channel(update: Update, context: PeerlineContext) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(toggle_channel, pattern=pattern_for("pc")))
+    app.add_handler(CallbackQueryHandler(toggle_channel, pattern=pattern_for(PostChannel)))

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton as Button
 from telegram import Update
 
-from bot.callbacks import encode
+from bot.callbacks import PostEditor, encode
 from bot.i18n import Translator
 from bot.runtime import Runtime
 from bot.services import channels, posts
@@ -40,7 +40,9 @@ async def require_poster(update: Update, context: PeerlineContext) -> StaffView 
 
 def back_to_post(_: Translator, post_id: int) -> Button:
     """ "Back" to the post's editor card (from every screen about one post)."""
-    return Button("↩️ " + _.gettext("Back"), callback_data=encode("pe", post_id, "show"))
+    return Button(
+        "↩️ " + _.gettext("Back"), callback_data=encode(PostEditor(post_id=post_id, action="show"))
+    )
 
 
 def local_time(runtime: Runtime, moment: datetime | None) -> str:

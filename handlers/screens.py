@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 
 from bot import guide
-from bot.callbacks import encode
+from bot.callbacks import HideChat, OpenMenu, encode
 from bot.i18n import N_, Translator
 from bot.services import pseudonyms
 from handlers.common import escape
@@ -30,8 +30,8 @@ def nav_row(_: Translator, back_to: str | None, *, first_aid: bool = True) -> li
     in one tap."""
     row = []
     if back_to is not None:
-        row.append(Button("‹ " + _.gettext("Back"), callback_data=encode("menu", back_to)))
-    row.append(Button("☰ " + _.gettext("Main menu"), callback_data=encode("menu", "main")))
+        row.append(Button("‹ " + _.gettext("Back"), callback_data=encode(OpenMenu(node=back_to))))
+    row.append(Button("☰ " + _.gettext("Main menu"), callback_data=encode(OpenMenu(node="main"))))
     if first_aid:
         row.append(first_aid_button(_))
     return row
@@ -39,17 +39,17 @@ def nav_row(_: Translator, back_to: str | None, *, first_aid: bool = True) -> li
 
 def main_menu_button(_: Translator) -> Keyboard:
     return Keyboard(
-        [[Button("☰ " + _.gettext("Main menu"), callback_data=encode("menu", "main"))]]
+        [[Button("☰ " + _.gettext("Main menu"), callback_data=encode(OpenMenu(node="main")))]]
     )
 
 
 def clear_chat_button(_: Translator) -> Button:
     """Quick hide (handlers/hide.py): one tap, no confirmation, nothing left behind."""
-    return Button("🧹 " + _.gettext("Clear this chat"), callback_data=encode("hide", "now"))
+    return Button("🧹 " + _.gettext("Clear this chat"), callback_data=encode(HideChat(when="now")))
 
 
 def first_aid_button(_: Translator) -> Button:
-    return Button("🆘 " + _.gettext("Overdose"), callback_data=encode("menu", FIRST_AID))
+    return Button("🆘 " + _.gettext("Overdose"), callback_data=encode(OpenMenu(node=FIRST_AID)))
 
 
 # --- Consultation ------------------------------------------------------------------------

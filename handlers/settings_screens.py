@@ -6,8 +6,17 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 
-from bot.callbacks import encode
+from bot.callbacks import (
+    ChooseCity,
+    ChooseCountry,
+    ChooseLanguage,
+    News,
+    PrivacyRead,
+    SettingsAction,
+    encode,
+)
 from bot.i18n import N_, Translator
+from bot.languages import LANGUAGES
 from bot.runtime import Runtime
 from bot.services.clients import ClientState
 from handlers.common import escape
@@ -25,8 +34,11 @@ COUNTRY_NAMES = {
 
 def language_picker(suggested: str) -> Screen:
     text = "Выберите язык · Оберіть мову · Тілді таңдаңыз · Choose your language"
-    order = [suggested, *(code for code in LANGUAGE_NAMES if code != suggested)]
-    rows = [[Button(LANGUAGE_NAMES[code], callback_data=encode("lang", code))] for code in order]
+    order = sorted(LANGUAGES, key=lambda code: code != suggested)  # stable: the rest in order
+    rows = [
+        [Button(LANGUAGE_NAMES[code], callback_data=encode(ChooseLanguage(language=code)))]
+        for code in order
+    ]
     return text, Keyboard(rows)
 
 
@@ -43,12 +55,14 @@ def privacy_notice(_: Translator) -> Screen:
         "• We never write to you from personal accounts.\n"
         "• /forget deletes everything we store about you, at any time."
     )
-    return text, Keyboard([[Button(_.gettext("Understood"), callback_data=encode("priv", "ok"))]])
+    return text, Keyboard(
+        [[Button(_.gettext("Understood"), callback_data=encode(PrivacyRead(answer="ok")))]]
+    )
 
 
 def country_picker(_: Translator) -> Screen:
     rows = [
-        [Button(_.gettext(name), callback_data=encode("ctry", code))]
+        [Button(_.gettext(name), callback_data=encode(ChooseCountry(country=code)))]
         for code, name in COUNTRY_NAMES.items()
     ]
     return _.gettext("Which country are you in? We show help and services for it."), Keyboard(rows)
@@ -58,11 +72,13 @@ def city_picker(_: Translator, runtime: Runtime, client: ClientState) -> Screen:
     language = client.language or runtime.i18n.default
     popular = runtime.cities.in_country(client.country or "other")[:8]
     buttons = [
-        Button(runtime.cities.name(city.key, language), callback_data=encode("city", city.key))
+        Button(
+            runtime.cities.name(city.key, language), callback_data=encode(ChooseCity(city=city.key))
+        )
         for city in popular
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([Button(_.gettext("Skip"), callback_data=encode("city", "-"))])
+    rows.append([Button(_.gettext("Skip"), callback_data=encode(ChooseCity(city="-")))])
     text = _.gettext(
         "Which city are you in? Pick it below or type its name. "
         "This is optional: it only helps us show services near you."
@@ -95,17 +111,26 @@ def settings_screen(_: Translator, runtime: Runtime, client: ClientState, note: 
         )
     )
     news = (
-        Button(_.gettext("Unsubscribe from news"), callback_data=encode("news", "off"))
+        Button(_.gettext("Unsubscribe from news"), callback_data=encode(News(choice="off")))
         if client.subscribed
-        else Button(_.gettext("Subscribe to news"), callback_data=encode("news", "on"))
+        else Button(_.gettext("Subscribe to news"), callback_data=encode(News(choice="on")))
     )
     rows = [
-        [Button(_.gettext("Change language"), callback_data=encode("set", "lang"))],
-        [Button(_.gettext("Change country"), callback_data=encode("set", "country"))],
-        [Button(_.gettext("Change city"), callback_data=encode("set", "city"))],
+        [Button(_.gettext("Change language"), callback_data=encode(SettingsAction(action="lang")))],
+        [
+            Button(
+                _.gettext("Change country"), callback_data=encode(SettingsAction(action="country"))
+            )
+        ],
+        [Button(_.gettext("Change city"), callback_data=encode(SettingsAction(action="city")))],
         [news],
         [clear_chat_button(_)],
-        [Button(_.gettext("Delete all my data"), callback_data=encode("set", "forget"))],
+        [
+            Button(
+                _.gettext("Delete all my data"),
+                callback_data=encode(SettingsAction(action="forget")),
+            )
+        ],
         nav_row(_, None),
     ]
     return text, Keyboard(rows)

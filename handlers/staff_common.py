@@ -1,23 +1,25 @@
 """Shared by the consultant flows: who the staff member is, their language, and which
 conversation a message or command of theirs is about (`find_target`, `ask_which`, `picked`);
-also the message or button of the update, narrowed once (`message_of`, `pressed`)."""
+also the message of the update and its sender, narrowed once (`message_of`, `sender_id`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import CallbackQuery, Message, Update
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
+from telegram import Message, Update
 
-from bot.callbacks import Callback, encode, parse
+from bot.callbacks import Callback, PickConversation, encode
 from bot.i18n import Translator
 from bot.services import clients, notify, outbox, queue, recent, recorded, staff
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import screens
-from handlers.common import PeerlineContext, answer_query
+from handlers.common import PeerlineContext, answer_query, callback_of, query_of
 
 
 def message_of(update: Update) -> Message:
@@ -34,18 +36,9 @@ def sender_id(update: Update) -> int:
     return user.id
 
 
-def pressed(update: Update) -> tuple[CallbackQuery, Callback]:
-    """The button pressed and its data, for a handler whose pattern (`pattern_for`) only
-    matches well-formed data of its kind."""
-    query = update.callback_query
-    callback = parse(query.data) if query is not None else None
-    assert query is not None and callback is not None
-    return query, callback
-
-
 async def edit_pressed(update: Update, context: PeerlineContext, text: str) -> None:
     """Answer the button and put `text` (HTML) in place of the message it was on."""
-    query, _callback = pressed(update)
+    query = query_of(update)
     await answer_query(update, context)
     await query.edit_message_text(text, parse_mode="HTML")
 
@@ -151,10 +144,14 @@ async def find_target(session: AsyncSession, member: StaffView, reply_to: Messag
 
 
 async def choices(
-    context: PeerlineContext, _: Translator, active: list[ConversationView], kind: str, *args: str
+    context: PeerlineContext,
+    _: Translator,
+    active: list[ConversationView],
+    kind: Callable[[int], Callback],
 ) -> Keyboard:
     """One button per open conversation: name, topic and the client's last line, so the
-    consultant can tell them apart (`kind`/`args` then the conversation id as its data)."""
+    consultant can tell them apart (`kind(conversation_id)` as its data: a kind whose one
+    field left is the conversation, e.g. `CaseStart` or `partial(MessageFor, "c")`)."""
     async with context.runtime.transaction() as session:
         lines = await recent.last_client_lines(
             session, context.runtime.keys, [c.id for c in active]
@@ -164,7 +161,7 @@ async def choices(
             [
                 Button(
                     "→ " + screens.conversation_choice(_, c, lines.get(c.id)),
-                    callback_data=encode(kind, *args, c.id),
+                    callback_data=encode(kind(c.id)),
                 )
             ]
             for c in active
@@ -189,7 +186,7 @@ async def ask_which(
     text = _.gettext("Which conversation? Choose one, or reply to a client's message.")
     if target.closed_reply:
         text = _.gettext("The conversation of the message you replied to is closed.") + "\n" + text
-    keyboard = await choices(context, _, target.active, "on", action)
+    keyboard = await choices(context, _, target.active, partial(PickConversation, action))
     await message.reply_text(text, reply_markup=keyboard, reply_to_message_id=message.message_id)
 
 
@@ -232,12 +229,13 @@ async def picked(
 ) -> tuple[ConversationView, Message] | None:
     """The answer to `ask_which`: the chosen conversation, if still open and theirs, and the
     command it was asked for (the message the question replied to)."""
-    query, callback = pressed(update)
+    query = query_of(update)
+    chosen = callback_of(update, PickConversation).conversation_id
     question = query.message if isinstance(query.message, Message) else None
     original = question.reply_to_message if question is not None else None
     async with context.runtime.transaction() as session:
         active = await queue.active_for_staff(session, member.id)
-    conversation = next((c for c in active if c.id == int(callback.args[-1])), None)
+    conversation = next((c for c in active if c.id == chosen), None)
     if conversation is None:
         await answer_query(
             update, context, _.gettext("That conversation is no longer yours."), alert=True

@@ -8,14 +8,14 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import ToggleTopic, encode, pattern_for
 from bot.i18n import Translator
 from bot.ids import parse_id
 from bot.services import rota, staff, staff_duty
 from bot.services.staff import StaffView
 from handlers import screens
-from handlers.common import PeerlineContext, answer_query
-from handlers.staff_common import command_text, message_of, pressed, require_staff_translated
+from handlers.common import PeerlineContext, answer_query, callback_of, query_of
+from handlers.staff_common import command_text, message_of, require_staff_translated
 
 PRIVATE = filters.ChatType.PRIVATE
 
@@ -95,7 +95,7 @@ def topics_screen(_: Translator, member: StaffView) -> tuple[str, Keyboard]:
     for topic in staff.STAFF_TOPICS:
         mark = "✅" if topic in member.topics else "▫️"
         name = _.gettext(screens.TOPIC_NAMES.get(topic, screens.TOPIC_NAMES["general"]))
-        rows.append([Button(f"{mark} {name}", callback_data=encode("tpc", topic))])
+        rows.append([Button(f"{mark} {name}", callback_data=encode(ToggleTopic(topic=topic)))])
     text = _.gettext(
         "The topics you take. Press one to switch it on or off: you may step away from "
         "topics that are hard for you. At least one stays on."
@@ -117,8 +117,8 @@ async def topic_button(update: Update, context: PeerlineContext) -> None:
     if found is None:
         return
     member, _ = found
-    query, callback = pressed(update)
-    topic = callback.arg
+    query = query_of(update)
+    topic = callback_of(update, ToggleTopic).topic
     chosen = set(member.topics) ^ {topic}
     if not chosen:
         await answer_query(
@@ -136,4 +136,4 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("rota", rota_command, filters=PRIVATE))
     app.add_handler(CommandHandler("cap", cap_command, filters=PRIVATE))
     app.add_handler(CommandHandler("topics", topics_command, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(topic_button, pattern=pattern_for("tpc")))
+    app.add_handler(CallbackQueryHandler(topic_button, pattern=pattern_for(ToggleTopic)))

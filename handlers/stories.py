@@ -18,7 +18,7 @@ from telegram.ext import (
 )
 
 from bot import awaiting, story_decisions
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import OpenMenu, OpenScreen, StoryAction, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import queue, stories
 from bot.services.clients import ClientState
@@ -28,6 +28,7 @@ from handlers.common import (
     PRIVATE_MESSAGE,
     PeerlineContext,
     answer_query,
+    callback_of,
     escape,
     load_client,
     set_client,
@@ -35,7 +36,6 @@ from handlers.common import (
     translator,
 )
 from handlers.navigation import next_step
-from handlers.pressed import pressed
 
 NODE = "story"  # its menu entry (content/menu.yaml, an action node)
 
@@ -49,15 +49,20 @@ async def intro(update: Update, context: PeerlineContext) -> None:
     _ = translator(context, client)
     screen = context.runtime.content.screen(NODE, client.language or "en", client.country)
     rows = [
-        [Button("✍️ " + _.gettext("Write my story"), callback_data=encode("sto", "write"))],
-        [Button("‹ " + _.gettext("Main menu"), callback_data=encode("menu", "main"))],
+        [
+            Button(
+                "✍️ " + _.gettext("Write my story"),
+                callback_data=encode(StoryAction(action="write")),
+            )
+        ],
+        [Button("‹ " + _.gettext("Main menu"), callback_data=encode(OpenMenu(node="main")))],
     ]
     await show(update, context, screen.text, Keyboard(rows))
 
 
 async def story_action(update: Update, context: PeerlineContext) -> None:
-    callback = pressed(update)
-    action, story_id = callback.args[0], callback.args[1]
+    callback = callback_of(update, StoryAction)
+    action, story_id = callback.action, callback.story_id
     client = await load_client(update, context)
     _ = translator(context, client)
     runtime = context.runtime
@@ -78,13 +83,13 @@ async def story_action(update: Update, context: PeerlineContext) -> None:
             "dates or anything else that could identify you or anyone else.",
             max=stories.TEXT_MAX,
         )
-        cancel = [[Button(_.gettext("Cancel"), callback_data=encode("sto", "cancel"))]]
+        cancel = [[Button(_.gettext("Cancel"), callback_data=encode(StoryAction(action="cancel")))]]
         await show(update, context, text, Keyboard(cancel))
         return
     if action == "cancel":
         async with runtime.transaction() as session:
-            if story_id:
-                await stories.discard(session, int(story_id), client_id=client.id)
+            if story_id is not None:
+                await stories.discard(session, story_id, client_id=client.id)
         await set_client(update, context, awaiting=None)
         await show(
             update, context, _.gettext("Your story was not sent."), screens.main_menu_button(_)
@@ -92,7 +97,7 @@ async def story_action(update: Update, context: PeerlineContext) -> None:
         return
     # send
     sent = story_id is not None and await story_decisions.submit(
-        runtime, int(story_id), client_id=client.id, language=client.language or "en"
+        runtime, story_id, client_id=client.id, language=client.language or "en"
     )
     if not sent:
         await answer_query(update, context, _.gettext("This story was already sent."))
@@ -165,16 +170,27 @@ def _confirm(_: Translator, story_id: int, text: str) -> tuple[str, Keyboard]:
     rows = [
         [
             Button(
-                "📨 " + _.gettext("Send for review"), callback_data=encode("sto", "send", story_id)
+                "📨 " + _.gettext("Send for review"),
+                callback_data=encode(StoryAction(action="send", story_id=story_id)),
             )
         ],
-        [Button("✏️ " + _.gettext("Write it again"), callback_data=encode("sto", "write"))],
-        [Button(_.gettext("Cancel"), callback_data=encode("sto", "cancel", story_id))],
+        [
+            Button(
+                "✏️ " + _.gettext("Write it again"),
+                callback_data=encode(StoryAction(action="write")),
+            )
+        ],
+        [
+            Button(
+                _.gettext("Cancel"),
+                callback_data=encode(StoryAction(action="cancel", story_id=story_id)),
+            )
+        ],
     ]
     return "\n\n".join(lines), Keyboard(rows)
 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("story", intro, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(intro, pattern=pattern_for("act", NODE)))
-    app.add_handler(CallbackQueryHandler(story_action, pattern=pattern_for("sto")))
+    app.add_handler(CallbackQueryHandler(intro, pattern=pattern_for(OpenScreen, NODE)))
+    app.add_handler(CallbackQueryHandler(story_action, pattern=pattern_for(StoryAction)))

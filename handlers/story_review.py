@@ -10,14 +10,13 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import story_decisions
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import StoryReview, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import stories
 from bot.services.staff import StaffView
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, escape, show
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, callback_of, escape, show
 from handlers.post_card import show_editor
 from handlers.posts_common import require_poster
-from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 
 SNIPPET = 40
@@ -42,7 +41,7 @@ async def list_stories(update: Update, context: PeerlineContext) -> None:
             [
                 Button(
                     f"#{story.id} {story.language.upper()} · {first}…",
-                    callback_data=encode("stv", story.id, "show"),
+                    callback_data=encode(StoryReview(story_id=story.id, decision="show")),
                 )
             ]
         )
@@ -57,8 +56,8 @@ async def review(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    story_id, action = int(callback.args[0]), callback.args[1]
+    callback = callback_of(update, StoryReview)
+    story_id, action = callback.story_id, callback.decision
     runtime = context.runtime
     if action == "show":
         async with runtime.transaction() as session:
@@ -71,11 +70,21 @@ async def review(update: Update, context: PeerlineContext) -> None:
         await _approve(update, context, member, story_id)
     elif action == "reject":
         rows = [
-            [Button(_.gettext(label), callback_data=encode("stv", story_id, reason))]
+            [
+                Button(
+                    _.gettext(label),
+                    callback_data=encode(StoryReview(story_id=story_id, decision=reason)),
+                )
+            ]
             for reason, label in story_decisions.REASONS.items()
         ]
         rows.append(
-            [Button("↩️ " + _.gettext("Back"), callback_data=encode("stv", story_id, "show"))]
+            [
+                Button(
+                    "↩️ " + _.gettext("Back"),
+                    callback_data=encode(StoryReview(story_id=story_id, decision="show")),
+                )
+            ]
         )
         await show(
             update,
@@ -102,8 +111,14 @@ def _story_screen(_: Translator, story_id: int, language: str, text: str) -> tup
     )
     rows = [
         [
-            Button("✅ " + _.gettext("Approve"), callback_data=encode("stv", story_id, "approve")),
-            Button("❌ " + _.gettext("Reject"), callback_data=encode("stv", story_id, "reject")),
+            Button(
+                "✅ " + _.gettext("Approve"),
+                callback_data=encode(StoryReview(story_id=story_id, decision="approve")),
+            ),
+            Button(
+                "❌ " + _.gettext("Reject"),
+                callback_data=encode(StoryReview(story_id=story_id, decision="reject")),
+            ),
         ]
     ]
     return body, Keyboard(rows)
@@ -141,4 +156,4 @@ async def _reject(
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("stories", list_stories, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(review, pattern=pattern_for("stv")))
+    app.add_handler(CallbackQueryHandler(review, pattern=pattern_for(StoryReview)))

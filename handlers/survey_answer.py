@@ -10,25 +10,29 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, PollHandler
 
-from bot.callbacks import pattern_for
+from bot.callbacks import SurveyOption, SurveySend, SurveyToggle, parse_as, pattern_for
 from bot.services import survey_runs, surveys
 from bot.survey_buttons import answer_rows, texts_for
 from handlers.common import (
     PeerlineContext,
     answer_query,
+    callback_of,
     edit_screen,
     load_client,
+    query_of,
     screen_of,
     translator,
 )
-from handlers.pressed import pressed
 
 
 async def answer(update: Update, context: PeerlineContext) -> None:
     """svo: one option; svs: the options of a multiple-choice question (a bit mask)."""
-    callback = pressed(update)
-    question_id, value = int(callback.args[0]), int(callback.args[1])
-    options = [value] if callback.kind == "svo" else [i for i in range(10) if value & (1 << i)]
+    one = parse_as(query_of(update).data, SurveyOption)
+    if one is not None:
+        question_id, options = one.question_id, [one.option]
+    else:
+        sent = callback_of(update, SurveySend)
+        question_id, options = sent.question_id, [i for i in range(10) if sent.mask & (1 << i)]
     client = await load_client(update, context)
     _ = translator(context, client)
     if not options:
@@ -61,8 +65,8 @@ async def answer(update: Update, context: PeerlineContext) -> None:
 async def toggle(update: Update, context: PeerlineContext) -> None:
     """A multiple-choice toggle: redraw the buttons with the new choice (nothing is stored
     until "send": the choice so far travels in the buttons)."""
-    callback = pressed(update)
-    question_id, mask = int(callback.args[0]), int(callback.args[1])
+    callback = callback_of(update, SurveyToggle)
+    question_id, mask = callback.question_id, callback.mask
     client = await load_client(update, context)
     _ = translator(context, client)
     async with context.runtime.transaction() as session:
@@ -94,7 +98,7 @@ async def poll_totals(update: Update, context: PeerlineContext) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(answer, pattern=pattern_for("svo")))
-    app.add_handler(CallbackQueryHandler(answer, pattern=pattern_for("svs")))
-    app.add_handler(CallbackQueryHandler(toggle, pattern=pattern_for("svm")))
+    app.add_handler(CallbackQueryHandler(answer, pattern=pattern_for(SurveyOption)))
+    app.add_handler(CallbackQueryHandler(answer, pattern=pattern_for(SurveySend)))
+    app.add_handler(CallbackQueryHandler(toggle, pattern=pattern_for(SurveyToggle)))
     app.add_handler(PollHandler(poll_totals))

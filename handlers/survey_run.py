@@ -11,7 +11,7 @@ from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 
 from bot import survey_decisions
-from bot.callbacks import encode
+from bot.callbacks import SurveyAction, encode
 from bot.services import survey_runs, surveys
 from bot.services.staff import StaffView
 from bot.survey_buttons import texts_for
@@ -72,7 +72,14 @@ async def results(
                 f"({html.escape(surveys.shown(result.in_bot[index]))} / "
                 f"{html.escape(surveys.shown(result.in_channels[index]))})"
             )
-    back = [[Button("↩️ " + _.gettext("Back"), callback_data=encode("svy", survey_id, "show"))]]
+    back = [
+        [
+            Button(
+                "↩️ " + _.gettext("Back"),
+                callback_data=encode(SurveyAction(survey_id=survey_id, action="show")),
+            )
+        ]
+    ]
     await show(update, context, "\n".join(lines), Keyboard(back))
 
 

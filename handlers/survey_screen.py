@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 
-from bot.callbacks import encode
+from bot.callbacks import SurveyAction, encode
 from bot.i18n import Translator
 from bot.services import surveys
 from bot.services.staff import StaffView
@@ -46,7 +46,12 @@ def survey_screen(
     rows: list[list[Button]] = []
     if view.status == surveys.DRAFT:
         rows.append(
-            [Button("➕ " + _.gettext("Add a question"), callback_data=encode("svy", sid, "add"))]
+            [
+                Button(
+                    "➕ " + _.gettext("Add a question"),
+                    callback_data=encode(SurveyAction(survey_id=sid, action="add")),
+                )
+            ]
         )
         for q in view.questions:
             rows.append(
@@ -55,9 +60,16 @@ def survey_screen(
                         f"{q.position}: "
                         + (_.gettext("several answers") if q.multiple else _.gettext("one answer"))
                         + " ⇄",
-                        callback_data=encode("svy", sid, "multi", q.id),
+                        callback_data=encode(
+                            SurveyAction(survey_id=sid, action="multi", question_id=q.id)
+                        ),
                     ),
-                    Button(f"🗑 {q.position}", callback_data=encode("svy", sid, "drop", q.id)),
+                    Button(
+                        f"🗑 {q.position}",
+                        callback_data=encode(
+                            SurveyAction(survey_id=sid, action="drop", question_id=q.id)
+                        ),
+                    ),
                 ]
             )
     if view.status != surveys.CLOSED and view.questions:
@@ -65,20 +77,32 @@ def survey_screen(
             [
                 Button(
                     "📨 " + _.gettext("Send to subscribers"),
-                    callback_data=encode("svy", sid, "send"),
+                    callback_data=encode(SurveyAction(survey_id=sid, action="send")),
                 ),
                 Button(
                     "📊 " + _.gettext("Polls in channels"),
-                    callback_data=encode("svy", sid, "polls"),
+                    callback_data=encode(SurveyAction(survey_id=sid, action="polls")),
                 ),
             ]
         )
     if view.status != surveys.DRAFT:
         rows.append(
-            [Button("📈 " + _.gettext("Results"), callback_data=encode("svy", sid, "results"))]
+            [
+                Button(
+                    "📈 " + _.gettext("Results"),
+                    callback_data=encode(SurveyAction(survey_id=sid, action="results")),
+                )
+            ]
         )
     if view.status == surveys.OPEN:
-        rows.append([Button("🔒 " + _.gettext("Close"), callback_data=encode("svy", sid, "close"))])
+        rows.append(
+            [
+                Button(
+                    "🔒 " + _.gettext("Close"),
+                    callback_data=encode(SurveyAction(survey_id=sid, action="close")),
+                )
+            ]
+        )
     return "\n".join(lines), Keyboard(rows)
 
 

@@ -11,16 +11,15 @@ from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import awaiting
-from bot.callbacks import encode, pattern_for
+from bot.callbacks import SurveyAction, encode, pattern_for
 from bot.i18n import Translator
 from bot.services import staff, surveys
 from bot.services.staff import StaffView
 from bot.services.surveys import SurveyError
 from bot.survey_buttons import texts_for
 from handlers import survey_run
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, show
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, callback_of, show
 from handlers.posts_common import require_poster
-from handlers.pressed import pressed
 from handlers.staff_common import staff_translator
 from handlers.survey_screen import error_text, language_of, show_survey, status_name
 
@@ -65,7 +64,7 @@ async def list_surveys(update: Update, context: PeerlineContext) -> None:
             [
                 Button(
                     f"#{view.id} {status_name(_, view.status)} · {first[:40]}",
-                    callback_data=encode("svy", view.id, "show"),
+                    callback_data=encode(SurveyAction(survey_id=view.id, action="show")),
                 )
             ]
         )
@@ -77,8 +76,8 @@ async def survey_action(update: Update, context: PeerlineContext) -> None:
     if member is None:
         return
     _ = staff_translator(context, member)
-    callback = pressed(update)
-    survey_id, action, question_id = int(callback.args[0]), callback.args[1], callback.args[2]
+    callback = callback_of(update, SurveyAction)
+    survey_id, action, question_id = callback.survey_id, callback.action, callback.question_id
     runtime = context.runtime
     try:
         if action == "show":
@@ -90,15 +89,20 @@ async def survey_action(update: Update, context: PeerlineContext) -> None:
                     raise SurveyError("not_found" if view is None else f"status_{view.status}")
                 await staff.set_awaiting(session, member.id, awaiting.SurveyQuestion(survey_id))
             back = [
-                [Button("↩️ " + _.gettext("Back"), callback_data=encode("svy", survey_id, "show"))]
+                [
+                    Button(
+                        "↩️ " + _.gettext("Back"),
+                        callback_data=encode(SurveyAction(survey_id=survey_id, action="show")),
+                    )
+                ]
             ]
             await show(update, context, question_prompt(_, survey_id), Keyboard(back))
-        elif action in ("multi", "drop") and question_id:
+        elif action in ("multi", "drop") and question_id is not None:
             async with runtime.transaction() as session:
                 if action == "multi":
-                    await surveys.toggle_multiple(session, survey_id, int(question_id))
+                    await surveys.toggle_multiple(session, survey_id, question_id)
                 else:
-                    await surveys.remove_question(session, survey_id, int(question_id))
+                    await surveys.remove_question(session, survey_id, question_id)
             await show_survey(update, context, member, survey_id)
         elif action == "send":
             await survey_run.send(update, context, member, survey_id)
@@ -143,4 +147,4 @@ async def admin_input(
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("survey", new_survey, filters=PRIVATE_MESSAGE))
     app.add_handler(CommandHandler("surveys", list_surveys, filters=PRIVATE_MESSAGE))
-    app.add_handler(CallbackQueryHandler(survey_action, pattern=pattern_for("svy")))
+    app.add_handler(CallbackQueryHandler(survey_action, pattern=pattern_for(SurveyAction)))

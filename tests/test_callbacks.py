@@ -89,12 +89,7 @@ def test_every_kind_round_trips_with_its_named_fields(value: Callback) -> None:
     parsed = parse(data)
     assert parsed == value and type(parsed) is type(value)
     assert parse_as(data, type(value)) == value
-    # The older interface, still read by some handlers: kind, the raw arguments, encode(kind, …)
-    assert parsed.kind == value.kind
-    given_args = tuple(data.split(":")[1:])
-    assert parsed.args[: len(given_args)] == given_args
-    assert all(arg is None for arg in parsed.args[len(given_args) :])
-    assert encode(value.kind, *given_args) == data
+    assert parsed.kind == value.kind and pattern_for(type(value))(data)
 
 
 def test_named_fields_have_their_types() -> None:
@@ -157,20 +152,23 @@ def test_values_outside_the_schema_are_refused(bad: Callback) -> None:
         encode(bad)
 
 
-def test_legacy_encode_checks_the_schema() -> None:
-    assert encode("svc", "ost_services", 2) == encode(cb.ServicesPage("ost_services", 2))
+def test_encode_writes_the_fields_in_order() -> None:
+    assert encode(cb.ServicesPage("ost_services", 2)) == "1svc:ost_services:2"
+    assert encode(cb.OpenRequest("ost", urgent=True)) == "1urg:ost:1"
+    assert encode(cb.SurveyAction(7, "show")) == "1svy:7:show"
+    assert encode(cb.SurveyAction(7, "drop", question_id=9)) == "1svy:7:drop:9"
     with pytest.raises(ValueError):
-        encode("lang", "de")
-    with pytest.raises(TypeError):
-        encode(cb.Take(1), 2)  # type: ignore[call-overload]
+        encode(cb.ChooseLanguage("de"))  # type: ignore[arg-type]
 
 
 def test_pattern_for_matches_its_kind_and_first_arguments() -> None:
     assert pattern_for(cb.Take)("1take:5") and not pattern_for(cb.Take)("1end:5")
-    assert pattern_for("on", "close")("1on:close:5")
+    assert pattern_for(cb.PickConversation, "close")("1on:close:5")
     assert not pattern_for(cb.PickConversation, "close")("1on:release:5")
+    assert pattern_for(cb.OpenRequest, "ost", "1")("1urg:ost:1")
+    assert not pattern_for(cb.OpenRequest, "ost", "1")("1urg:ost:0")
     with pytest.raises(ValueError):
-        pattern_for("nope")
+        pattern_for(Callback)
 
 
 def _well_formed(kind: str) -> st.SearchStrategy[tuple[str, str]]:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bot.callbacks import encode, parse
+from bot.callbacks import ChooseLanguage, OpenMenu, ServicesPage, encode, parse
 from bot.config import ConfigError, Settings, load_settings
 from bot.crypto import Keys
 
@@ -77,8 +77,8 @@ def test_chat_id_round_trips_and_cannot_be_read_with_another_key() -> None:
 
 
 def test_callback_data_is_validated() -> None:
-    assert parse(encode("menu", "ost")).args == ("ost",)
-    assert parse(encode("svc", "ost_services", 2)).args == ("ost_services", "2")
+    assert parse(encode(OpenMenu("ost"))) == OpenMenu(node="ost")
+    assert parse(encode(ServicesPage("ost_services", 2))) == ServicesPage("ost_services", page=2)
     for forged in [
         "",
         "menu:ost",
@@ -92,4 +92,4 @@ def test_callback_data_is_validated() -> None:
     ]:
         assert parse(forged) is None, forged
     with pytest.raises(ValueError):
-        encode("lang", "de")
+        encode(ChooseLanguage("de"))  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from bot.callbacks import encode
+from bot.callbacks import Take, encode
 from bot.models import Conversation
 from bot.services import visitors
 from tests.harness import BotHarness, FakeUser
@@ -46,7 +46,7 @@ async def test_a_refused_press_whose_answer_fails_never_reaches_its_flow(
     screen = await harness.send(POSTER, "/help")
     harness.telegram.answered_queries = EveryQueryIsTooOld()
     with caplog.at_level(logging.INFO):
-        await harness.press_data(POSTER, encode("take", conversation_id), screen)
+        await harness.press_data(POSTER, encode(Take(conversation_id)), screen)
     async with harness.app.bot_data.runtime.transaction() as session:
         conversation = await session.get(Conversation, conversation_id)
     assert conversation is not None and conversation.staff_id is None
