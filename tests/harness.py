@@ -144,7 +144,11 @@ class FakeTelegram(BaseRequest):
         if name in ("sendPhoto", "sendDocument"):
             chat_id = int(p["chat_id"])
             kind = "photo" if name == "sendPhoto" else "document"
-            text = f"[{kind} {p[kind]}]" + (" " + p["caption"] if p.get("caption") else "")
+            # A file uploaded (a report's CSV, a chart) travels as multipart data, not as a
+            # parameter: it shows as "upload".
+            text = f"[{kind} {p.get(kind, 'upload')}]" + (
+                " " + p["caption"] if p.get("caption") else ""
+            )
             sent = Sent(chat_id, next(self._ids), text, _rows(p))
             self.messages[(chat_id, sent.message_id)] = self.last[chat_id] = sent
             return {

@@ -258,3 +258,16 @@ async def test_the_report_names_categories_in_the_supervisors_words(
         "went, it did not help",
         "did not get there",
     }
+
+
+async def test_a_report_through_the_plain_fake_telegram_uploads_without_error(
+    harness: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fuzz tests' bot has no upload capture: a forged /report from a supervisor there
+    must go through too (it raised KeyError('document') in the fake)."""
+    await add_consultant(harness, SUPERVISOR, display_name="Sveta", role="supervisor")
+    since = len(harness.telegram.calls)
+    await harness.send(SUPERVISOR, "/report quarter")
+    names = [name for name, _ in sent_to(harness, SUPERVISOR.id, since)]
+    assert names.count("sendDocument") == 2 and names.count("sendPhoto") == 3
+    assert "error" not in caplog.text.lower()
