@@ -14,8 +14,8 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from bot.callbacks import Close, encode
 from bot.services import forum_topics, handover, queue, staff
 from handlers import consultant_relay, screens
-from handlers.common import PeerlineContext, incoming_from
-from handlers.staff_common import message_of, sender_id, staff_translator
+from handlers.common import PeerlineContext, incoming_from, user_id_of
+from handlers.staff_common import message_of, staff_translator
 
 
 async def topic_message(update: Update, context: PeerlineContext) -> None:
@@ -64,7 +64,7 @@ async def close_in_topic(update: Update, context: PeerlineContext) -> None:
     message = message_of(update)
     runtime = context.runtime
     async with runtime.transaction() as session:
-        member = await staff.find_by_telegram(session, runtime.keys, sender_id(update))
+        member = await staff.find_by_telegram(session, runtime.keys, user_id_of(update))
         conversation = await forum_topics.by_forum_topic(session, message.message_thread_id or 0)
     if member is None or conversation is None:
         return

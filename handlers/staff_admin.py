@@ -9,13 +9,12 @@ from bot import guide
 from bot.services import staff, staff_accounts, staff_duty, staff_guide
 from bot.services.staff import StaffError
 from handlers import screens
-from handlers.common import PRIVATE_MESSAGE, PeerlineContext
+from handlers.common import PRIVATE_MESSAGE, PeerlineContext, user_id_of
 from handlers.staff_common import (
     command_text,
     current_staff,
     message_of,
     require_staff,
-    sender_id,
     staff_translator,
     telegram_language,
 )
@@ -30,7 +29,7 @@ async def invite(update: Update, context: PeerlineContext) -> None:
     """/invite ROLE: a one-time link for a new staff member (admins only)."""
     runtime = context.runtime
     member = await current_staff(update, context)
-    is_admin = sender_id(update) in runtime.settings.admin_ids or (
+    is_admin = user_id_of(update) in runtime.settings.admin_ids or (
         member is not None and member.role == "admin"
     )
     _ = staff_translator(context, member) if member else telegram_language(update, context)
@@ -70,7 +69,7 @@ async def redeem(update: Update, context: PeerlineContext) -> None:
                 session,
                 runtime.keys,
                 token=token,
-                telegram_id=sender_id(update),
+                telegram_id=user_id_of(update),
                 display_name=_.gettext("Consultant"),
                 language=_.language,
             )

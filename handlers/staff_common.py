@@ -1,6 +1,6 @@
 """Shared by the consultant flows: who the staff member is, their language, and which
 conversation a message or command of theirs is about (`find_target`, `ask_which`, `picked`);
-also the message of the update and its sender, narrowed once (`message_of`, `sender_id`)."""
+also the message of the update (`message_of`, from handlers/common.py)."""
 
 from __future__ import annotations
 
@@ -19,21 +19,7 @@ from bot.services import clients, notify, outbox, queue, recent, recorded, staff
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import screens
-from handlers.common import PeerlineContext, answer_query, callback_of, query_of
-
-
-def message_of(update: Update) -> Message:
-    """The message of a command or typed input (its handler's filter ensures there is one)."""
-    message = update.effective_message
-    assert message is not None
-    return message
-
-
-def sender_id(update: Update) -> int:
-    """The Telegram id of whoever sent a command or pressed a button (always someone)."""
-    user = update.effective_user
-    assert user is not None
-    return user.id
+from handlers.common import PeerlineContext, answer_query, callback_of, message_of, query_of
 
 
 async def edit_pressed(update: Update, context: PeerlineContext, text: str) -> None:
