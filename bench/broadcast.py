@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import random
 import sys
 import tempfile
@@ -62,6 +63,10 @@ NEWS = "Новости Peerline: новые адреса пунктов ОЗТ, 
 SUBSCRIBER = 7_000_000  # subscriber i has chat id SUBSCRIBER + i
 FEW = 100  # the "small queue" the full one is compared with
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+# The worker's default overall pacing (messages/s).
+WORKER_RATE: float = inspect.signature(DeliveryWorker).parameters["overall_per_second"].default
 
 
 class AbandonClaim(Exception):
@@ -340,7 +345,8 @@ def main() -> None:
 
 def print_claim_curve(url: str, n: int, batch: int) -> None:
     r = asyncio.run(run(url, n, batch))
-    pacing = (batch - 1) / 25  # what the worker's default pacing spends on one batch
+    rate = WORKER_RATE
+    pacing = (batch - 1) / rate  # what the worker's default pacing spends on one batch
     print(f"outbox broadcast: {n} subscriber rows, {url.split(':')[0]} ({r['server']})")
     print(f"enqueue:   {r['enqueue']:6.0f} rows/s (outbox.enqueue_many, one transaction)")
     print(f"mark_sent: {r['mark_sent']:6.0f} rows/s (one transaction each, as the worker does)")
@@ -357,13 +363,14 @@ def print_claim_curve(url: str, n: int, batch: int) -> None:
         print(f"{pending:>8}   {cells[0]}   {cells[1]}")
     print(f"  vs 100: claims/s relative to the same table with {FEW} rows pending")
     print()
-    print(f"the drain's {-(-n // batch)} claims, and the broadcast at the worker's 25/s")
-    print(f"({pacing:.2f} s of pacing a batch; sending alone: {n / 25:.0f} s):")
+    print(f"the drain's {-(-n // batch)} claims, and the broadcast at the worker's {rate:g}/s")
+    print(f"({pacing:.2f} s of pacing a batch; sending alone: {n / rate:.0f} s):")
     for kind, label in (("as_is", "statistics as they are"), ("analyzed", "after ANALYZE")):
         claims = drain_claim_seconds([(p, s) for p, s, _ in r[kind]], n, batch)
-        total = n / 25 + claims
-        rate = n / total
-        print(f"  {label:>22}: claims ~{claims:6.1f} s, broadcast ~{total:4.0f} s, {rate:4.1f}/s")
+        total = n / rate + claims
+        print(
+            f"  {label:>22}: claims ~{claims:6.1f} s, broadcast ~{total:4.0f} s, {n / total:4.1f}/s"
+        )
 
 
 if __name__ == "__main__":

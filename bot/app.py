@@ -88,6 +88,7 @@ async def _post_init(app: Application) -> None:
     worker = make_delivery_worker(app)
     app.bot_data.delivery = worker
     runtime.outbox_ready = worker.wake
+    runtime.note_send = worker.note_other_send
     worker.start()
     app.bot_data.maintenance = maintenance.start(runtime)
     runtime.ops_server = ops_http.start(runtime)

@@ -35,11 +35,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 
+from bot import delivery_combine
 from bot.crypto import Keys
 from bot.delivery_call import BotApiCall, message_id
 from bot.delivery_errors import Outcome, classify
 from bot.delivery_lease import LeaseHolder
-from bot.delivery_pacing import Pacer
+from bot.delivery_pacing import WORKER_CALL, Pacer
 from bot.services import outbox, outbox_claim, outbox_results
 from bot.services.outbox_claim import Delivery
 
@@ -57,7 +58,7 @@ class DeliveryWorker:
         sessions: async_sessionmaker[AsyncSession],
         keys: Keys,
         *,
-        overall_per_second: float = 25.0,
+        overall_per_second: float = 29.0,
         per_chat_interval: float = 1.0,
         per_group_interval: float = 3.0,
         clock: Callable[[], float] = time.monotonic,
@@ -135,6 +136,10 @@ class DeliveryWorker:
             await asyncio.wait_for(task, timeout)
         except (TimeoutError, asyncio.CancelledError):
             log.warning("delivery worker did not stop in %.0fs; cancelled", timeout)
+
+    def note_other_send(self) -> None:
+        """A message sent outside the worker: it counts in Telegram's ceiling for the bot."""
+        self._pacer.note_other_send()
 
     def wake(self) -> None:
         """Something was enqueued (call after the commit): look now, not at the next poll."""
@@ -231,6 +236,11 @@ class DeliveryWorker:
                 if self._stopped.is_set():
                     await self._release(batch[index:], holder)
                     break
+                if delivery_combine.may_take_others(delivery):
+                    delivery = await delivery_combine.with_followers(
+                        self._sessions, self._keys, delivery, now=self._now(),
+                        lease_seconds=self._lease_seconds, worker_id=self.worker_id,
+                    )  # fmt: skip
                 outcome = await self._attempt(delivery)
                 await self._record(delivery, outcome)
             self._pacer.forget_idle_chats()
@@ -245,6 +255,7 @@ class DeliveryWorker:
     # --- one call --------------------------------------------------------------------------
 
     async def _attempt(self, delivery: Delivery) -> Outcome:
+        marked = WORKER_CALL.set(True)
         try:
             result = await self._call(delivery)
         except Exception as exc:
@@ -256,6 +267,8 @@ class DeliveryWorker:
             if outcome.hold_chat:
                 self._pacer.hold(delivery.chat_id, outcome.delay)
             return outcome
+        finally:
+            WORKER_CALL.reset(marked)
         self._outage = 0
         return Outcome("sent", message_id=message_id(result))
 
@@ -268,8 +281,13 @@ class DeliveryWorker:
         now = self._now()
         kind = outcome.kind
         async with self._sessions() as session, session.begin():
+            if delivery.together and kind != "sent":  # not tried alone: behind the head again
+                await outbox_claim.release(
+                    session, delivery.together, now=now, worker_id=self.worker_id
+                )
             if kind == "sent":
-                await outbox_results.mark_sent(session, delivery.id, outcome.message_id, now=now)
+                for row_id in (delivery.id, *delivery.together):
+                    await outbox_results.mark_sent(session, row_id, outcome.message_id, now=now)
             elif kind == "postpone":
                 await outbox_results.postpone(
                     session,
@@ -292,7 +310,7 @@ class DeliveryWorker:
                     await self._after_dead(session, delivery, outcome.error)
         if outcome.pause:
             self._paused_until = max(self._paused_until, self._clock() + outcome.pause)
-        self.stats[_STAT[kind]] += 1
+        self.stats[_STAT[kind]] += 1 + (len(delivery.together) if kind == "sent" else 0)
         error_class = outcome.error.split(":", 1)[0]
         if kind == "sent":
             log.debug("outbox %d %s sent", delivery.id, delivery.method)

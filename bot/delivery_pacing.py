@@ -2,13 +2,24 @@
 at most one per chat per `per_chat_interval` (`per_group_interval` for groups and channels,
 whose ids are negative: Telegram allows about 20 a minute there).
 
+Telegram's ceiling (about 30 messages a second for the whole bot) counts every message, also
+the screens and replies handlers send directly. Those are noted here (`note_other_send`, from
+bot/trace_recorder.py), and the worker keeps the sum of both under `overall_per_second` in any
+second: a broadcast runs at nearly the ceiling when nobody is pressing buttons, and makes room
+when people are.
+
 Times are on the worker's injected clock (seconds, monotonic), so tests need not wait.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
+
+# True while the worker itself makes a call: the trace recorder then does not count it again.
+WORKER_CALL: ContextVar[bool] = ContextVar("peerline_worker_call", default=False)
 
 
 class Pacer:
@@ -24,16 +35,32 @@ class Pacer:
         if overall_per_second <= 0:
             raise ValueError("overall_per_second must be positive")
         self._overall_interval = 1.0 / overall_per_second
+        self._per_second = max(1, int(overall_per_second))
         self._per_chat_interval = per_chat_interval
         self._per_group_interval = max(per_group_interval, per_chat_interval)
         self._clock = clock
         self._sleep = sleep
         self._next_any = 0.0  # clock time of the next allowed send
         self._next_chat: dict[int, float] = {}  # chat id -> clock time of its next send
+        self._last_second: deque[float] = deque()  # every send of the last second, any sender
 
     def planned_start(self, chat_id: int) -> float:
         """When a send to this chat may start, by the overall and the per-chat pacing."""
-        return max(self._clock(), self._next_any, self._next_chat.get(chat_id, 0.0))
+        now = self._clock()
+        start = max(now, self._next_any, self._next_chat.get(chat_id, 0.0))
+        recent = self._recent(now)
+        if len(recent) >= self._per_second:  # the bot's whole budget for this second is used
+            start = max(start, recent[len(recent) - self._per_second] + 1.0)
+        return start
+
+    def note_other_send(self) -> None:
+        """A message the bot sent outside the worker (a screen, a reply): it counts too."""
+        self._recent(self._clock()).append(self._clock())
+
+    def _recent(self, now: float) -> deque[float]:
+        while self._last_second and self._last_second[0] <= now - 1.0:
+            self._last_second.popleft()
+        return self._last_second
 
     async def take_turn(self, chat_id: int, start: float) -> None:
         """Wait until `start` (from `planned_start`) and count the send that follows."""
@@ -44,6 +71,7 @@ class Pacer:
         interval = self._per_group_interval if chat_id < 0 else self._per_chat_interval
         self._next_any = start + self._overall_interval
         self._next_chat[chat_id] = start + interval
+        self._recent(start).append(start)
 
     def hold(self, chat_id: int, seconds: float) -> None:
         """Send nothing more to this chat for `seconds` (its own flood control)."""

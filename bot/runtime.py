@@ -36,6 +36,9 @@ class Runtime:
     # Called after a transaction that queued outbox rows; the app points it at the
     # delivery worker's wake-up, so relays go out at once instead of at the next poll.
     outbox_ready: Callable[[], None] = field(default=lambda: None)
+    # Called for each message sent outside the outbox worker (bot/trace_recorder.py), so the
+    # worker's pacing counts it in Telegram's ceiling for the whole bot.
+    note_send: Callable[[], None] = field(default=lambda: None)
     # Ready-made posts (content/posts/) channel admins can start from.
     ready_posts: list[ReadyPost] = field(default_factory=list)
     # For deep links in posts (t.me/<bot>?start=...): from settings, else Telegram's getMe.

@@ -10,6 +10,7 @@ from typing import Any
 
 from telegram.ext import BaseRateLimiter
 
+from bot.delivery_pacing import WORKER_CALL
 from bot.runtime import Runtime
 from bot.services import traces
 
@@ -60,6 +61,8 @@ class TraceRecorder(BaseRateLimiter[None]):
         rate_limit_args: None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         result = await callback(*args, **kwargs)
+        if endpoint in SENDING and not WORKER_CALL.get():
+            self.runtime.note_send()  # the worker's pacing counts it (bot/delivery_pacing.py)
         if endpoint in SENDING:
             chat_id = _private_chat(data.get("chat_id"))
             if chat_id is not None:

@@ -31,7 +31,13 @@ from bot.services.staff import StaffView
 from handlers import forum_common, supervision
 from handlers.common import PeerlineContext, answer_query, incoming_from
 from handlers.door import describe
-from handlers.staff_common import choices, find_target, require_staff, staff_translator
+from handlers.staff_common import (
+    choices,
+    find_target,
+    require_staff,
+    several_text,
+    staff_translator,
+)
 
 
 async def answer(
@@ -66,7 +72,9 @@ async def answer(
             text = _.gettext(
                 "Not sent yet. Who is this message for? Press a client and it goes to them at once."
             )
-            if target.closed_reply:
+            if target.several:
+                text = several_text(_) + "\n" + text
+            elif target.closed_reply:
                 text = (
                     _.gettext("The conversation of the message you replied to is closed.")
                     + "\n"

@@ -15,7 +15,7 @@ from telegram import Message, Update
 
 from bot.callbacks import Callback, PickConversation, encode
 from bot.i18n import Translator
-from bot.services import clients, notify, outbox, queue, recent, recorded, staff
+from bot.services import clients, notify, outbox, queue, recent, staff
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import screens
@@ -112,18 +112,20 @@ class Target:
     active: list[ConversationView]
     by_reply: bool = False
     closed_reply: bool = False
+    # The reply is to a message that shows several clients' words (texts sent together while
+    # the chat was paced, bot/delivery_combine.py): `active` is those of them still open.
+    several: bool = False
 
 
 async def find_target(session: AsyncSession, member: StaffView, reply_to: Message | None) -> Target:
     active = await queue.active_for_staff(session, member.id)
     if reply_to is not None:
-        message_id = await outbox.find_by_sent_message(
-            session, f"staff:{member.id}", reply_to.message_id
-        )
-        conversation_id = (
-            await recorded.conversation_of(session, message_id) if message_id else None
-        )
-        if conversation_id is not None:
+        shown = await outbox.sent_conversations(session, f"staff:{member.id}", reply_to.message_id)
+        if len(shown) > 1:
+            held = [c for c in active if c.id in shown]
+            return Target(None, held or active, closed_reply=not held, several=True)
+        if shown:
+            conversation_id = shown[0]
             replied = next((c for c in active if c.id == conversation_id), None)
             return Target(replied, active, by_reply=True, closed_reply=replied is None)
     return Target(active[0] if len(active) == 1 else None, active)
@@ -155,6 +157,10 @@ async def choices(
     )
 
 
+def several_text(_: Translator) -> str:
+    return _.gettext("The message you replied to shows the words of several clients.")
+
+
 async def ask_which(
     update: Update,
     context: PeerlineContext,
@@ -170,7 +176,9 @@ async def ask_which(
         await message.reply_text(_.gettext("You have no open conversation."))
         return
     text = _.gettext("Which conversation? Choose one, or reply to a client's message.")
-    if target.closed_reply:
+    if target.several:
+        text = several_text(_) + "\n" + text
+    elif target.closed_reply:
         text = _.gettext("The conversation of the message you replied to is closed.") + "\n" + text
     keyboard = await choices(context, _, target.active, partial(PickConversation, action))
     await message.reply_text(text, reply_markup=keyboard, reply_to_message_id=message.message_id)

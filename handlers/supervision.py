@@ -75,6 +75,7 @@ async def mirror(
             staff_chat_ref=await staff.chat_ref(session, joiner.id),
             header=header,
             protect_content=True,
+            alone=True,  # a reply to it is a whisper about this one conversation
         )
 
 

@@ -35,7 +35,7 @@ CHANNELS = (-1001000000001, -1001000000002)  # recipients channel:1, channel:2
 NEWS = "Новости Peerline: новые адреса пунктов ОЗТ"
 PHOTO = "AgACAgIAAxkBAAIBnews-photo"
 
-# The worker's default pacing (25/s, 3 s between messages to a group): what the tests below
+# The worker's default pacing (29/s, 3 s between messages to a group): what the tests below
 # run with, check against Telegram's limits, and compute the expected durations from.
 _DEFAULTS = inspect.signature(DeliveryWorker).parameters
 OVERALL_PER_SECOND: float = _DEFAULTS["overall_per_second"].default
@@ -175,8 +175,8 @@ async def test_a_broadcast_reaches_everyone_once_within_telegram_limits(
     }
     assert worker.stats["sent"] == len(ids)
 
-    # The 302 posts go at the worker's 25/s (Telegram allows 30/s: at least 10 s for 300),
-    # not slower: everyone has the news within 300/25 s and a little.
+    # The 302 posts go at the worker's 29/s (Telegram allows 30/s: at least 10 s for 300),
+    # not slower: everyone has the news within 302/29 s and a little.
     channel = times(telegram, [CHANNELS[0]])  # the post, then the 25 edits
     everyone = [*range(SUBSCRIBER, SUBSCRIBER + 300), CHANNELS[1]]
     posts = sorted([*times(telegram, everyone), channel[0]])
@@ -316,6 +316,27 @@ async def test_d_a_subscriber_who_blocked_the_bot_is_dead_and_never_retried(
     assert worker.stats["dead"] == 1
 
 
+async def test_e_messages_sent_outside_the_worker_count_in_its_pacing(
+    bot, telegram, session_factory, keys, clock
+) -> None:
+    """Screens and replies that handlers sent count in Telegram's ceiling too: the worker
+    leaves their share of the second free, then goes on at its pace."""
+    await enqueue(session_factory, keys, clock, subscribers(60))
+    worker = make_worker(bot, session_factory, keys, clock)
+    started = clock.t
+    for _ in range(20):  # twenty screens went out just now
+        worker.note_other_send()
+    await run_until_done(worker, session_factory, clock)
+    sent = times(telegram, range(SUBSCRIBER, SUBSCRIBER + 60))
+    assert len(sent) == 60 and telegram.rejected == []
+    assert len([at for at in sent if at < started + 1.0]) == int(OVERALL_PER_SECOND) - 20
+    # Any second, the twenty included, holds at most the worker's budget.
+    every = sorted([started] * 20 + sent)
+    assert all(
+        len([t for t in every if a <= t < a + 1.0 - EPSILON]) <= OVERALL_PER_SECOND for a in every
+    )
+
+
 async def test_the_limited_fake_refuses_what_telegram_would(bot, telegram, clock) -> None:
     """No database: the fake's own limits, so the tests above cannot pass by a lenient fake."""
 
@@ -351,3 +372,29 @@ async def test_the_limited_fake_refuses_what_telegram_would(bot, telegram, clock
     assert await refused(CHANNELS[0]) is None
     assert [reason for _, _, reason in telegram.rejected] == ["overall", "chat", "group"]
     assert telegram.texts(CHANNELS[0]) == ["x"] * 21
+
+
+async def test_f_screens_are_noted_for_the_pacing_and_the_workers_own_sends_are_not(
+    harness,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.harness import FakeUser
+
+    person = FakeUser(id=5590000001, first_name="P", language_code="en")
+    noted: list[int] = []
+    runtime = harness.app.bot_data.runtime
+    runtime.note_send = lambda: noted.append(1)
+    await harness.send(person, "/start")  # a screen the handler sends itself
+    screens = len(noted)
+    assert screens >= 1
+    async with runtime.transaction() as session:
+        await outbox.enqueue(
+            session,
+            runtime.keys,
+            chat_ref=runtime.keys.encrypt_chat_id(person.id),
+            recipient="client:999",
+            method="sendMessage",
+            params={"text": NEWS},
+        )
+    await harness.deliver()
+    assert harness.inbox(person.id)[-1].text == NEWS
+    assert len(noted) == screens  # the worker counted that one in its own pacing

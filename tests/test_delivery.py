@@ -579,3 +579,73 @@ async def test_flood_control_in_a_channel_holds_back_only_that_channel(
     assert stored[reply].status == "sent"
     channel = [at for at, _, params in telegram.attempts if int(params["chat_id"]) == GROUP]
     assert channel[1] - channel[0] >= 30
+
+
+# --- relayed texts queued for one chat go out together (bot/delivery_combine.py) -----------
+
+
+async def relayed(
+    sessions: async_sessionmaker[AsyncSession],
+    keys: Keys,
+    time: FakeTime,
+    section: str | None,
+    text: str,
+    **params: Any,
+) -> int:
+    """A relayed text for Alice's chat, as bot/services/relay.py queues it."""
+    async with sessions() as session, session.begin():
+        return await outbox.enqueue(
+            session,
+            keys,
+            chat_ref=keys.encrypt_chat_id(ALICE),
+            recipient="staff:1",
+            method="sendMessage",
+            params={"text": text, "parse_mode": "HTML", **params},
+            not_before=time.now(),
+            section=section,
+        )
+
+
+async def test_a_failed_call_sends_nothing_twice_and_keeps_the_order(
+    worker, telegram, session_factory, keys, time
+) -> None:
+    telegram.fail("sendMessage", server_error(502))
+    a = await relayed(session_factory, keys, time, "1:client:0", "👤 A\na1")
+    b = await relayed(session_factory, keys, time, "2:client:0", "👤 B\nb1")
+    assert await worker.drain() == 0  # the head failed; the text behind it was not tried
+    stored = await rows(session_factory)
+    assert (stored[a].attempts, stored[b].attempts) == (1, 0)
+    assert stored[b].status == "pending" and stored[b].leased_by is None
+    time.advance(5)
+    c = await relayed(session_factory, keys, time, "1:client:0", "👤 A\na2")
+    assert await worker.drain() == 3
+    assert telegram.texts() == ["👤 A\na1\n\n👤 B\nb1\n\n👤 A\na2"]
+    stored = await rows(session_factory)
+    assert {stored[i].status for i in (a, b, c)} == {"sent"}
+    assert len({stored[i].sent_message_id for i in (a, b, c)}) == 1
+
+
+async def test_only_what_may_follow_goes_together(
+    worker, telegram, session_factory, keys, time
+) -> None:
+    """A notice between relayed texts, a read-along copy ("!"), other protection or a text
+    that would not fit each end the message; every text still arrives, in order."""
+    await relayed(session_factory, keys, time, "1:client:0", "👤 A\na1")
+    await relayed(session_factory, keys, time, "1:client:0", "👤 A\na2")  # same writer
+    await relayed(session_factory, keys, time, None, "You took a conversation")  # a notice
+    await relayed(session_factory, keys, time, "2:client:0", "👤 B\nb1")
+    await relayed(session_factory, keys, time, "3:client:0!", "👁 C\nc1")  # read-along copy
+    await relayed(session_factory, keys, time, "3:client:0!", "👁 C\nc2")  # the same one
+    await relayed(session_factory, keys, time, "4:client:0", "👤 D\nd1", protect_content=True)
+    await relayed(session_factory, keys, time, "5:client:0", "👤 E\n" + "e" * 4088)
+    await relayed(session_factory, keys, time, "6:client:0", "👤 F\nf1")
+    await worker.drain()
+    assert telegram.texts() == [
+        "👤 A\na1\na2",
+        "You took a conversation",
+        "👤 B\nb1",
+        "👁 C\nc1\nc2",
+        "👤 D\nd1",
+        "👤 E\n" + "e" * 4088,
+        "👤 F\nf1",
+    ]

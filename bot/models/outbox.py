@@ -10,6 +10,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     SmallInteger,
+    Text,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -58,6 +59,11 @@ class Outbox(Base):
     # frees a dead worker's leases at once (bot/delivery.py). No foreign key: the row that
     # frees them also deletes the worker, in one statement order we control.
     leased_by: Mapped[int | None] = mapped_column(Id, index=True)
+    # A relayed text "header\nwords" that may take more texts of its writer while it waits,
+    # and be sent together with the texts queued behind it (bot/delivery_combine.py): who
+    # wrote it, as "<conversation>:<author>:<staff id or 0>" ("!" at the end: never sent
+    # together with another conversation's). None: a row that is sent as it is.
+    section: Mapped[str | None] = mapped_column(Text)
 
 
 class DeliveryWorkerRow(Base):

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.crypto import Keys
 from bot.db import NO_SYNC, OUTBOX_ENQUEUED, rowcount
 from bot.dbtypes import as_utc
-from bot.models import Outbox
+from bot.models import Message, Outbox
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"  # bot/models/outbox.py OUTBOX_STATUSES
 # Priorities: lower goes first. Replies, relays and notices are 0; news to subscribers and
@@ -69,12 +70,15 @@ async def enqueue(
     message_id: int | None = None,
     not_before: datetime | None = None,
     post_id: int | None = None,
+    section: str | None = None,
 ) -> int:
     """Record one Bot API call to make; returns the outbox id.
 
     `params` are the call's parameters except `chat_id` (JSON-serialisable: `reply_markup`
     as a dict, not a PTB object); `chat_ref` is the encrypted chat id (e.g. `Client.chat_ref`);
     `recipient` is "client:<id>" / "staff:<id>". The worker is woken after commit by itself.
+    `section`: who wrote a relayed text that may be merged and sent together (see
+    `Outbox.section`).
     """
     if "chat_id" in params:
         raise ValueError("pass the chat as chat_ref, not in params")
@@ -93,6 +97,7 @@ async def enqueue(
         post_id=post_id,
         attempts=0,
         not_before=or_now(not_before),
+        section=section,
     )
     session.add(row)
     await session.flush()
@@ -150,6 +155,22 @@ async def find_by_sent_message(
     )
 
 
+async def sent_conversations(
+    session: AsyncSession, recipient: str, sent_message_id: int
+) -> list[int]:
+    """The conversations whose recorded messages a message the bot sent to `recipient` shows:
+    one, or several when texts of several were sent together (bot/delivery_combine.py).
+    Empty: not a relayed message (e.g. a notice)."""
+    rows = await session.execute(
+        select(Message.conversation_id, func.min(Outbox.id))
+        .join(Outbox, Outbox.message_id == Message.id)
+        .where(Outbox.recipient == recipient, Outbox.sent_message_id == sent_message_id)
+        .group_by(Message.conversation_id)
+        .order_by(func.min(Outbox.id))
+    )
+    return [conversation_id for conversation_id, _first in rows]
+
+
 @dataclass(frozen=True)
 class SentCopy:
     """Where a recorded message was delivered: enough to edit it there."""
@@ -161,13 +182,30 @@ class SentCopy:
     had_caption: bool
     # The text or caption it was sent with (None: a copy showing the original's own).
     shown: str | None = None
+    # Sent together with other messages' texts in one Telegram message: not editable alone.
+    combined: bool = False
 
 
 async def sent_copies(session: AsyncSession, keys: Keys, message_id: int) -> list[SentCopy]:
     """The delivered copies of a recorded message (to relay an edit as an edit)."""
+    other = aliased(Outbox, name="other")
+    together = (
+        exists()
+        .where(
+            other.recipient == Outbox.recipient,
+            other.sent_message_id == Outbox.sent_message_id,
+            other.message_id != Outbox.message_id,
+        )
+        .correlate(Outbox)
+    )
     rows = await session.execute(
         select(
-            Outbox.recipient, Outbox.chat_ref, Outbox.sent_message_id, Outbox.method, Outbox.payload
+            Outbox.recipient,
+            Outbox.chat_ref,
+            Outbox.sent_message_id,
+            Outbox.method,
+            Outbox.payload,
+            and_(Outbox.section.is_not(None), together),
         )
         .where(
             Outbox.message_id == message_id,
@@ -178,7 +216,7 @@ async def sent_copies(session: AsyncSession, keys: Keys, message_id: int) -> lis
         .order_by(Outbox.id)
     )
     copies = []
-    for recipient, chat_ref, sent_id, method, payload in rows:
+    for recipient, chat_ref, sent_id, method, payload, combined in rows:
         if sent_id is None:  # excluded by the query; narrows the type
             continue
         params = decode_params(keys, payload)
@@ -191,6 +229,7 @@ async def sent_copies(session: AsyncSession, keys: Keys, message_id: int) -> lis
                 method,
                 "caption" in params,
                 shown if isinstance(shown, str) else None,
+                bool(combined),
             )
         )
     return copies
@@ -204,6 +243,7 @@ class PendingTail:
     method: str
     message_id: int | None
     params: dict[str, Any]
+    section: str | None = None
 
 
 async def pending_tail(
@@ -222,6 +262,7 @@ async def pending_tail(
                 Outbox.method,
                 Outbox.message_id,
                 Outbox.payload,
+                Outbox.section,
             )
             .where(Outbox.recipient == recipient)
             .order_by(Outbox.id.desc())
@@ -232,7 +273,8 @@ async def pending_tail(
         return None
     if row.not_before > or_now(now):  # leased by a worker (or waiting): leave it be
         return None
-    return PendingTail(row.id, row.method, row.message_id, decode_params(keys, row.payload))
+    params = decode_params(keys, row.payload)
+    return PendingTail(row.id, row.method, row.message_id, params, row.section)
 
 
 async def replace_params(

@@ -42,6 +42,10 @@ class Delivery:
     message_id: int | None
     priority: int = 0
     post_id: int | None = None
+    section: str | None = None  # a relayed text that may be sent with others (`Outbox.section`)
+    # Rows sent together with this one in the same call (bot/delivery_combine.py): leased with
+    # it, recorded with it.
+    together: tuple[int, ...] = ()
 
 
 async def claim_due(
@@ -106,6 +110,7 @@ async def claim_due(
             Outbox.recipient,
             Outbox.message_id,
             Outbox.post_id,
+            Outbox.section,
         ),
         execution_options=NO_SYNC,
     )
@@ -129,6 +134,7 @@ async def claim_due(
                 message_id=row.message_id,
                 priority=row.priority,
                 post_id=row.post_id,
+                section=row.section,
             )
         )
     if broken:

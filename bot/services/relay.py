@@ -15,11 +15,17 @@ line or word break (bot/services/text_limits.py); nothing is cut off.
 Reading recorded messages back is bot/services/recorded.py; relaying an edit is
 bot/services/relay_edits.py; the bot's own notices are bot/services/notify.py.
 
-Merging: a client who writes many short messages while their consultant's chat is paced
-(one message a second per chat) would otherwise fall minutes behind. A text for a recipient
-whose last queued row is a not-yet-claimed text of the same conversation and author is added
-to that row (one header, order kept) while it fits. A conditional UPDATE makes this safe
-against a worker claiming the row at the same moment: then a new row is queued instead.
+Merging: a staff chat is paced at one message a second (Telegram's limit per chat), so a
+consultant with ten clients writing short lines would fall minutes behind if each line were a
+message of its own. Two steps keep them current:
+- here, a text for a recipient whose last queued row is a text of the same writer (the
+  same `Outbox.section`) that no worker has claimed yet is added to that row (one header,
+  order kept) while it fits; a conditional UPDATE makes this safe against a worker claiming
+  the row at the same moment: then a new row is queued instead;
+- at send time, the worker sends the texts of other clients queued behind one together with
+  it, each under its own header (bot/delivery_combine.py). Every row stays one client's, so
+  /forget still removes exactly that client's words, and a reply to a message that shows
+  several clients' words is asked about, never guessed (handlers/staff_common.py).
 """
 
 from __future__ import annotations
@@ -28,7 +34,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -96,13 +101,16 @@ async def to_staff(
     thread_id: int | None = None,
     protect_content: bool = True,
     now: datetime | None = None,
+    alone: bool = False,
 ) -> None:
     """Queue a client's message for their consultant, headed by the client's pseudonym
     (or, with `recipient` and `thread_id`, into a staff-group topic). Protected by default,
     so a consultant's phone cannot forward or save what clients wrote.
 
     The header shares the message only when both fit Telegram's limits; otherwise it is a
-    message of its own right before (see the module's docstring)."""
+    message of its own right before (see the module's docstring). `alone`: never sent
+    together with texts of other conversations (a supervisor's read-along copy, which a
+    reply must lead back to one conversation)."""
     recipient = recipient or f"staff:{staff_id}"
     raw = incoming.text or ""
     extra: dict[str, Any] = {"message_thread_id": thread_id} if thread_id else {}
@@ -121,13 +129,25 @@ async def to_staff(
         )
 
     if incoming.kind == "text":
-        merged = await _merge_into_tail(
-            session, keys, recipient=recipient, message_id=message_id, header=header, raw=raw,
-            extra=extra, now=now,
-        )  # fmt: skip
-        if not merged:
-            for part in text_parts(header, raw):
-                await send("sendMessage", {"text": part, "parse_mode": "HTML"})
+        section = await _section_of(session, message_id, alone=alone)
+        if section is not None and await _merge_into_tail(
+            session, keys, recipient=recipient, section=section, raw=raw, extra=extra, now=now
+        ):
+            return
+        parts = text_parts(header, raw)
+        # Only a whole text under its header may take more (not a part of a long one).
+        whole = len(parts) == 1 and parts[0].startswith(f"{header}\n")
+        for part in parts:
+            await outbox.enqueue(
+                session,
+                keys,
+                chat_ref=staff_chat_ref,
+                recipient=recipient,
+                method="sendMessage",
+                params={"text": part, "parse_mode": "HTML", **extra},
+                message_id=message_id,
+                section=section if whole else None,
+            )
         return
     copy: dict[str, Any] = {
         "from_chat_id": incoming.chat_id,
@@ -149,31 +169,35 @@ async def to_staff(
     await send("copyMessage", copy)
 
 
+async def _section_of(session: AsyncSession, message_id: int, *, alone: bool) -> str | None:
+    """Who wrote a recorded text, as `Outbox.section` names it; None for other kinds. The
+    message was just recorded in this session, so this is normally no query at all."""
+    row = await session.get(Message, message_id)
+    if row is None or row.kind != "text":
+        return None
+    return f"{row.conversation_id}:{row.author}:{row.staff_id or 0}" + ("!" if alone else "")
+
+
 async def _merge_into_tail(
     session: AsyncSession,
     keys: Keys,
     *,
     recipient: str,
-    message_id: int,
-    header: str,
+    section: str,
     raw: str,
     extra: dict[str, Any],
     now: datetime | None,
 ) -> bool:
-    """Add a text to the recipient's last queued row if it is a text of the same
-    conversation and author, not yet claimed, headed alike, and the sum fits; True if so."""
+    """Add a text to the recipient's last queued row if that is a text of the same writer no
+    worker has claimed, sent alike (topic, protection), and the sum fits; True if so."""
     tail = await outbox.pending_tail(session, keys, recipient, now=now)
-    if tail is None or tail.method != "sendMessage" or tail.message_id is None:
+    if tail is None or tail.method != "sendMessage" or tail.section != section:
         return False
     text = tail.params.get("text")
     same_extra = {k: tail.params.get(k) for k in ("message_thread_id", "protect_content")} == {
         k: extra.get(k) for k in ("message_thread_id", "protect_content")
     }
-    if not isinstance(text, str) or not text.startswith(f"{header}\n") or not same_extra:
-        return False
-    if "reply_markup" in tail.params or not await _same_thread(
-        session, tail.message_id, message_id
-    ):
+    if not isinstance(text, str) or "reply_markup" in tail.params or not same_extra:
         return False
     merged = f"{text}\n{escape(raw)}"
     if shown_length(merged) > TEXT_LIMIT:
@@ -181,18 +205,6 @@ async def _merge_into_tail(
     return await outbox.replace_params(
         session, keys, tail.id, {**tail.params, "text": merged}, now=now
     )
-
-
-async def _same_thread(session: AsyncSession, first_id: int, second_id: int) -> bool:
-    """Both messages are texts by the same side of one conversation."""
-    rows = (
-        await session.execute(
-            select(Message.conversation_id, Message.author, Message.staff_id, Message.kind).where(
-                Message.id.in_((first_id, second_id))
-            )
-        )
-    ).all()
-    return len(rows) == 2 and rows[0] == rows[1] and rows[0].kind == "text"
 
 
 async def to_client(

@@ -125,7 +125,9 @@ async def _resend(
 
 def _shows_only(copy: outbox.SentCopy, body: str) -> bool:
     """The copy shows this one message (its body, perhaps under a one-line header), not
-    texts merged after it: only then may an edit replace what it shows."""
+    texts merged after it or sent with it: only then may an edit replace what it shows."""
+    if copy.combined:
+        return False
     if copy.shown is None:  # a plain copy: it is the original itself
         return True
     if copy.shown == body:
