@@ -2,18 +2,20 @@
 
 Cycle: claim due rows (a short transaction that leases them) -> for each row, wait for the
 pacing (bot/delivery_pacing.py), call Telegram (bot/delivery_call.py), record the outcome
-(one short transaction per row) -> repeat. What each error means - retry with exponential
-backoff and jitter (cap `max_backoff`, dead after `max_attempts`), postpone without counting
-it (flood control, no connection), or give up - is bot/delivery_errors.py. When a row is
-given up on, `on_dead` is called in the same transaction, so what a dead row means (a client
-who blocked the bot is unsubscribed; a channel that removed the bot is switched off and the
-admins told) is recorded together with it.
+(one short transaction per row, bot/delivery_record.py) -> repeat. What each error means -
+retry with exponential backoff and jitter (cap `max_backoff`, dead after `max_attempts`),
+postpone without counting it (flood control, no connection), or give up - is
+bot/delivery_errors.py. When a row is given up on, `on_dead` is called in the same
+transaction, so what a dead row means (a client who blocked the bot is unsubscribed; a channel
+that removed the bot is switched off and the admins told) is recorded together with it.
+Relayed texts queued behind one for the same staff chat are sent with it, each under its
+writer's header (bot/delivery_combine.py).
 
 The per-chat order and "one chat, one sender at a time" come from `outbox_claim.claim_due`.
 
 At-least-once: a row is sent only while its lease has at least half its length left, so a
 slow batch never overlaps a second worker's re-claim; a crash between the send and
-`mark_sent` resends that one row (and only that one) after the restart. A killed process's
+`mark_sent` resends that one row (with the rows sent together with it) after the restart. A killed process's
 leases are freed at once by the next one to start (bot/delivery_lease.py), and a worker that
 may have been taken for dead stops sending.
 
@@ -41,7 +43,8 @@ from bot.delivery_call import BotApiCall, message_id
 from bot.delivery_errors import Outcome, classify
 from bot.delivery_lease import LeaseHolder
 from bot.delivery_pacing import WORKER_CALL, Pacer
-from bot.services import outbox, outbox_claim, outbox_results
+from bot.delivery_record import OnDead, log_outcome, record_outcome
+from bot.services import outbox, outbox_claim
 from bot.services.outbox_claim import Delivery
 
 log = logging.getLogger(__name__)
@@ -70,7 +73,7 @@ class DeliveryWorker:
         poll_interval: float = 1.0,
         max_attempts: int = 10,
         max_backoff: float = 300.0,
-        on_dead: Callable[[AsyncSession, Delivery, str], Awaitable[None]] | None = None,
+        on_dead: OnDead | None = None,
         heartbeat_interval: float = 1.0,
         stale_after: float = 5.0,
         one_process: bool = False,
@@ -278,60 +281,18 @@ class DeliveryWorker:
         return ceiling / 2 + self._rng() * ceiling / 2
 
     async def _record(self, delivery: Delivery, outcome: Outcome) -> None:
-        now = self._now()
-        kind = outcome.kind
+        may_retry = outcome.kind == "retry" and delivery.attempts + 1 < self._max_attempts
         async with self._sessions() as session, session.begin():
-            if delivery.together and kind != "sent":  # not tried alone: behind the head again
-                await outbox_claim.release(
-                    session, delivery.together, now=now, worker_id=self.worker_id
-                )
-            if kind == "sent":
-                for row_id in (delivery.id, *delivery.together):
-                    await outbox_results.mark_sent(session, row_id, outcome.message_id, now=now)
-            elif kind == "postpone":
-                await outbox_results.postpone(
-                    session,
-                    delivery.id,
-                    delay_seconds=outcome.delay,
-                    error=outcome.error,
-                    now=now,
-                )
-            elif kind == "retry" and delivery.attempts + 1 < self._max_attempts:
-                delay = self._backoff(delivery.attempts)
-                await outbox_results.mark_retry(
-                    session, delivery.id, delay_seconds=delay, error=outcome.error, now=now
-                )
-            else:
-                kind = "dead"
-                if (
-                    await outbox_results.mark_dead(session, delivery.id, outcome.error)
-                    and self._on_dead
-                ):
-                    await self._after_dead(session, delivery, outcome.error)
+            kind = await record_outcome(
+                session,
+                delivery,
+                outcome,
+                now=self._now(),
+                retry_delay=self._backoff(delivery.attempts) if may_retry else None,
+                worker_id=self.worker_id,
+                on_dead=self._on_dead,
+            )
         if outcome.pause:
             self._paused_until = max(self._paused_until, self._clock() + outcome.pause)
         self.stats[_STAT[kind]] += 1 + (len(delivery.together) if kind == "sent" else 0)
-        error_class = outcome.error.split(":", 1)[0]
-        if kind == "sent":
-            log.debug("outbox %d %s sent", delivery.id, delivery.method)
-        elif kind == "dead":
-            log.warning("outbox %d %s gave up: %s", delivery.id, delivery.method, error_class)
-        else:
-            log.info(
-                "outbox %d %s %s: %s (attempt %d)",
-                delivery.id,
-                delivery.method,
-                "postponed" if kind == "postpone" else "will retry",
-                error_class,
-                delivery.attempts + 1,
-            )
-
-    async def _after_dead(self, session: AsyncSession, delivery: Delivery, error: str) -> None:
-        """The `on_dead` hook in a savepoint: if it fails, the row is still recorded dead
-        (never sent again) and the failure is logged."""
-        assert self._on_dead is not None
-        try:
-            async with session.begin_nested():
-                await self._on_dead(session, delivery, error)
-        except Exception as exc:
-            log.error("outbox %d: after-failure step failed: %s", delivery.id, type(exc).__name__)
+        log_outcome(delivery, kind, outcome.error)
