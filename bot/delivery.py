@@ -15,9 +15,9 @@ The per-chat order and "one chat, one sender at a time" come from `outbox_claim.
 
 At-least-once: a row is sent only while its lease has at least half its length left, so a
 slow batch never overlaps a second worker's re-claim; a crash between the send and
-`mark_sent` resends that one row (with the rows sent together with it) after the restart. A killed process's
-leases are freed at once by the next one to start (bot/delivery_lease.py), and a worker that
-may have been taken for dead stops sending.
+`mark_sent` resends that one row (with the rows sent together with it) after the restart. A
+killed process's leases are freed at once by the next one to start (bot/delivery_lease.py),
+and a worker that may have been taken for dead stops sending.
 
 Logs carry the outbox id, the method and the error class: never text, chat ids or the token.
 """

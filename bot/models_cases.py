@@ -59,5 +59,5 @@ class CaseConsent(Base):
     may_record: Mapped[bool | None] = mapped_column(Boolean)
     may_keep: Mapped[bool | None] = mapped_column(Boolean)
     month: Mapped[str | None] = mapped_column(CleanString(7))  # answered in, YYYY-MM
-    # While the questions wait for answers: an unanswered one lapses (services/cases.py).
+    # While the questions wait for answers: an unanswered one lapses (services/case_consent.py).
     asked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

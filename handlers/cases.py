@@ -22,9 +22,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import permissions
 from bot.callbacks import CaseConsent, CaseStart, encode, pattern_for
 from bot.i18n import N_, Translator
-from bot.services import case_export, case_fields, cases, notify, staff
+from bot.services import case_consent, case_export, case_fields, cases, notify, staff
+from bot.services.case_consent import Answered
 from bot.services.case_fields import CaseError
-from bot.services.cases import Answered
 from bot.services.staff import StaffView
 from handlers import case_form, screens
 from handlers.common import (
@@ -107,7 +107,9 @@ async def _start(
     runtime = context.runtime
     try:
         async with runtime.transaction() as session:
-            asked = await cases.ask(session, _roles(context, member), member.id, conversation_id)
+            asked = await case_consent.ask(
+                session, _roles(context, member), member.id, conversation_id
+            )
             client_ = runtime.i18n.get(asked.language)
             yes = encode(CaseConsent(asked.case_id, "yes"))
             no = encode(CaseConsent(asked.case_id, "no"))
@@ -143,7 +145,7 @@ async def consent(update: Update, context: PeerlineContext) -> None:
     _ = context.runtime.i18n.get(client.language)
     case_id, choice = pressed.case_id, pressed.answer
     async with context.runtime.transaction() as session:
-        answered = await cases.answer(session, client.id, case_id, choice)
+        answered = await case_consent.answer(session, client.id, case_id, choice)
         if answered.outcome in ("declined", "agreed"):
             await _tell_consultant(context, session, answered)
     if answered.outcome == "stale":

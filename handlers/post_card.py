@@ -10,9 +10,8 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 from telegram import Update
 
-from bot.callbacks import PostEditor, PostFallback, PostList, PostPublishing, PostVersion, encode
+from bot.callbacks import PostEditor, PostList, PostPublishing, PostVersion, encode
 from bot.i18n import Translator
-from bot.post_buttons import button_label, button_url
 from bot.runtime import Runtime
 from bot.services import channels, post_copies, posts, staff
 from bot.services.channels import ChannelView
@@ -20,6 +19,7 @@ from bot.services.post_copies import Delivery
 from bot.services.posts import PostView
 from bot.services.staff import StaffView
 from handlers.common import PeerlineContext, show
+from handlers.post_card_lines import button_line, delivery_lines, others_buttons, others_line
 from handlers.posts_common import (
     LANGUAGE_NAMES,
     error_text,
@@ -28,78 +28,6 @@ from handlers.posts_common import (
     status_label,
 )
 from handlers.staff_common import staff_translator
-
-
-def _button_line(_: Translator, runtime: Runtime, post: PostView, language: str) -> str:
-    if post.button_kind == "none":
-        return _.gettext("Button: none")
-    label = button_label(runtime, post, language) or "?"
-    target = post.button_target or ""
-    if post.button_kind in ("consult", "node"):
-        url = button_url(runtime, post) or ""
-        target = "t.me/…?start=" + url.partition("?start=")[2]
-    return _.gettext(
-        "Button: %(label)s → %(target)s", label=html.escape(label), target=html.escape(target)
-    )
-
-
-def _delivery_lines(_: Translator, delivery: Delivery) -> list[str]:
-    marks = {"sent": "✅", "pending": "⏳", "dead": "⚠️"}
-    lines = []
-    for _channel_id, title, status, error in delivery.channels:
-        line = f"{marks.get(status, '?')} 📢 {html.escape(title)}"
-        if status == "dead" and error:
-            line += f" ({html.escape(error[:80])})"
-        lines.append(line)
-    if delivery.subscribers:
-        lines.append(
-            _.gettext(
-                "👥 subscribers: %(sent)s sent, %(pending)s waiting, %(dead)s not delivered",
-                sent=delivery.subscribers.get("sent", 0),
-                pending=delivery.subscribers.get("pending", 0),
-                dead=delivery.subscribers.get("dead", 0),
-            )
-        )
-    return lines
-
-
-def others_line(_: Translator, post: PostView, subscribers: dict[str, int]) -> str:
-    """Subscribers this post has no version for, and what they get: never a silent nothing."""
-    missing = posts.without_version(post, subscribers)
-    if not missing:
-        return ""
-    who = ", ".join(f"{code.upper()} {n}" for code, n in sorted(missing.items()))
-    if post.others_get in post.versions:
-        assert post.others_get is not None
-        return _.gettext(
-            "👥 No version for some subscribers (%(who)s): they get the %(language)s version.",
-            who=who,
-            language=post.others_get.upper(),
-        )
-    return _.gettext(
-        "⚠️ No version for some subscribers (%(who)s): they get nothing. Write their version, "
-        "or send them another one (buttons below).",
-        who=who,
-    )
-
-
-def others_buttons(_: Translator, post: PostView, subscribers: dict[str, int]) -> list[Button]:
-    """ "Send them RU" for each version the post has; "send them nothing" once one is set."""
-    if not post.to_subscribers or not posts.without_version(post, subscribers):
-        return []
-    buttons = [
-        Button(
-            "👥 → " + code.upper(),
-            callback_data=encode(PostFallback(post_id=post.id, language=code)),
-        )
-        for code in post.languages
-        if code != post.others_get
-    ]
-    if post.others_get is not None:
-        buttons.append(
-            Button("👥 ✖", callback_data=encode(PostFallback(post_id=post.id, language="none")))
-        )
-    return buttons
 
 
 def editor(
@@ -128,7 +56,7 @@ def editor(
     )
     if post.versions:
         lines.append(f"<i>{html.escape(snippet(post))}</i>")
-    lines.append(_button_line(_, runtime, post, language))
+    lines.append(button_line(_, runtime, post, language))
     chosen = [c for c in known_channels if c.id in post.channel_ids]
     if chosen:
         names = ", ".join(
@@ -164,7 +92,7 @@ def editor(
     if post.published_at is not None:
         lines.append(_.gettext("Published %(when)s", when=local_time(runtime, post.published_at)))
     if delivery is not None:
-        lines.extend(_delivery_lines(_, delivery))
+        lines.extend(delivery_lines(_, delivery))
     if note:
         lines.extend(["", note])
 

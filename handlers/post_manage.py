@@ -22,7 +22,8 @@ from bot.services import post_copies, post_drafts, post_schedule, posts, staff
 from bot.services.posts import PostError, PostView
 from bot.services.staff import StaffView
 from handlers.common import PRIVATE_MESSAGE, PeerlineContext, answer_query, callback_of, show
-from handlers.post_card import others_line, show_editor
+from handlers.post_card import show_editor
+from handlers.post_card_lines import others_line
 from handlers.posts_common import (
     back_to_post,
     error_text,
