@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import permissions
@@ -96,6 +97,22 @@ async def overview(session: AsyncSession, viewer_id: int) -> Overview:
         )
     )
     rows = await session.execute(
+        _held_query()
+        .where(Conversation.status == queue.ACTIVE)
+        .order_by(Conversation.urgent.desc(), Staff.display_name, Conversation.taken_at)
+    )
+    held = tuple(_held(row, now, joined=row.id in joined) for row in rows)
+    return Overview(
+        waiting=int(waiting or 0),
+        longest_wait=_minutes(oldest, now) if waiting else None,
+        on_duty=tuple(on_duty),
+        held=held,
+    )
+
+
+def _held_query() -> Select[*tuple[Any, ...]]:
+    """An active conversation as the desk shows it (one query for the list and for one)."""
+    return (
         select(
             Conversation.id,
             Client.pseudonym,
@@ -108,51 +125,10 @@ async def overview(session: AsyncSession, viewer_id: int) -> Overview:
         )
         .join(Client, Client.id == Conversation.client_id)
         .outerjoin(Staff, Staff.id == Conversation.staff_id)
-        .where(Conversation.status == queue.ACTIVE)
-        .order_by(Conversation.urgent.desc(), Staff.display_name, Conversation.taken_at)
-    )
-    held = tuple(
-        Held(
-            conversation_id=row.id,
-            pseudonym=row.pseudonym,
-            topic=row.topic,
-            language=row.language,
-            urgent=row.urgent,
-            staff_id=row.staff_id,
-            staff_name=row.display_name or "?",
-            minutes=_minutes(row.taken_at, now),
-            joined=row.id in joined,
-        )
-        for row in rows
-    )
-    return Overview(
-        waiting=int(waiting or 0),
-        longest_wait=_minutes(oldest, now) if waiting else None,
-        on_duty=tuple(on_duty),
-        held=held,
     )
 
 
-async def _active(session: AsyncSession, conversation_id: int) -> Held | None:
-    row = (
-        await session.execute(
-            select(
-                Conversation.id,
-                Client.pseudonym,
-                Conversation.topic,
-                Conversation.language,
-                Conversation.urgent,
-                Conversation.staff_id,
-                Staff.display_name,
-                Conversation.taken_at,
-            )
-            .join(Client, Client.id == Conversation.client_id)
-            .outerjoin(Staff, Staff.id == Conversation.staff_id)
-            .where(Conversation.id == conversation_id, Conversation.status == queue.ACTIVE)
-        )
-    ).one_or_none()
-    if row is None:
-        return None
+def _held(row: Row[Any], now: datetime, *, joined: bool) -> Held:
     return Held(
         conversation_id=row.id,
         pseudonym=row.pseudonym,
@@ -161,9 +137,17 @@ async def _active(session: AsyncSession, conversation_id: int) -> Held | None:
         urgent=row.urgent,
         staff_id=row.staff_id,
         staff_name=row.display_name or "?",
-        minutes=_minutes(row.taken_at, _now()),
-        joined=False,
+        minutes=_minutes(row.taken_at, now),
+        joined=joined,
     )
+
+
+async def _active(session: AsyncSession, conversation_id: int) -> Held | None:
+    query = _held_query().where(
+        Conversation.id == conversation_id, Conversation.status == queue.ACTIVE
+    )
+    row = (await session.execute(query)).one_or_none()
+    return _held(row, _now(), joined=False) if row is not None else None
 
 
 async def join(session: AsyncSession, staff_id: int, conversation_id: int) -> Held | None:
