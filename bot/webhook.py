@@ -73,20 +73,25 @@ class UpdateHandler(tornado.web.RequestHandler):
             connection.set_max_body_size(self.max_body)
         given = self.request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, self.secret):
-            self.refuse(HTTPStatus.FORBIDDEN)
+            self.refuse(HTTPStatus.FORBIDDEN, unread=True)
             return
         declared = self.request.headers.get("Content-Length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            self.refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+            self.refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, unread=True)
             return
         content_type = self.request.headers.get("Content-Type", "")
         if content_type.split(";")[0].strip().lower() != "application/json":
-            self.refuse(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+            self.refuse(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, unread=True)
 
-    def refuse(self, status: HTTPStatus) -> None:
+    def refuse(self, status: HTTPStatus, *, unread: bool = False) -> None:
+        """Answer `status`. `unread`: answered before the body was read, so the connection
+        closes after it; said in the answer, or a client that reuses the connection for its
+        next call finds it closed under it."""
         self.refused = True
         self.metrics.webhook_rejected(status)
         self.set_status(status)
+        if unread:
+            self.set_header("Connection", "close")
         self.finish()
 
     def data_received(self, chunk: bytes) -> None:
@@ -96,7 +101,7 @@ class UpdateHandler(tornado.web.RequestHandler):
         self.received += len(chunk)
         if self.received > self.max_body:  # a chunked body grows past the limit
             self.chunks.clear()
-            self.refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+            self.refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, unread=True)
             return
         self.chunks.append(chunk)
 

@@ -100,6 +100,18 @@ async def test_a_wrong_or_missing_secret_is_refused(endpoint: Endpoint, secret) 
     assert endpoint.harness.app.update_queue.qsize() == 0
 
 
+async def test_a_call_refused_before_its_body_is_read_says_the_connection_closes(
+    endpoint: Endpoint,
+) -> None:
+    """The server closes a connection whose body it did not read; a client that reused it for
+    its next call would find it closed under it (seen as a ReadError in an end-to-end run)."""
+    body = json.dumps(text_update(FakeUser(), "/start")).encode()
+    refused = await endpoint.post(body, secret="wrong-secret-0123456789")
+    assert refused.status_code == 403 and refused.headers.get("Connection") == "close"
+    accepted = await endpoint.post(body)
+    assert accepted.status_code == 200 and accepted.headers.get("Connection") != "close"
+
+
 @pytest.mark.parametrize(
     "body",
     [
