@@ -272,6 +272,7 @@ class DeliveryWorker:
             return outcome
         finally:
             WORKER_CALL.reset(marked)
+            self._pacer.call_ended(delivery.chat_id)
         self._outage = 0
         return Outcome("sent", message_id=message_id(result))
 

@@ -73,6 +73,13 @@ class Pacer:
         self._next_chat[chat_id] = start + interval
         self._recent(start).append(start)
 
+    def call_ended(self, chat_id: int) -> None:
+        """The call to this chat got its answer: the next one waits a whole interval from now.
+        Telegram saw the call somewhere between its start and its answer, so counting from
+        the start alone could put two calls less than an interval apart at Telegram's end."""
+        interval = self._per_group_interval if chat_id < 0 else self._per_chat_interval
+        self._next_chat[chat_id] = max(self._next_chat.get(chat_id, 0.0), self._clock() + interval)
+
     def hold(self, chat_id: int, seconds: float) -> None:
         """Send nothing more to this chat for `seconds` (its own flood control)."""
         self._next_chat[chat_id] = self._clock() + seconds

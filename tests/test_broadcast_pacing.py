@@ -337,6 +337,31 @@ async def test_e_messages_sent_outside_the_worker_count_in_its_pacing(
     )
 
 
+async def test_a_call_that_reached_telegram_late_does_not_crowd_the_next_one(
+    bot, telegram, session_factory, keys, clock
+) -> None:
+    """The first call to a chat takes 0.4 s to reach Telegram, the second none: counted from
+    the first call's start, the second would arrive 0.6 s after it (a 429). Counted from its
+    answer, a whole second passes at Telegram's end too."""
+    original = telegram.do_request
+    delays = [0.4]
+
+    async def slow_then_fast(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if delays:
+            clock.advance(delays.pop())
+        return await original(*args, **kwargs)
+
+    telegram.do_request = slow_then_fast  # type: ignore[method-assign]
+    chat = SUBSCRIBER + 1
+    rows = [(chat, "client:1", "sendMessage", {"text": t}, REPLY_PRIORITY) for t in ("a", "b")]
+    await enqueue(session_factory, keys, clock, rows)
+    worker = make_worker(bot, session_factory, keys, clock)
+    await run_until_done(worker, session_factory, clock)
+    assert telegram.rejected == [] and telegram.texts(chat) == ["a", "b"]
+    first, second = times(telegram, [chat])
+    assert second - first >= 1.0 - EPSILON
+
+
 async def test_the_limited_fake_refuses_what_telegram_would(bot, telegram, clock) -> None:
     """No database: the fake's own limits, so the tests above cannot pass by a lenient fake."""
 
