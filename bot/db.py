@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 from sqlalchemy.util.concurrency import await_
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -172,13 +172,30 @@ class _OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
         return _OneTripConnection(self, adapted._connection)
 
 
+def _rollback_if_open(
+    dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry, state: PoolResetState
+) -> None:
+    """A connection going back to the pool is rolled back only if SQLite says a transaction
+    is open: after a commit (nearly every return) the pool's own unconditional rollback was
+    one more trip to aiosqlite's thread for nothing. SQLAlchemy's documented custom reset
+    (`pool_reset_on_return=None` plus this event)."""
+    if state.transaction_was_reset or not state.asyncio_safe:
+        return
+    driver = cast(AsyncAdapt_aiosqlite_connection, dbapi_connection)._connection
+    if driver.in_transaction:
+        dbapi_connection.rollback()
+
+
 def make_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, module=_OneTripDBAPI(aiosqlite, sqlite3))
+        engine = create_async_engine(
+            url, module=_OneTripDBAPI(aiosqlite, sqlite3), pool_reset_on_return=None
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine.pool, "reset", _rollback_if_open)
         event.listen(engine.sync_engine, "savepoint", _begin_before_savepoint)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
