@@ -146,11 +146,10 @@ async def client_message(update: Update, context: PeerlineContext, person: Visit
         return
     # Blocked clients are answered and nothing is recorded; the menus stay open to them,
     # /overdose included. A client writing very fast loses nothing: only told once a window
-    # that replies may be slower (issue 12).
-    if await guard.refuse_if_blocked(update, context, client.id):
-        return
+    # that replies may be slower (issue 12). Judged in the transaction that records it.
     async with runtime.transaction() as session:
-        conversation = await queue.open_for_client(session, client.id)
+        verdict = await guard.judge(session, client.id)
+        conversation = None if verdict.blocked else await queue.open_for_client(session, client.id)
         if conversation is None:  # closed a moment ago: nothing to add it to
             message_id = None
         else:
@@ -171,19 +170,21 @@ async def client_message(update: Update, context: PeerlineContext, person: Visit
         active = conversation is not None and conversation.status == queue.ACTIVE
         holder = conversation.staff_id if conversation is not None and active else None
         if message_id is not None and conversation is not None and holder is not None:
-            member = await staff.get(session, holder)
-            staff_ = runtime.i18n.get(member.languages[0] if member and member.languages else None)
+            member, chat_ref = await staff.with_chat_ref(session, holder)
+            staff_ = runtime.i18n.get(member.languages[0] if member.languages else None)
             await relay.to_staff(
                 session,
                 runtime.keys,
                 message_id=message_id,
                 incoming=incoming,
                 staff_id=holder,
-                staff_chat_ref=await staff.chat_ref(session, holder),
+                staff_chat_ref=chat_ref,
                 header=screens.client_header(staff_, conversation.pseudonym),
                 protect_content=context.runtime.settings.protect_content,
             )
             await supervision.mirror(context, session, conversation, message_id, incoming)
+    if await guard.answer(update, context, verdict, client.language):
+        return
     if conversation is None:
         await next_step(
             update,
