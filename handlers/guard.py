@@ -54,10 +54,10 @@ async def judge(session: AsyncSession, client_id: int) -> Verdict:
     """Count the message against the flood limit and check for a block, in the transaction
     that records it (one transaction for both on the busiest path, consult.client_message)."""
     try:
-        flood = await abuse.count_message(session, client_id)
+        flood, blocked = await abuse.count_and_check(session, client_id)
     except LookupError:  # deleted meanwhile (/forget): the caller's flow deals with it
         return Verdict(blocked=False, flood=None)
-    return Verdict(blocked=await abuse.is_blocked(session, client_id), flood=flood)
+    return Verdict(blocked=blocked, flood=flood)
 
 
 async def answer(
