@@ -165,15 +165,6 @@ async def list_staff(session: AsyncSession, include_removed: bool = False) -> li
     return [_view(row) for row in await session.scalars(query)]
 
 
-async def with_chat_ref(session: AsyncSession, staff_id: int) -> tuple[StaffView, bytes]:
-    """`get` and `chat_ref` in one look-up (a client's message to the consultant holding
-    the conversation)."""
-    row = await load_row(session, staff_id)
-    if row is None:
-        raise StaffError(f"no staff member with id {staff_id}")
-    return _view(row), row.chat_ref
-
-
 async def chat_ref(session: AsyncSession, staff_id: int) -> bytes:
     """The member's encrypted chat id (removed members too: they may be told so)."""
     ref = await session.scalar(select(Staff.chat_ref).where(Staff.id == staff_id))
