@@ -9,6 +9,7 @@ optional group. Import `bot.callbacks` (which registers every kind), not this mo
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 import typing
@@ -88,8 +89,10 @@ def encode(value: Callback) -> str:
     return data
 
 
+@functools.lru_cache(maxsize=1024)
 def parse(data: str | None) -> Callback | None:
-    """The callback, or None for anything stale, foreign or forged."""
+    """The callback, or None for anything stale, foreign or forged. Cached: every button
+    handler's pattern asks for it (dozens per press), and a callback is a frozen value."""
     # ASCII only: `\d` in the schema also matches other scripts' digits ("၂", which int()
     # reads as 2), so a forged "1svy:၂:multi" parsed as survey 2 (found by tests/test_fuzz.py).
     if not data or len(data) > MAX_LENGTH or not data.isascii() or not data.startswith(VERSION):
@@ -123,6 +126,8 @@ def pattern_for(kind: type[Callback], *first: str) -> Callable[[object], bool]:
         callback = parse(data) if isinstance(data, str) else None
         if not isinstance(callback, kind):
             return False
+        if not first:
+            return True
         leading = [getattr(callback, field.name) for field in fields(callback)[: len(first)]]
         return [_text(value) for value in leading] == list(first)
 

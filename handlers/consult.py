@@ -20,7 +20,7 @@ from bot.callbacks import (
     pattern_for,
 )
 from bot.i18n import Translator
-from bot.services import closing, feedback, queue, relay, staff
+from bot.services import closing, desk, feedback, queue, relay
 from bot.services.clients import ClientState
 from bot.services.visitors import Visitor
 from handlers import forum_common, guard, intake, intake_screens, screens, supervision
@@ -146,11 +146,12 @@ async def client_message(update: Update, context: PeerlineContext, person: Visit
         return
     # Blocked clients are answered and nothing is recorded; the menus stay open to them,
     # /overdose included. A client writing very fast loses nothing: only told once a window
-    # that replies may be slower (issue 12).
-    if await guard.refuse_if_blocked(update, context, client.id):
-        return
+    # that replies may be slower (issue 12). Judged in the transaction that records it.
     async with runtime.transaction() as session:
-        conversation = await queue.open_for_client(session, client.id)
+        verdict = await guard.judge(session, client.id)
+        # Its open conversation, the holder and whether anyone reads along, in one look-up.
+        target = None if verdict.blocked else await desk.message_target(session, client.id)
+        conversation = target.conversation if target is not None else None
         if conversation is None:  # closed a moment ago: nothing to add it to
             message_id = None
         else:
@@ -168,22 +169,24 @@ async def client_message(update: Update, context: PeerlineContext, person: Visit
         )
         if message_id is not None and conversation is not None:
             await forum_common.mirror(context, session, conversation, message_id, incoming)
-        active = conversation is not None and conversation.status == queue.ACTIVE
-        holder = conversation.staff_id if conversation is not None and active else None
+        holder = target.holder if target is not None else None
         if message_id is not None and conversation is not None and holder is not None:
-            member = await staff.get(session, holder)
-            staff_ = runtime.i18n.get(member.languages[0] if member and member.languages else None)
+            member, chat_ref = holder
+            staff_ = runtime.i18n.get(member.languages[0] if member.languages else None)
             await relay.to_staff(
                 session,
                 runtime.keys,
                 message_id=message_id,
                 incoming=incoming,
-                staff_id=holder,
-                staff_chat_ref=await staff.chat_ref(session, holder),
+                staff_id=member.id,
+                staff_chat_ref=chat_ref,
                 header=screens.client_header(staff_, conversation.pseudonym),
                 protect_content=context.runtime.settings.protect_content,
             )
-            await supervision.mirror(context, session, conversation, message_id, incoming)
+            if target is not None and target.read_along:  # else no one could be reading
+                await supervision.mirror(context, session, conversation, message_id, incoming)
+    if await guard.answer(update, context, verdict, client.language):
+        return
     if conversation is None:
         await next_step(
             update,

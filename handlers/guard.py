@@ -9,6 +9,9 @@ window that replies may be slower.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.i18n import Translator
@@ -33,28 +36,62 @@ def slower_text(_: Translator) -> str:
     )
 
 
-async def refuse_if_blocked(update: Update, context: PeerlineContext, client_id: int) -> bool:
-    """True if this message or request from the client must not be recorded: they are
-    blocked. Counts it against the flood limit and answers in their language: a blocked
-    client on each message up to the limit; a client over it, once a window, that replies
-    may be slower (their message is recorded all the same)."""
-    runtime = context.runtime
-    async with runtime.transaction() as session:
-        try:
-            verdict = await abuse.count_message(session, client_id)
-        except LookupError:  # deleted meanwhile (/forget): the caller's flow deals with it
+@dataclass(frozen=True)
+class Verdict:
+    """What the guard found for one message or request, inside the caller's transaction."""
+
+    blocked: bool
+    flood: abuse.FloodVerdict | None  # None: no such client any more (/forget meanwhile)
+
+    @property
+    def needs_answer(self) -> bool:
+        if self.flood is None:
             return False
-        blocked = await abuse.is_blocked(session, client_id)
-        client = await clients.get(session, client_key(update, context))
-    if not blocked and (verdict.allowed or not verdict.warn):
+        return self.blocked or (not self.flood.allowed and self.flood.warn)
+
+
+async def judge(session: AsyncSession, client_id: int) -> Verdict:
+    """Count the message against the flood limit and check for a block, in the transaction
+    that records it (one transaction for both on the busiest path, consult.client_message)."""
+    try:
+        flood, blocked = await abuse.count_and_check(session, client_id)
+    except LookupError:  # deleted meanwhile (/forget): the caller's flow deals with it
+        return Verdict(blocked=False, flood=None)
+    return Verdict(blocked=blocked, flood=flood)
+
+
+async def answer(
+    update: Update, context: PeerlineContext, verdict: Verdict, language: str | None
+) -> bool:
+    """After the transaction: True if the message or request must not be recorded (the
+    client is blocked); answers in their language: a blocked client on each message up to
+    the limit; a client over it, once a window, that replies may be slower (their message is
+    recorded all the same)."""
+    flood = verdict.flood
+    if flood is None:
         return False
-    _ = runtime.i18n.get(client.language if client else None)
-    if not blocked:
+    if not verdict.blocked and (flood.allowed or not flood.warn):
+        return False
+    _ = context.runtime.i18n.get(language)
+    if not verdict.blocked:
         if update.callback_query is None:  # a button's own screen says what happens next
             await show(update, context, slower_text(_), screens.main_menu_button(_))
         return False
-    if verdict.allowed or verdict.warn:
+    if flood.allowed or flood.warn:
         await show(update, context, blocked_text(_), screens.main_menu_button(_))
     elif update.callback_query is not None:
         await answer_query(update, context)  # silence, but no endless spinner
     return True
+
+
+async def refuse_if_blocked(update: Update, context: PeerlineContext, client_id: int) -> bool:
+    """`judge` in a short transaction of its own, then `answer`: True if this message or
+    request from the client must not be recorded."""
+    runtime = context.runtime
+    language = None
+    async with runtime.transaction() as session:
+        verdict = await judge(session, client_id)
+        if verdict.needs_answer:
+            client = await clients.get(session, client_key(update, context))
+            language = client.language if client else None
+    return await answer(update, context, verdict, language)

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.models import Outbox, Post
-from bot.models_events import AnonEvent, DailyCount
-from bot.services import events, tally
+from bot.models_events import AnonEvent, DailyCount, ReachMark
+from bot.services import events, tally, usage
+from bot.services.clients import ClientState
 from tests.harness import BotHarness, FakeUser
 from tests.test_client_journey import onboard
 from tests.test_forget import YES
@@ -131,3 +133,36 @@ def test_the_bot_starts_without_the_report_libraries() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+async def test_a_returning_client_is_marked_reached_once_and_every_screen_is_counted(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """The reach marks this process committed today are not written again (one statement a
+    screen for a returning client); each screen still counts one more view."""
+    state = ClientState(
+        id=1,
+        key="key-returning",
+        language="en",
+        privacy_seen=True,
+        country="UA",
+        city=None,
+        awaiting=None,
+    )
+    statements: list[list[str]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements[-1].append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    for node in ("hiv", "hiv", "ost"):
+        statements.append([])
+        await usage.screen_viewed(session_factory, node, state)
+    event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert await counters(session_factory, tally.SCREEN) == {"hiv": 2, "ost": 1}
+    async with session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(ReachMark)) == 3
+    first, *later = statements
+    assert any("reach_marks" in statement for statement in first)
+    assert [len(screen) for screen in later] == [1, 1]  # the counter's upsert alone
+    assert all("daily_counts" in screen[0] for screen in later)

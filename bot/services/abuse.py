@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import DateTime, case, exists, literal, or_, select, update
+from sqlalchemy import DateTime, bindparam, case, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import Keys
@@ -73,28 +73,60 @@ async def count_message(
     silently, until the window (which starts at the first message) has passed. LookupError
     for an unknown client.
     """
+    verdict, _blocked = await count_and_check(
+        session, client_id, now=now, limit=limit, window_seconds=window_seconds
+    )
+    return verdict
+
+
+async def count_and_check(
+    session: AsyncSession,
+    client_id: int,
+    *,
+    now: datetime | None = None,
+    limit: int = FLOOD_LIMIT,
+    window_seconds: int = FLOOD_WINDOW_SECONDS,
+) -> tuple[FloodVerdict, bool]:
+    """`count_message`, and whether the client is blocked (`is_blocked`), in one statement:
+    this runs for every message a client sends."""
     if limit < 1 or window_seconds <= 0:
         raise ValueError("the flood limit and its window must be positive")
     now = _utc(now or _now())
-    stamp = literal(now, DateTime(timezone=True))
-    expired = or_(
-        Client.flood_window_start.is_(None),
-        Client.flood_window_start <= now - timedelta(seconds=window_seconds),
-    )
-    # Both CASEs see the row as it was before this UPDATE (SQL semantics on both databases).
-    count = await session.scalar(
-        update(Client)
-        .where(Client.id == client_id)
-        .values(
-            flood_window_start=case((expired, stamp), else_=Client.flood_window_start),
-            flood_count=case((expired, 1), else_=Client.flood_count + 1),
-        )
-        .returning(Client.flood_count),
-        execution_options=_NO_SYNC,
-    )
-    if count is None:
+    parameters = {
+        "client": client_id,
+        "now": now,
+        "window_start": now - timedelta(seconds=window_seconds),
+    }
+    row = (await session.execute(_FLOOD, parameters, execution_options=_NO_SYNC)).one_or_none()
+    if row is None:
         raise LookupError(f"no client {client_id}")
-    return FloodVerdict(allowed=count <= limit, warn=count == limit + 1)
+    count, blocked = row
+    return FloodVerdict(allowed=count <= limit, warn=count == limit + 1), bool(blocked)
+
+
+# Built once, with parameters (building it per message cost more CPU than running it).
+# Both CASEs see the row as it was before this UPDATE (SQL semantics on both databases).
+_EXPIRED = or_(
+    Client.flood_window_start.is_(None),
+    Client.flood_window_start <= bindparam("window_start"),
+)
+_FLOOD = (
+    update(Client)
+    .where(Client.id == bindparam("client"))
+    .values(
+        flood_window_start=case(
+            (_EXPIRED, bindparam("now", type_=DateTime(timezone=True))),
+            else_=Client.flood_window_start,
+        ),
+        flood_count=case((_EXPIRED, 1), else_=Client.flood_count + 1),
+    )
+    .returning(
+        Client.flood_count,
+        exists()
+        .where(Block.client_id == bindparam("client"), Block.lifted_at.is_(None))
+        .label("blocked"),
+    )
+)
 
 
 # --- Blocks --------------------------------------------------------------------------------

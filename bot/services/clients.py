@@ -64,10 +64,14 @@ def state_of(row: Client) -> ClientState:
 async def repair_chat(session: AsyncSession, keys: Keys, row: Client, private_chat_id: int) -> None:
     """Before issue 12 a first contact from a group stored the group as the client's chat, so
     their replies went there. Put right when they write from their private chat (the row is
-    already loaded: one decryption, no query)."""
+    already loaded, as an entity or as the front door's plain columns: one decryption, no
+    query, unless it must be put right)."""
     if _stored_chat(keys, row.chat_ref) != private_chat_id:
         row.chat_ref = keys.encrypt_chat_id(private_chat_id)
-        await session.flush()
+        await session.execute(
+            update(Client).where(Client.id == row.id).values(chat_ref=row.chat_ref),
+            execution_options={"synchronize_session": False},
+        )
 
 
 async def get(

@@ -145,7 +145,11 @@ def views() -> Any:
 
 
 def view(row: Row[Any]) -> ConversationView:
-    values = dict(row._mapping)
+    return view_of_values(dict(row._mapping))
+
+
+def view_of_values(values: dict[str, Any]) -> ConversationView:
+    """A view from `VIEW_COLUMNS`' values by key (selected along with other columns)."""
     for name in ("created_at", "taken_at", "closed_at"):
         values[name] = utc(values[name])
     return ConversationView(**values)

@@ -24,6 +24,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -103,25 +104,74 @@ def _salts(conn: Connection, codes: list[str]) -> dict[str, bytes]:
     return found
 
 
-def mark(conn: Connection, client_key: str, country: str, language: str, day: date) -> None:
-    """Count this person once in each open period containing `day`."""
+def mark(
+    conn: Connection,
+    client_key: str,
+    country: str,
+    language: str,
+    day: date,
+    seen: Seen | None = None,
+) -> Written:
+    """Count this person once in each open period containing `day`. With `seen` (what this
+    process already wrote today), the salts are not read again and a mark already written is
+    not written again; hand the result to `Seen.remember` once the transaction committed."""
     close_finished(conn, day)
+    known = seen.salts if seen is not None and seen.day == day else None
     codes = [period.code for period in periods_of(day)]
-    salts = _salts(conn, codes)
-    rows = [
-        {
-            "period": code,
-            "mark": hashlib.sha256(salts[code] + client_key.encode()).hexdigest(),
-            "country": country,
-            "language": language,
-        }
-        for code in codes
+    salts = known or _salts(conn, codes)
+    marks = [
+        (code, hashlib.sha256(salts[code] + client_key.encode()).hexdigest()) for code in codes
     ]
-    conn.execute(
-        _insert(conn)(ReachMark)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["period", "mark"])
-    )
+    if seen is not None and known:
+        marks = [pair for pair in marks if pair not in seen.marks]
+    if marks:
+        conn.execute(
+            _mark_statement(conn),
+            [
+                {"period": code, "mark": value, "country": country, "language": language}
+                for code, value in marks
+            ],
+        )
+    return Written(day, salts, marks)
+
+
+@dataclass(frozen=True)
+class Written:
+    day: date
+    salts: dict[str, bytes]
+    marks: list[tuple[str, str]]  # (period code, mark)
+
+
+class Seen:
+    """What one process already wrote for today's open periods: their salts and the marks,
+    never a client key. Each mark is a row of `reach_marks` while its period is open, so
+    keeping it here tells nothing the database does not; another day (a period may have
+    closed, its salt and marks deleted) starts afresh. Only committed writes are remembered,
+    so a rolled-back transaction never hides a mark that is not in the database."""
+
+    def __init__(self) -> None:
+        self.day: date | None = None
+        self.salts: dict[str, bytes] = {}
+        self.marks: set[tuple[str, str]] = set()
+
+    def remember(self, written: Written) -> None:
+        if written.day != self.day:
+            self.day, self.salts, self.marks = written.day, written.salts, set()
+        self.marks.update(written.marks)
+
+
+_MARK_STATEMENTS: dict[str, Any] = {}
+
+
+def _mark_statement(conn: Connection) -> Any:
+    """One INSERT ... ON CONFLICT DO NOTHING per dialect, built once: executed with one
+    parameter set per period, it is compiled once too (a multi-VALUES insert is not cached)."""
+    name = conn.dialect.name
+    if name not in _MARK_STATEMENTS:
+        _MARK_STATEMENTS[name] = _insert(conn)(ReachMark).on_conflict_do_nothing(
+            index_elements=["period", "mark"]
+        )
+    return _MARK_STATEMENTS[name]
 
 
 def close_finished(conn: Connection, today: date, *, force: bool = False) -> None:
