@@ -46,7 +46,7 @@ from tests.test_consultation import ask_about_ost
 
 # Examples per property (each example is one to four updates in the first property), times
 # PEERLINE_FUZZ_SCALE for a longer run by hand. PEERLINE_FUZZ_SURVEY=1 counts failures by
-# kind instead of stopping at the first (run with -s to see the table).
+# kind instead of stopping at the first (run with -n 0 -s to see the table).
 SCALE = int(os.environ.get("PEERLINE_FUZZ_SCALE", "1"))
 EXAMPLES = 200 * SCALE
 SURVEY = os.environ.get("PEERLINE_FUZZ_SURVEY") == "1"

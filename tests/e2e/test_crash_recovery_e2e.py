@@ -9,7 +9,7 @@ process's leases made them wait up to a minute: bot/delivery_lease.py).
 
     PEERLINE_CRASH_KILLS=100 pytest -q tests/e2e/test_crash_recovery_e2e.py   # more by hand
 
-The figures (kills, messages, recovery p50/p95/max) are printed; run with `-s` to see them.
+The figures (kills, messages, recovery p50/p95/max) are printed; run with `-n 0 -s` to see them.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ from tests.e2e.test_consultation_e2e import REPO, add_consultant, onboard_and_as
 KILLS = {"polling": 20, "webhook": 10}  # per mode; PEERLINE_CRASH_KILLS overrides both
 RECOVERY_LIMIT = 5.0  # seconds from the restart (the new process spawned) to delivery
 TAG = re.compile(r"\bm-[a-z]+\d-r\d+-i\d+\b")
+# Under pytest-xdist both modes run on one worker, one after the other, as they did before:
+# two kill loops at once would double the load each one's recovery limit is measured under.
+pytestmark = pytest.mark.xdist_group("crash_recovery")
 
 BotFactory = Callable[..., Awaitable[driver.BotProcess]]
 
