@@ -32,6 +32,7 @@ from handlers import forum_common, supervision
 from handlers.common import PeerlineContext, answer_query, incoming_from
 from handlers.door import describe
 from handlers.staff_common import (
+    by_quote,
     choices,
     find_target,
     require_staff,
@@ -51,6 +52,7 @@ async def answer(
         target = await find_target(session, member, message.reply_to_message)
         if not target.active:
             return False
+        target = by_quote(_, target, message)
         pending = member.awaiting
         conversation = target.conversation
         if pending is not None and not target.by_reply:

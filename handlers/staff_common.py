@@ -157,6 +157,29 @@ async def choices(
     )
 
 
+def by_quote(_: Translator, target: Target, message: Message) -> Target:
+    """A reply that quotes part of a message showing several clients' texts (Telegram's
+    "reply with quote") is for the client whose section the quote lies in, when that names
+    exactly one of them; otherwise the target stays undecided and the bot asks."""
+    replied, quote = message.reply_to_message, message.quote
+    if not target.several or replied is None or quote is None or not replied.text:
+        return target
+    if "👤" in quote.text:  # reaches over a header: more than one section
+        return target
+    before = replied.text.encode("utf-16-le")[: quote.position * 2].decode("utf-16-le", "ignore")
+    *above, own = before.split("\n")
+    if own.startswith("👤"):  # the quote begins inside a header line
+        return target
+    writer = None
+    for line in above:  # whole lines above the quote's own
+        if line.startswith("👤"):
+            writer = line.removeprefix("👤").strip()
+    named = [c for c in target.active if screens.client_name(_, c.pseudonym) == writer]
+    if writer is None or len(named) != 1:
+        return target
+    return Target(named[0], target.active, by_reply=True)
+
+
 def several_text(_: Translator) -> str:
     return _.gettext("The message you replied to shows the words of several clients.")
 

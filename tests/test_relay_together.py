@@ -154,3 +154,44 @@ async def test_an_edit_of_a_text_sent_together_is_sent_anew_not_replacing_the_ot
     assert "two: words" in harness.telegram.messages[(ANNA.id, together.message_id)].text
     last = harness.inbox(ANNA.id)[-1].text
     assert last.endswith("\none: spelling")
+
+
+def utf16_position(text: str, part: str) -> int:
+    """Where `part` begins in `text`, in UTF-16 code units (as Telegram counts)."""
+    return len(text[: text.index(part)].encode("utf-16-le")) // 2
+
+
+async def quote_reply(harness: BotHarness, together: Sent, quoted: str, words: str) -> Sent:
+    """Anna replies to part of a message, quoting it (Telegram's "reply with quote")."""
+    plain = as_read(together)
+    replied = {**FakeTelegram._message(together), "text": plain}
+    quote = {"text": quoted, "position": utf16_position(plain, quoted)}
+    return await harness.send_other(ANNA, text=words, reply_to_message=replied, quote=quote)
+
+
+async def test_a_reply_quoting_one_clients_words_goes_to_that_client(
+    two_clients: BotHarness,
+) -> None:
+    harness = two_clients
+    await arrive(harness, ONE, "one: can't breathe well")
+    await arrive(harness, TWO, "two: okay now")
+    await harness.deliver()
+    together = anna_reads(harness)[-1]
+    await quote_reply(harness, together, "okay now", "Glad you are okay")
+    assert copies_in(harness, TWO) == {f"[copy of {ANNA.id}/{harness.last_user_message_id()}]"}
+    assert not copies_in(harness, ONE)
+
+
+async def test_a_quote_that_is_not_within_one_clients_words_is_asked_about(
+    two_clients: BotHarness,
+) -> None:
+    harness = two_clients
+    await arrive(harness, ONE, "one: first words")
+    await arrive(harness, TWO, "two: other words")
+    await harness.deliver()
+    together = anna_reads(harness)[-1]
+    two = await name_of(harness, TWO)
+    for quoted in ("words\n\n👤 " + two, two):  # over a header; inside a header
+        asked = await quote_reply(harness, together, quoted, "Which of you?")
+        assert "several clients" in asked.text
+    assert not copies_in(harness, ONE) and not copies_in(harness, TWO)
