@@ -42,6 +42,14 @@ def anna_reads(harness: BotHarness) -> list[Sent]:
     return [m for m in harness.inbox(ANNA.id) if m.text.startswith("👤 ")]
 
 
+async def both_write(harness: BotHarness, one: str, two: str) -> Sent:
+    """ONE, then TWO write while Anna's chat is paced; the message that shows both."""
+    await arrive(harness, ONE, one)
+    await arrive(harness, TWO, two)
+    await harness.deliver()
+    return anna_reads(harness)[-1]
+
+
 def as_read(message: Sent) -> str:
     return shown({"text": message.text, "parse_mode": "HTML"}, "text")
 
@@ -83,10 +91,7 @@ async def test_a_reply_to_a_message_of_two_clients_is_asked_about_never_guessed(
     two_clients: BotHarness,
 ) -> None:
     harness = two_clients
-    await arrive(harness, ONE, "one: are you there")
-    await arrive(harness, TWO, "two: help")
-    await harness.deliver()
-    together = anna_reads(harness)[-1]
+    together = await both_write(harness, "one: are you there", "two: help")
     asked = await harness.send_other(
         ANNA, text="I am here", reply_to_message=FakeTelegram._message(together)
     )
@@ -173,10 +178,7 @@ async def test_a_reply_quoting_one_clients_words_goes_to_that_client(
     two_clients: BotHarness,
 ) -> None:
     harness = two_clients
-    await arrive(harness, ONE, "one: can't breathe well")
-    await arrive(harness, TWO, "two: okay now")
-    await harness.deliver()
-    together = anna_reads(harness)[-1]
+    together = await both_write(harness, "one: can't breathe well", "two: okay now")
     await quote_reply(harness, together, "okay now", "Glad you are okay")
     assert copies_in(harness, TWO) == {f"[copy of {ANNA.id}/{harness.last_user_message_id()}]"}
     assert not copies_in(harness, ONE)
@@ -186,10 +188,7 @@ async def test_a_quote_that_is_not_within_one_clients_words_is_asked_about(
     two_clients: BotHarness,
 ) -> None:
     harness = two_clients
-    await arrive(harness, ONE, "one: first words")
-    await arrive(harness, TWO, "two: other words")
-    await harness.deliver()
-    together = anna_reads(harness)[-1]
+    together = await both_write(harness, "one: first words", "two: other words")
     two = await name_of(harness, TWO)
     for quoted in ("words\n\n👤 " + two, two):  # over a header; inside a header
         asked = await quote_reply(harness, together, quoted, "Which of you?")

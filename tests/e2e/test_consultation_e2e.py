@@ -43,6 +43,23 @@ def add_consultant(env: dict[str, str], telegram_id: int, name: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
+async def bot_with_consultants(start_bot, tmp_path, name: str, consultants: dict[int, str]):  # type: ignore[no-untyped-def]
+    """The real bot on a data directory of its own, with these consultants (Telegram id ->
+    name) added by the CLI first, as an organisation's admin would."""
+    data = tmp_path / f"{name}-data"
+    data.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEERLINE_")}
+    env |= {
+        "PEERLINE_DATA_DIR": str(data),
+        "PEERLINE_SECRET_KEY": secrets.token_urlsafe(48),
+        "PYTHONPATH": str(REPO),
+    }
+    for telegram_id, consultant in consultants.items():
+        add_consultant(env, telegram_id, consultant)
+    bot_env = {"PEERLINE_DATA_DIR": str(data), "PEERLINE_SECRET_KEY": env["PEERLINE_SECRET_KEY"]}
+    return await start_bot(name=name, extra_env=bot_env)
+
+
 async def onboard_and_ask(user) -> None:  # type: ignore[no-untyped-def]
     await user.send_command("start")
     screen = await user.wait_for_message(lambda m: "English" in m.button_texts)
@@ -63,22 +80,8 @@ async def onboard_and_ask(user) -> None:  # type: ignore[no-untyped-def]
 async def test_two_clients_two_consultants_each_pair_talks_privately(
     start_bot, emulator, tmp_path
 ) -> None:
-    data = tmp_path / "shared-data"
-    data.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEERLINE_")}
-    env |= {
-        "PEERLINE_DATA_DIR": str(data),
-        "PEERLINE_SECRET_KEY": secrets.token_urlsafe(48),
-        "PYTHONPATH": str(REPO),
-    }
-    add_consultant(env, 8_100_001, "Anna")
-    add_consultant(env, 8_100_002, "Oleh")
-    bot = await start_bot(
-        name="consult",
-        extra_env={
-            "PEERLINE_DATA_DIR": str(data),
-            "PEERLINE_SECRET_KEY": env["PEERLINE_SECRET_KEY"],
-        },
+    bot = await bot_with_consultants(
+        start_bot, tmp_path, "consult", {8_100_001: "Anna", 8_100_002: "Oleh"}
     )
     anna = bot.user(user_id=8_100_001, first_name="Anna", language_code="en")
     oleh = bot.user(user_id=8_100_002, first_name="Oleh", language_code="en")

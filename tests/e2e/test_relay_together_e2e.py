@@ -4,10 +4,7 @@ chat is paced), and a reply to a message that shows both clients is asked about.
 
 from __future__ import annotations
 
-import os
-import secrets
-
-from tests.e2e.test_consultation_e2e import REPO, add_consultant, onboard_and_ask
+from tests.e2e.test_consultation_e2e import bot_with_consultants, onboard_and_ask
 
 LINES = 3
 
@@ -15,22 +12,7 @@ LINES = 3
 async def test_two_clients_writing_at_once_reach_the_consultant_together_and_apart(
     start_bot, emulator, tmp_path
 ) -> None:
-    data = tmp_path / "together-data"
-    data.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEERLINE_")}
-    env |= {
-        "PEERLINE_DATA_DIR": str(data),
-        "PEERLINE_SECRET_KEY": secrets.token_urlsafe(48),
-        "PYTHONPATH": str(REPO),
-    }
-    add_consultant(env, 8_300_001, "Anna")
-    bot = await start_bot(
-        name="together",
-        extra_env={
-            "PEERLINE_DATA_DIR": str(data),
-            "PEERLINE_SECRET_KEY": env["PEERLINE_SECRET_KEY"],
-        },
-    )
+    bot = await bot_with_consultants(start_bot, tmp_path, "together", {8_300_001: "Anna"})
     anna = bot.user(user_id=8_300_001, first_name="Anna", language_code="en")
     await anna.send_command("duty", "on")
     await anna.wait_for_message("on duty")
