@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from bot.crypto import Keys
 from bot.db import NO_SYNC
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 # How many queued rows one call may take at most (each is at least a header and a line).
 MAX_TOGETHER = 50
 _ALIKE = ("message_thread_id", "protect_content", "parse_mode")
+_NO_STOP = 2**63 - 1  # no row behind the head stops the run
 
 
 def may_take_others(delivery: Delivery) -> bool:
@@ -92,25 +94,30 @@ async def take_followers(
     if not may_take_others(head):
         return head
     now = or_now(now)
-    behind = (Outbox.recipient == head.recipient, Outbox.status == PENDING, Outbox.id > head.id)
+
+    def behind(row: Any) -> tuple[Any, ...]:
+        return (row.recipient == head.recipient, row.status == PENDING, row.id > head.id)
+
     # The first row behind the head that cannot go with it ends the run (order is kept).
+    stopper = aliased(Outbox, name="stopper")
     stop = (
-        select(func.min(Outbox.id))
+        select(func.min(stopper.id))
         .where(
-            *behind,
+            *behind(stopper),
             or_(
-                Outbox.section.is_(None),
-                Outbox.priority != head.priority,
-                Outbox.attempts != 0,
-                Outbox.not_before > now,
+                stopper.section.is_(None),
+                stopper.priority != head.priority,
+                stopper.attempts != 0,
+                stopper.not_before > now,
             ),
         )
         .scalar_subquery()
     )
+    follower = aliased(Outbox, name="follower")
     run = (
-        select(Outbox.id)
-        .where(*behind, or_(stop.is_(None), Outbox.id < stop))
-        .order_by(Outbox.id)
+        select(follower.id)
+        .where(*behind(follower), follower.id < func.coalesce(stop, _NO_STOP))
+        .order_by(follower.id)
         .limit(MAX_TOGETHER)
     )
     # UPDATE first, as claiming does: it takes SQLite's write lock at once.
