@@ -37,6 +37,8 @@ class Conversation(Base):
     # take looks at urgent = true, then urgent = false, each in index order (queue.take).
     __table_args__ = (
         Index("ix_conversations_queue", "status", "urgent", "created_at", "id"),
+        # /metrics reads the takes of the last day (bot/services/queue_stats.py) at each scrape.
+        Index("ix_conversations_taken_at", "taken_at"),
         one_of("status", CONVERSATION_STATUSES),
         one_of("kind", CONVERSATION_KINDS),
         one_of("wanted_role", STAFF_ROLES),
