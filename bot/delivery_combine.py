@@ -15,7 +15,7 @@ them in the same message:
 
 Each row stays one writer's and is recorded sent with the same Telegram message id, so
 /forget still removes exactly one client's rows, a reply to such a message is asked about (it
-shows several conversations: `outbox.sent_conversations`), and an edit of one of its texts is
+shows several conversations: `outbox_sent.sent_conversations`), and an edit of one of its texts is
 sent anew, because it cannot replace that message alone (bot/services/relay_edits.py).
 
 Only rows that would have been claimed next anyway are taken: pending, due, never tried, of

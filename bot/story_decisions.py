@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import StoryReview, encode
 from bot.i18n import N_
 from bot.runtime import Runtime
-from bot.services import channels, clients, notify, staff, stories
+from bot.services import clients, notify, stories
 from bot.services.stories import StoryError
 
 # Why a story is not published: the author is told the reason, in their language.
@@ -96,24 +96,20 @@ async def _tell_author(runtime: Runtime, session: AsyncSession, client_id: int, 
 async def _tell_reviewers(
     runtime: Runtime, session: AsyncSession, story_id: int, language: str
 ) -> None:
-    for member in await staff.list_staff(session):
-        if member.role not in channels.POSTING_ROLES:
-            continue
-        await notify.staff(
-            session,
-            runtime,
-            member,
-            lambda _: _.gettext(
-                "📝 A new story for review: #%(id)s (%(language)s). /stories lists them.",
-                id=story_id,
-                language=language.upper(),
-            ),
-            buttons=lambda _: [
-                [
-                    {
-                        "text": _.gettext("Read it"),
-                        "callback_data": encode(StoryReview(story_id=story_id, decision="show")),
-                    }
-                ]
-            ],
-        )
+    await notify.posters(
+        session,
+        runtime,
+        lambda _: _.gettext(
+            "📝 A new story for review: #%(id)s (%(language)s). /stories lists them.",
+            id=story_id,
+            language=language.upper(),
+        ),
+        buttons=lambda _: [
+            [
+                {
+                    "text": _.gettext("Read it"),
+                    "callback_data": encode(StoryReview(story_id=story_id, decision="show")),
+                }
+            ]
+        ],
+    )

@@ -81,20 +81,16 @@ async def membership_changed(update: Update, context: PeerlineContext) -> None:
 
 
 async def _tell_posters(runtime: Runtime, session: AsyncSession, channel: ChannelView) -> None:
-    for member in await staff.list_staff(session):
-        if member.role not in channels.POSTING_ROLES:
-            continue
-        await notify.staff(
-            session,
-            runtime,
-            member,
-            lambda _: _.gettext(
-                "⚠️ The bot can no longer post in %(title)s (it was removed or lost its admin "
-                "rights). The channel is paused; posts skip it. Add the bot back as an "
-                "administrator who may post messages to resume.",
-                title=html.escape(channel.title),
-            ),
-        )
+    await notify.posters(
+        session,
+        runtime,
+        lambda _: _.gettext(
+            "⚠️ The bot can no longer post in %(title)s (it was removed or lost its admin "
+            "rights). The channel is paused; posts skip it. Add the bot back as an "
+            "administrator who may post messages to resume.",
+            title=html.escape(channel.title),
+        ),
+    )
 
 
 def register(app: Application) -> None:

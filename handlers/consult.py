@@ -20,7 +20,7 @@ from bot.callbacks import (
     pattern_for,
 )
 from bot.i18n import Translator
-from bot.services import closing, desk, feedback, queue, relay
+from bot.services import closing, feedback, message_target, queue, relay
 from bot.services.clients import ClientState
 from bot.services.visitors import Visitor
 from handlers import forum_common, guard, intake, intake_screens, screens, supervision
@@ -150,7 +150,7 @@ async def client_message(update: Update, context: PeerlineContext, person: Visit
     async with runtime.transaction() as session:
         verdict = await guard.judge(session, client.id)
         # Its open conversation, the holder and whether anyone reads along, in one look-up.
-        target = None if verdict.blocked else await desk.message_target(session, client.id)
+        target = None if verdict.blocked else await message_target.of_client(session, client.id)
         conversation = target.conversation if target is not None else None
         if conversation is None:  # closed a moment ago: nothing to add it to
             message_id = None

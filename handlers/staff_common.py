@@ -15,7 +15,7 @@ from telegram import Message, Update
 
 from bot.callbacks import Callback, PickConversation, encode
 from bot.i18n import Translator
-from bot.services import clients, notify, outbox, queue, recent, staff
+from bot.services import clients, notify, outbox_sent, queue, recent, staff
 from bot.services.queue import ConversationView
 from bot.services.staff import StaffView
 from handlers import screens
@@ -120,7 +120,9 @@ class Target:
 async def find_target(session: AsyncSession, member: StaffView, reply_to: Message | None) -> Target:
     active = await queue.active_for_staff(session, member.id)
     if reply_to is not None:
-        shown = await outbox.sent_conversations(session, f"staff:{member.id}", reply_to.message_id)
+        shown = await outbox_sent.sent_conversations(
+            session, f"staff:{member.id}", reply_to.message_id
+        )
         if len(shown) > 1:
             held = [c for c in active if c.id in shown]
             return Target(None, held or active, closed_reply=not held, several=True)

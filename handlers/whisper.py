@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
 from telegram.ext import Application, CommandHandler
 
-from bot.services import desk, notify, outbox, staff, whispers
+from bot.services import desk, notify, outbox_sent, staff, whispers
 from bot.services.relay import Incoming
 from bot.services.staff import StaffView
 from handlers import supervision
@@ -61,7 +61,7 @@ async def replied_target(
 ) -> whispers.Target | None:
     if reply_to is None:
         return None
-    message_id = await outbox.find_by_sent_message(
+    message_id = await outbox_sent.find_by_sent_message(
         session, f"staff:{member.id}", reply_to.message_id
     )
     return await whispers.whisper_target(session, member.id, message_id) if message_id else None

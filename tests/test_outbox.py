@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import Keys
 from bot.models import Outbox
-from bot.services import outbox, outbox_claim, outbox_results, outbox_upkeep
+from bot.services import outbox, outbox_claim, outbox_results, outbox_sent, outbox_upkeep
 from tests.conftest import TEST_SECRET
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -306,10 +306,12 @@ async def test_find_by_sent_message(session_factory, keys) -> None:
         await outbox_results.mark_sent(session, copy, 777, now=T0)
         await outbox_results.mark_sent(session, notice, 778, now=T0)
     async with session_factory() as session:
-        assert await outbox.find_by_sent_message(session, "staff:3", 777) == conversation_message
-        assert await outbox.find_by_sent_message(session, "staff:4", 777) is None  # other chat
-        assert await outbox.find_by_sent_message(session, "staff:4", 778) is None  # no message
-        assert await outbox.find_by_sent_message(session, "staff:3", 1) is None
+        assert (
+            await outbox_sent.find_by_sent_message(session, "staff:3", 777) == conversation_message
+        )
+        assert await outbox_sent.find_by_sent_message(session, "staff:4", 777) is None  # other chat
+        assert await outbox_sent.find_by_sent_message(session, "staff:4", 778) is None  # no message
+        assert await outbox_sent.find_by_sent_message(session, "staff:3", 1) is None
 
 
 async def test_purge_sent_deletes_only_old_finished_rows(session_factory, keys) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from telegram import Update
 
 from bot.models import Outbox
-from bot.services import outbox
+from bot.services import outbox_sent
 from tests.harness import BotHarness, FakeTelegram, FakeUser, Sent, shown
 from tests.test_consultant_tools import ANNA, ask_a_human, team  # noqa: F401 (fixture)
 from tests.test_consultation import name_of
@@ -83,7 +83,7 @@ async def test_queued_texts_of_two_clients_go_out_together_each_under_its_header
             select(Outbox.recipient).where(Outbox.sent_message_id == new[0].message_id)
         )
         assert staff_recipient is not None
-        shown = await outbox.sent_conversations(session, staff_recipient, new[0].message_id)
+        shown = await outbox_sent.sent_conversations(session, staff_recipient, new[0].message_id)
     assert len(shown) == 2
 
 

@@ -23,7 +23,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot.crypto import Keys
 from bot.i18n import Translator
-from bot.services import clients, outbox
+from bot.services import channels, clients, outbox
 from bot.services import staff as staff_service
 from bot.services.staff import StaffView
 
@@ -127,6 +127,22 @@ async def staff(
         priority=priority,
     )
     return True
+
+
+async def posters(
+    session: AsyncSession,
+    runtime: Runtime,
+    text: Text,
+    *,
+    buttons: Buttons | Callable[[Translator], Buttons] = None,
+) -> int:
+    """The same notice to everyone who may post to channels (channel admins, coordinators),
+    each in their language; how many were queued."""
+    queued = 0
+    for member in await staff_service.list_staff(session):
+        if member.role in channels.POSTING_ROLES:
+            queued += await staff(session, runtime, member, text, buttons=buttons)
+    return queued
 
 
 async def client(

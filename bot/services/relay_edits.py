@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import Keys
 from bot.models import Message
-from bot.services import outbox
+from bot.services import outbox, outbox_sent
 from bot.services.recorded import find_recorded
 from bot.services.relay import CAPTIONED, KINDS, MESSAGE_PURPOSE, Incoming
 from bot.services.text_limits import CAPTION_LIMIT, TEXT_LIMIT, escape, shown_length, text_parts
@@ -59,8 +59,8 @@ async def relay_edit(
     before = keys.decrypt(row.body, purpose=MESSAGE_PURPOSE).decode() if row.body else ""
     row.body = keys.encrypt_text(incoming.text, purpose=MESSAGE_PURPOSE)
     text = escape(incoming.text)
-    groups: dict[str, list[outbox.SentCopy]] = {}
-    for copy in await outbox.sent_copies(session, keys, row.id):
+    groups: dict[str, list[outbox_sent.SentCopy]] = {}
+    for copy in await outbox_sent.sent_copies(session, keys, row.id):
         groups.setdefault(copy.recipient, []).append(copy)
     queued = 0
     for recipient, copies in groups.items():
@@ -123,7 +123,7 @@ async def _resend(
     return len(parts)
 
 
-def _shows_only(copy: outbox.SentCopy, body: str) -> bool:
+def _shows_only(copy: outbox_sent.SentCopy, body: str) -> bool:
     """The copy shows this one message (its body, perhaps under a one-line header), not
     texts merged after it or sent with it: only then may an edit replace what it shows."""
     if copy.combined:
